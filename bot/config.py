@@ -1,0 +1,246 @@
+"""Configuration: one TOML file, validated up front.
+
+Volunteers set this bot up, so a mistake in the file must produce one plain line that names the
+file, the key and what is expected, never a traceback. Every key has a default except the token,
+which only ``brewhost run`` needs (and which the ``BREWHOST_TOKEN`` environment variable
+overrides, so the token can stay out of the file).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
+TOKEN_ENV = "BREWHOST_TOKEN"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A problem with the configuration, phrased for the person who edits the file."""
+
+    def __init__(self, source: str, key: str, expected: str) -> None:
+        self.source = source
+        self.key = key
+        self.expected = expected
+        super().__init__(f"{source}: {key}: {expected}")
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    token: str | None = field(default=None, repr=False)
+    guild_ids: tuple[int, ...] = ()
+    api_base_url: str = DEFAULT_API_BASE_URL
+    gateway_url: str | None = None
+    #: Longest time discord.py may wait on a rate limit before giving up with an error,
+    #: so a brew never stalls silently for minutes.
+    max_ratelimit_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///brewhost.db"
+
+
+@dataclass(frozen=True)
+class BrewDefaults:
+    group_size: int = 4
+    arrive_seconds: int = 120
+    think_seconds: int = 60
+    turn_seconds: int = 120
+    nudge_seconds: int = 30
+    length_minutes: int = 30
+    still_seconds: int = 300
+    min_reflect_seconds: int = 120
+    close_seconds: int = 60
+    cleanup_minutes: int = 10
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    speed: float = 1.0
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    reflection_window_days: int = 7
+    retention_days: int = 90
+    remember_brews: int = 10
+
+
+@dataclass(frozen=True)
+class ContentConfig:
+    #: A TOML file that replaces the shipped wording (guide, principles, prompts).
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    discord: DiscordConfig = DiscordConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    brew: BrewDefaults = BrewDefaults()
+    timing: TimingConfig = TimingConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    content: ContentConfig = ContentConfig()
+    logging: LoggingConfig = LoggingConfig()
+    source: str = field(default="<defaults>", compare=False)
+
+    def with_token(self, token: str | None) -> Config:
+        return replace(self, discord=replace(self.discord, token=token))
+
+
+# Allowed ranges: (minimum, maximum) inclusive. Anything outside is refused with the range stated.
+_RANGES: dict[str, tuple[float, float]] = {
+    "discord.max_ratelimit_timeout": (1, 600),
+    "brew.group_size": (2, 8),
+    "brew.arrive_seconds": (0, 1800),
+    "brew.think_seconds": (0, 600),
+    "brew.turn_seconds": (30, 600),
+    "brew.nudge_seconds": (0, 300),
+    "brew.length_minutes": (10, 180),
+    "brew.still_seconds": (0, 1800),
+    "brew.min_reflect_seconds": (0, 1800),
+    "brew.close_seconds": (10, 600),
+    "brew.cleanup_minutes": (0, 1440),
+    "timing.speed": (0.01, 10000),
+    "privacy.reflection_window_days": (1, 365),
+    "privacy.retention_days": (1, 3650),
+    "privacy.remember_brews": (0, 100),
+}
+
+_SECTIONS: dict[str, type] = {
+    "discord": DiscordConfig,
+    "database": DatabaseConfig,
+    "brew": BrewDefaults,
+    "timing": TimingConfig,
+    "privacy": PrivacyConfig,
+    "content": ContentConfig,
+    "logging": LoggingConfig,
+}
+
+
+def _describe(kind: Any) -> str:
+    return {
+        "int": "a whole number",
+        "float": "a number",
+        "str": "text in quotes",
+        "str | None": "text in quotes",
+        "tuple[int, ...]": "a list of server ids, like [123456789012345678]",
+        "bool": "true or false",
+    }.get(str(kind), str(kind))
+
+
+def _coerce(source: str, key: str, kind: Any, value: Any) -> Any:
+    kind = str(kind)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
+        value = float(value)
+    elif kind in ("str", "str | None"):
+        if not isinstance(value, str):
+            raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
+    elif kind == "tuple[int, ...]":
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+        ):
+            raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
+        value = tuple(value)
+    if key in _RANGES:
+        low, high = _RANGES[key]
+        if not low <= value <= high:
+            raise ConfigError(source, key, f"expected a value from {low:g} to {high:g}, got {value!r}")
+    return value
+
+
+def parse_config(data: Mapping[str, Any], source: str = "<config>") -> Config:
+    """Build a :class:`Config` from parsed TOML, refusing unknown keys and wrong types."""
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            raise ConfigError(source, name, f"unknown section; expected one of {', '.join(_SECTIONS)}")
+        if not isinstance(value, Mapping):
+            raise ConfigError(source, name, "expected a [section] of keys")
+        cls = _SECTIONS[name]
+        known = {f.name: f.type for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, item in value.items():
+            dotted = f"{name}.{key}"
+            if key not in known:
+                raise ConfigError(
+                    source, dotted, f"unknown key; expected one of {', '.join(sorted(known))}"
+                )
+            kwargs[key] = _coerce(source, dotted, known[key], item)
+        sections[name] = cls(**kwargs)
+    config = Config(**sections, source=source)
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(config: Config) -> None:
+    level = config.logging.level.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(config.source, "logging.level", f"expected one of {', '.join(LOG_LEVELS)}")
+    brew = config.brew
+    if brew.nudge_seconds >= brew.turn_seconds:
+        raise ConfigError(
+            config.source, "brew.nudge_seconds", "expected less than brew.turn_seconds"
+        )
+    for key, url in (("discord.api_base_url", config.discord.api_base_url),
+                     ("discord.gateway_url", config.discord.gateway_url)):
+        if url is not None and not url.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ConfigError(config.source, key, "expected a URL starting with http(s):// or ws(s)://")
+    db = config.database.url
+    if not db.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            config.source,
+            "database.url",
+            "expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB",
+        )
+
+
+def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (or defaults when ``path`` is None) and apply the token variable."""
+    env = os.environ if env is None else env
+    if path is None:
+        config = Config()
+    else:
+        source = str(path)
+        try:
+            raw = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(source, "(file)", "file not found; copy config.example.toml to start") from None
+        except OSError as exc:
+            raise ConfigError(source, "(file)", f"cannot be read ({exc.strerror})") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(source, "(syntax)", f"not valid TOML: {exc}") from None
+        config = parse_config(data, source)
+    token = env.get(TOKEN_ENV)
+    if token:
+        config = config.with_token(token.strip())
+    return config
+
+
+def require_token(config: Config) -> str:
+    token = config.discord.token
+    if not token or not token.strip() or token.strip() == "PASTE-YOUR-BOT-TOKEN-HERE":
+        raise ConfigError(
+            config.source,
+            "discord.token",
+            f"no bot token: set it here or in the {TOKEN_ENV} environment variable "
+            "(Discord Developer Portal > your app > Bot > Reset Token)",
+        )
+    return token.strip()

@@ -1,0 +1,155 @@
+"""Turn timetable events into the words posted in a room.
+
+Pure: takes the content, an event and what the room knows, and returns text plus who (if anyone)
+may be pinged. Deadlines are shown as Discord timestamps (``<t:UNIX:R>`` and ``<t:UNIX:t>``), which
+each person's client renders in their own time zone and which update themselves, so the bot never
+edits a message every second and screen readers are not flooded. People are named with
+``<@id>`` so clients show their display name; only the current speaker is allowed to be pinged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.core.content import Content
+from bot.core.phases import (
+    Cleanup,
+    Event,
+    Extended,
+    Nudge,
+    Phase,
+    PhaseStarted,
+    Recall,
+    TurnEnded,
+    TurnSkipped,
+    TurnStarted,
+)
+from bot.core.text import inert
+
+MAX_MESSAGE = 2000
+
+
+@dataclass(frozen=True)
+class Post:
+    """One message for a room's text channel."""
+
+    text: str
+    ping: tuple[int, ...] = ()  # user ids that may be pinged (only ever the current speaker)
+    buttons: tuple[str, ...] = ()  # names of button sets: "turn", "room", "reflect"
+    speaker: int | None = None
+
+
+@dataclass(frozen=True)
+class RoomContext:
+    question: str
+    turns_in_text: bool = False
+    text_only_members: frozenset[int] = field(default_factory=frozenset)
+
+
+def mention(user_id: int | str) -> str:
+    return f"<@{int(user_id)}>"
+
+
+def stamp_rel(at: float) -> str:
+    return f"<t:{int(at)}:R>"
+
+
+def stamp_time(at: float) -> str:
+    return f"<t:{int(at)}:t>"
+
+
+def guide_message(
+    content: Content,
+    question: str,
+    members: Sequence[int],
+    *,
+    title: str,
+    turns_in_text: bool,
+    all_text_only: bool,
+) -> str:
+    """The first message in every room: the question, the guide, the principles, who is here."""
+    lines = [f"**{content.text('guide.heading')}: {inert(title)}**", content.text("guide.intro"), ""]
+    lines += [f"**{content.text('guide.question_heading')}**", inert(question), ""]
+    lines += [f"{i}. {step}" for i, step in enumerate(content.list("guide.steps"), 1)]
+    lines += ["", f"**{content.text('guide.principles_heading')}**"]
+    lines += [f"- {p}" for p in content.principles]
+    lines += ["", f"**{content.text('guide.members_heading')}**: " + ", ".join(mention(m) for m in members)]
+    if turns_in_text:
+        key = "guide.text_turns_note" if all_text_only else "guide.mixed_turns_note"
+        lines.append(content.text(key))
+    lines.append(content.text("guide.buttons_note"))
+    return truncate("\n".join(lines))
+
+
+def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
+    """The message for ``event``, or None if the event is silent (cleanup)."""
+    if isinstance(event, PhaseStarted):
+        return _phase(content, event, ctx)
+    if isinstance(event, TurnStarted):
+        speaker = int(event.speaker)
+        key = "turns.start_text" if speaker in ctx.text_only_members or ctx.turns_in_text else "turns.start"
+        text = content.format(
+            key,
+            mention=mention(speaker),
+            name=mention(speaker),
+            position=event.position,
+            total=event.total,
+            ends_rel=stamp_rel(event.ends_at),
+            ends_time=stamp_time(event.ends_at),
+        )
+        return Post(text, ping=(speaker,), buttons=("turn",), speaker=speaker)
+    if isinstance(event, Nudge):
+        return Post(content.format("turns.nudge", name=mention(event.speaker), seconds=event.seconds_left))
+    if isinstance(event, TurnSkipped):
+        return Post(
+            content.format(
+                "turns.skipped", name=mention(event.speaker), position=event.position, total=event.total
+            )
+        )
+    if isinstance(event, TurnEnded):
+        if event.outcome == "passed":
+            return Post(content.format("turns.passed", name=mention(event.speaker)))
+        if event.outcome == "done":
+            return Post(content.format("turns.done", name=mention(event.speaker)))
+        return None  # time ran out: the next prompt says what happens
+    if isinstance(event, Extended):
+        if event.by is not None:
+            text = content.format(
+                "turns.extended", by=mention(event.by), ends_rel=stamp_rel(event.ends_at),
+                ends_time=stamp_time(event.ends_at),
+            )
+        else:
+            text = content.format(
+                "turns.extended_facilitator", minutes=event.seconds // 60,
+                ends_rel=stamp_rel(event.ends_at), ends_time=stamp_time(event.ends_at),
+            )
+        return Post(text)
+    if isinstance(event, Recall):
+        return Post(content.format("turns.recall", delete_rel=stamp_rel(event.delete_at)))
+    if isinstance(event, Cleanup):
+        return None
+    return None  # pragma: no cover - every event type is handled above
+
+
+def _phase(content: Content, event: PhaseStarted, ctx: RoomContext) -> Post:
+    phase = content.phases[event.phase.value]
+    body = phase.text.format(
+        question=inert(ctx.question),
+        ends_rel=stamp_rel(event.ends_at),
+        ends_time=stamp_time(event.ends_at),
+        order=", ".join(mention(m) for m in event.order),
+        minutes="",
+    )
+    buttons: tuple[str, ...] = ("room",)
+    if event.phase is Phase.CLOSE:
+        buttons = ("reflect", "room")
+    return Post(f"**{phase.name}**\n{body}", buttons=buttons)
+
+
+def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Fit text into a message, saying so if anything had to go (never a silent cut)."""
+    if len(text) <= limit:
+        return text
+    marker = "\n(shortened to fit Discord's message limit)"
+    return text[: limit - len(marker)] + marker

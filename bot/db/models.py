@@ -1,0 +1,292 @@
+"""The database schema: the single source of truth for every brew.
+
+The bot keeps nothing important in memory. A brew's plan, each room's phase, turn order and
+deadlines live here, so a restarted bot reloads running brews and puts their timers back.
+
+Privacy shapes the tables (see docs/privacy.md): reflections carry no user, channel, message or
+interaction id and only a date; "has this person already answered?" is a keyed hash whose
+per-brew secret is destroyed when the reflection window closes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+class GuildSettings(Base):
+    """One row per Discord server: roles, the main voice room and the area label for reports."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    facilitator_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    organiser_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    main_voice_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    area_label: Mapped[str | None] = mapped_column(String(100))
+    #: Keys the hashes of "who met whom" and keep-apart pairs; never leaves the database.
+    pair_secret: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    next_brew_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Brew(Base):
+    """A brew from sign-up to tidy-up, with the timing it was started with."""
+
+    __tablename__ = "brews"
+    __table_args__ = (UniqueConstraint("guild_id", "number", name="uq_brews_guild_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))
+    question: Mapped[str] = mapped_column(Text)
+    #: open -> starting -> running -> ended (rooms tidied) ; or cancelled / failed
+    status: Mapped[str] = mapped_column(String(16), index=True, default="open")
+    #: Linked to a person, so cleared by the retention job once the brew is old.
+    facilitator_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    group_size: Mapped[int] = mapped_column(Integer)
+    length_s: Mapped[int] = mapped_column(Integer)
+    arrive_s: Mapped[int] = mapped_column(Integer)
+    think_s: Mapped[int] = mapped_column(Integer)
+    turn_s: Mapped[int] = mapped_column(Integer)
+    nudge_s: Mapped[int] = mapped_column(Integer)
+    still_s: Mapped[int] = mapped_column(Integer)
+    close_s: Mapped[int] = mapped_column(Integer)
+    min_reflect_s: Mapped[int] = mapped_column(Integer)
+    cleanup_s: Mapped[int] = mapped_column(Integer)
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    perspectives: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    participants: Mapped[int] = mapped_column(Integer, default=0)
+    rooms_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    paused_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    #: Per-brew key for reflection receipts; set to NULL (destroyed) when the window closes.
+    reflection_secret: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    reflections_close_at: Mapped[datetime | None] = mapped_column()
+
+    rooms: Mapped[list[Room]] = relationship(
+        back_populates="brew", cascade="all, delete-orphan", order_by="Room.index",
+        passive_deletes=True,
+    )
+    signups: Mapped[list[Signup]] = relationship(
+        back_populates="brew", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Signup(Base):
+    """Someone pressed Join on the sign-up card. User-linked: deleted by retention."""
+
+    __tablename__ = "signups"
+    __table_args__ = (UniqueConstraint("brew_id", "user_id", name="uq_signups_brew_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    text_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Self-chosen perspective label; discarded when the brew closes, never exported.
+    perspective: Mapped[str | None] = mapped_column(String(40))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    brew: Mapped[Brew] = relationship(back_populates="signups")
+
+
+class Room(Base):
+    """One breakout group: its channels and where it is in the timetable."""
+
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("brew_id", "index", name="uq_rooms_brew_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    voice_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    text_channel_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    turns_in_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: opening -> running -> ended ; or failed (a channel was deleted, the room ended early)
+    status: Mapped[str] = mapped_column(String(16), default="opening")
+    phase: Mapped[str] = mapped_column(String(16), default="arrive")
+    phase_ends_at: Mapped[datetime | None] = mapped_column()
+    finish_at: Mapped[datetime | None] = mapped_column()
+    still_wall_s: Mapped[float] = mapped_column(Float, default=0.0)
+    turn_order: Mapped[list[int]] = mapped_column(JSON, default=list)
+    turn_index: Mapped[int] = mapped_column(Integer, default=-1)
+    nudged: Mapped[bool] = mapped_column(Boolean, default=False)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Every transition increments step; posted_step is the last one whose messages went out.
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    posted_step: Mapped[int] = mapped_column(Integer, default=0)
+
+    brew: Mapped[Brew] = relationship(back_populates="rooms")
+    members: Mapped[list[Membership]] = relationship(
+        back_populates="room", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Membership(Base):
+    """Who is in which room. User-linked: deleted by retention after the brew ends."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("brew_id", "user_id", name="uq_memberships_brew_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    text_only: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    room: Mapped[Room] = relationship(back_populates="members")
+
+
+class Outbox(Base):
+    """Effects decided with a state change and committed with it, then carried out.
+
+    A prompt is written here in the same transaction as the room's new state, posted, then
+    deleted. After a crash the bot carries out what is left; each post carries a fixed ``nonce``
+    that Discord uses to refuse a duplicate, so a prompt is neither lost nor posted twice.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # post | recall | cleanup
+    nonce: Mapped[str] = mapped_column(String(25), unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    ping_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    buttons: Mapped[str] = mapped_column(String(64), default="")
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _reflection_id() -> str:
+    # Random, so row ids say nothing about who answered first.
+    return uuid.uuid4().hex
+
+
+class Reflection(Base):
+    """An anonymous reflection: the brew, the answers, the consent and the date. Nothing else."""
+
+    __tablename__ = "reflections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_reflection_id)
+    brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class ReflectionReceipt(Base):
+    """A keyed hash of the user id (per-brew secret) pointing at their reflection, so they can
+    replace it while the window is open. All receipts are deleted when the window closes."""
+
+    __tablename__ = "reflection_receipts"
+
+    brew_id: Mapped[int] = mapped_column(
+        ForeignKey("brews.id", ondelete="CASCADE"), primary_key=True
+    )
+    receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reflection_id: Mapped[str] = mapped_column(
+        ForeignKey("reflections.id", ondelete="CASCADE"), index=True
+    )
+
+
+class PairHistory(Base):
+    """Two people shared a room: a keyed hash of the pair (per-server secret), and the brew."""
+
+    __tablename__ = "pair_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)
+    pair_key: Mapped[str] = mapped_column(String(64))
+    met_on: Mapped[date] = mapped_column(Date)
+
+
+class KeepApart(Base):
+    """A facilitator asked that two people never share a room (hashed pair, per server)."""
+
+    __tablename__ = "keep_apart"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pair_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = [
+    "Base",
+    "Brew",
+    "GuildSettings",
+    "KeepApart",
+    "Membership",
+    "Outbox",
+    "PairHistory",
+    "Reflection",
+    "ReflectionReceipt",
+    "Room",
+    "Signup",
+    "UTCDateTime",
+]

@@ -1,0 +1,62 @@
+"""The least Discord permissions Brew Host needs, each with the reason a server admin can read.
+
+The invite link asks for exactly these; never Administrator. Before opening rooms the bot checks
+it still holds them, so a facilitator hears "I need Move Members" instead of a half-started brew.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import urlencode
+
+#: (permission name as discord.py spells it, bit, what it is for)
+REQUIRED: tuple[tuple[str, int, str], ...] = (
+    ("view_channel", 1 << 10, "see the channels where brews are run and the rooms it creates"),
+    ("manage_channels", 1 << 4, "create each group's private voice and text room, then delete them"),
+    ("send_messages", 1 << 11, "post the sign-up card, the guide, the timings and turn prompts"),
+    ("read_message_history", 1 << 16, "check after a restart which prompts were already posted"),
+    ("connect", 1 << 20, "let group members into their private voice room (a bot can only grant "
+     "permissions it holds)"),
+    ("speak", 1 << 21, "let group members speak in their private voice room (same reason)"),
+    ("move_members", 1 << 24, "move people from the main voice channel into their group's room "
+     "and back at the end"),
+)
+
+ADMINISTRATOR = 1 << 3
+SCOPES = ("bot", "applications.commands")
+
+
+def permission_integer() -> int:
+    value = 0
+    for _, bit, _ in REQUIRED:
+        value |= bit
+    return value
+
+
+def client_id_from_token(token: str) -> int | None:
+    """A bot token's first part is the base64 of the bot's user id (= the application id)."""
+    first = token.split(".", 1)[0]
+    try:
+        raw = base64.b64decode(first + "=" * (-len(first) % 4), validate=False)
+        return int(raw.decode("ascii"))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def invite_url(client_id: int) -> str:
+    query = urlencode(
+        {"client_id": client_id, "permissions": permission_integer(), "scope": " ".join(SCOPES)}
+    )
+    return f"https://discord.com/oauth2/authorize?{query}"
+
+
+def missing_names(have: int) -> list[str]:
+    """Names of required permissions absent from the permission integer ``have``."""
+    if have & ADMINISTRATOR:
+        return []
+    return [name for name, bit, _ in REQUIRED if not have & bit]
+
+
+def human_name(name: str) -> str:
+    return name.replace("_", " ").title()

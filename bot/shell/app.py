@@ -1,0 +1,96 @@
+"""``BrewBot``: the discord.py client, with its dependencies passed in.
+
+Default intents only (no privileged ones): the bot needs guilds, voice states and interactions.
+Mentions are off unless a message names who may be pinged (only ever the current speaker).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.core.content import Content
+from bot.shell.errors import on_app_command_error
+
+if TYPE_CHECKING:
+    from bot.shell.runner import BrewRunner
+
+log = logging.getLogger(__name__)
+
+#: The cogs Brew Host loads, in order. Explicit, so nothing is picked up by accident.
+EXTENSIONS: tuple[str, ...] = ("cogs.brew", "cogs.reflections", "cogs.organiser")
+
+
+@dataclass
+class Services:
+    """What the cogs need, built once and shared."""
+
+    config: Config
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    content: Content
+
+
+class BrewBot(commands.Bot):
+    def __init__(
+        self,
+        services: Services,
+        *,
+        extensions: Sequence[str] = EXTENSIONS,
+        sync_commands: bool = True,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            max_ratelimit_timeout=services.config.discord.max_ratelimit_timeout,
+        )
+        self.services = services
+        self.extension_names = tuple(extensions)
+        self.sync_on_start = sync_commands
+        self.runner: BrewRunner | None = None
+        self.tree.on_error = on_app_command_error
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    async def setup_hook(self) -> None:
+        from bot.shell.runner import BrewRunner
+
+        self.runner = BrewRunner(self)
+        for name in self.extension_names:
+            await self.load_extension(name)
+        if self.sync_on_start:
+            await self.sync_commands()
+        await self.runner.start()
+
+    async def sync_commands(self) -> None:
+        guild_ids = self.config.discord.guild_ids
+        if guild_ids:
+            for guild_id in guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d commands to server %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands (they can take a while to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        user = self.user
+        log.info("connected as %s (%s) to %d servers", user, user.id if user else "?", len(self.guilds))
+
+    async def close(self) -> None:
+        if self.runner is not None:
+            await self.runner.stop()
+        await super().close()

@@ -1,0 +1,264 @@
+"""Input records and shared ordering/counting rules for every export format.
+
+Kept apart from the writers so CSV, JSON, Markdown and the chart agree on the same numbers and
+the same (anonymity-preserving) order. See :mod:`bot.core.export` for the public entry points.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, NamedTuple
+
+from bot.core.reflections import FEEDBACK_KEY, Prompt
+
+__all__ = [
+    "NO_AREA",
+    "AnswerRow",
+    "BrewSummary",
+    "ChartBar",
+    "PromptColumn",
+    "ReflectionRecord",
+    "answer_rows",
+    "chart_alt_text",
+    "chart_bars",
+    "format_date",
+    "index_brews",
+    "is_feedback",
+    "ordered_brews",
+    "ordered_reflections",
+    "plural",
+    "prompt_columns",
+    "reflections_per_brew",
+]
+
+#: How a brew without an area is named in exports and on the chart.
+NO_AREA = "No area given"
+
+
+@dataclass(frozen=True)
+class BrewSummary:
+    """What an export needs to know about one brew; never who was there."""
+
+    number: int
+    title: str
+    area: str | None
+    question: str
+    date: date
+    participants: int
+    rooms: int
+
+    def __post_init__(self) -> None:
+        if self.participants < 0 or self.rooms < 0:
+            raise ValueError(f"Brew {self.number}: participants and rooms cannot be negative")
+
+
+@dataclass(frozen=True)
+class ReflectionRecord:
+    """One anonymous reflection: brew, date only, consent to quote, answers by prompt key."""
+
+    brew_number: int
+    date: date
+    consent: bool
+    answers: Mapping[str, str]
+
+
+class PromptColumn(NamedTuple):
+    """A prompt as exports see it; answers stored under a key no longer in the content file
+    still appear, labelled by their key, so nothing people said is lost by a relabel."""
+
+    key: str
+    label: str
+
+
+class AnswerRow(NamedTuple):
+    """One answer with the context a reader needs (one CSV row)."""
+
+    brew: BrewSummary
+    prompt: PromptColumn
+    answer: str
+    consent: bool
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``"1 room"``, ``"2 rooms"``, ``"3 people"``: numbers read out naturally by screen readers."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {word}"
+
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def format_date(day: date) -> str:
+    """``1 October 2024``: unambiguous across countries and read well aloud (unlike ISO).
+
+    Locale-free on purpose so output does not depend on the server's settings.
+    """
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def ordered_brews(brews: Iterable[BrewSummary]) -> list[BrewSummary]:
+    """Brews in the order they happened (date, then number)."""
+    return sorted(brews, key=lambda b: (b.date, b.number))
+
+
+def index_brews(
+    brews: Sequence[BrewSummary], reflections: Iterable[ReflectionRecord]
+) -> dict[int, BrewSummary]:
+    """Map brew number to brew, refusing duplicates and reflections for an unknown brew.
+
+    A reflection we cannot place would otherwise vanish from a report, which is worse than a
+    clear error for the organiser to report.
+    """
+    index: dict[int, BrewSummary] = {}
+    for brew in brews:
+        if brew.number in index:
+            raise ValueError(f"Brew {brew.number} appears twice in the export")
+        index[brew.number] = brew
+    for reflection in reflections:
+        if reflection.brew_number not in index:
+            raise ValueError(
+                f"A reflection belongs to brew {reflection.brew_number}, "
+                "which is not in the list of brews"
+            )
+    return index
+
+
+def prompt_columns(
+    prompts: Sequence[Prompt], reflections: Iterable[ReflectionRecord]
+) -> list[PromptColumn]:
+    """Prompts in form order, then any answer keys not among them, alphabetically."""
+    columns = [PromptColumn(p.key, p.label) for p in prompts]
+    known = {p.key for p in prompts}
+    extra = sorted({k for r in reflections for k in r.answers if k not in known})
+    return columns + [PromptColumn(k, k) for k in extra]
+
+
+def _text_key(text: str) -> tuple[str, str]:
+    return (text.casefold(), text)
+
+
+def ordered_reflections(
+    reflections: Iterable[ReflectionRecord], columns: Sequence[PromptColumn]
+) -> list[ReflectionRecord]:
+    """Reflections sorted by brew, date, then content: never by the order people submitted.
+
+    Storage order follows submission order, and "who clicked Submit first" may be remembered by
+    the people in the room; sorting on content removes that link while staying deterministic.
+    """
+    keys = [c.key for c in columns]
+
+    def sort_key(r: ReflectionRecord) -> tuple[object, ...]:
+        texts = tuple(_text_key((r.answers.get(k) or "").strip()) for k in keys)
+        return (r.brew_number, r.date, texts, r.consent)
+
+    return sorted(reflections, key=sort_key)
+
+
+def answer_rows(
+    brews: Sequence[BrewSummary],
+    reflections: Sequence[ReflectionRecord],
+    prompts: Sequence[Prompt],
+) -> list[AnswerRow]:
+    """Every non-empty answer, grouped by brew (in date order) then prompt (in form order).
+
+    Within a prompt, answers are alphabetical so neither submission order nor which answers came
+    from the same person can be read from their position.
+    """
+    index = index_brews(brews, reflections)
+    columns = prompt_columns(prompts, reflections)
+    grouped: dict[tuple[int, str], list[tuple[str, bool]]] = {}
+    for r in reflections:
+        for key, text in r.answers.items():
+            if text and text.strip():
+                grouped.setdefault((r.brew_number, key), []).append((text.strip(), r.consent))
+    rows: list[AnswerRow] = []
+    for brew in ordered_brews(index.values()):
+        for column in columns:
+            answers = grouped.get((brew.number, column.key), [])
+            for text, consent in sorted(answers, key=lambda a: (*_text_key(a[0]), a[1])):
+                rows.append(AnswerRow(brew, column, text, consent))
+    return rows
+
+
+def reflections_per_brew(reflections: Iterable[ReflectionRecord]) -> dict[int, int]:
+    """How many reflections each brew received (the chart's second series)."""
+    return dict(Counter(r.brew_number for r in reflections))
+
+
+class ChartBar(NamedTuple):
+    """One group of bars on the participation chart; shared by the PNG and its alt text."""
+
+    label: str
+    participants: int
+    reflections: int
+    brews: int
+
+
+def chart_bars(
+    brews: Sequence[BrewSummary],
+    reflections_per_brew: Mapping[int, int],
+    *,
+    by: Literal["brew", "area"],
+) -> list[ChartBar]:
+    """Participants and reflections per brew (date order) or per area (alphabetical, then
+    brews without an area last). Brews missing from ``reflections_per_brew`` count 0."""
+    if by == "brew":
+        return [
+            ChartBar(
+                f"Brew {b.number}: {b.title}",
+                b.participants,
+                reflections_per_brew.get(b.number, 0),
+                1,
+            )
+            for b in ordered_brews(brews)
+        ]
+    if by != "area":
+        raise ValueError("by must be 'brew' or 'area'")
+    totals: dict[str | None, list[int]] = {}
+    for b in brews:
+        area = (b.area or "").strip() or None
+        acc = totals.setdefault(area, [0, 0, 0])
+        acc[0] += b.participants
+        acc[1] += reflections_per_brew.get(b.number, 0)
+        acc[2] += 1
+    order = sorted(totals, key=lambda a: (a is None, (a or "").casefold(), a or ""))
+    return [ChartBar(a or NO_AREA, *totals[a]) for a in order]
+
+
+def chart_alt_text(
+    brews: Sequence[BrewSummary],
+    reflections_per_brew: Mapping[int, int],
+    *,
+    by: Literal["brew", "area"] = "brew",
+) -> str:
+    """The chart's numbers in words, one sentence per bar group, for screen-reader users.
+
+    Every number drawn on the chart appears here, so nobody has to see the image to get the
+    same information. Plain text: the Markdown writer escapes it.
+    """
+    bars = chart_bars(brews, reflections_per_brew, by=by)
+    per = "brew" if by == "brew" else "area"
+    if not bars:
+        return "Bar chart of participants and reflections: there are no brews to show yet."
+    parts = [
+        f"Bar chart comparing the number of participants and reflections for each {per}, "
+        f"{plural(len(bars), per)} in total."
+    ]
+    for bar in bars:
+        label = bar.label if by == "brew" else f"{bar.label} ({plural(bar.brews, 'brew')})"
+        parts.append(
+            f"{label}: {plural(bar.participants, 'participant')}, "
+            f"{plural(bar.reflections, 'reflection')}."
+        )
+    return " ".join(parts)
+
+
+def is_feedback(column: PromptColumn) -> bool:
+    """Feedback on the session is reported separately from what was heard about co-production."""
+    return column.key == FEEDBACK_KEY

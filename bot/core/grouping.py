@@ -95,6 +95,17 @@ DEFAULT_EFFORT = 6000
 #: it gives up honestly.  Far above what any realistic keep-apart list needs.
 DEFAULT_SEARCH_BUDGET = 200_000
 
+#: The swap search stops after this many attempts in a row without a strict
+#: improvement (per person, with a floor), whatever ``effort`` allows.
+_STALL_PER_PERSON = 25
+_MIN_STALL = 300
+#: Patience of the shorter descents after each kick (see ``_improve``).
+_KICK_STALL_PER_PERSON = 10
+_MIN_KICK_STALL = 60
+#: Kicks stop after this many in a row fail to find a better grouping
+#: (at least this many, or one per person).
+_MIN_KICK_PATIENCE = 30
+
 #: At most this many fallback text-only layouts are tried (each with the
 #: full search budget) before settling for the unconcentrated one.
 _MAX_RELAXED_LAYOUTS = 50
@@ -333,11 +344,13 @@ class _Searcher:
         apart: Sequence[frozenset[int]],
         order: Sequence[int],
         budget: int,
+        rng: random.Random,
     ) -> None:
         self.is_text = is_text
         self.apart = apart
         self.order = list(order)
         self.budget = budget
+        self.rng = rng
         self.nodes = 0
 
     def run(
@@ -345,6 +358,8 @@ class _Searcher:
         layout: _Layout,
         constrained: Sequence[int],
         apart_active: Sequence[frozenset[int]] | None = None,
+        *,
+        greedy: bool = True,
     ) -> dict[int, int] | None:
         """Seat ``constrained`` people; return person -> room, or None if
         impossible.  Raises _OutOfBudget when the budget is used up."""
@@ -396,6 +411,28 @@ class _Searcher:
                 vfree += min(vcap[g] - cvoice[g], room)
             return text_left[0] <= tfree and voice_left[0] <= vfree
 
+        def seat(x: int, g: int) -> None:
+            placed[x] = g
+            seated[g].append(x)
+            cnt[g] += 1
+            if is_text[x]:
+                ctext[g] += 1
+                text_left[0] -= 1
+            else:
+                cvoice[g] += 1
+                voice_left[0] -= 1
+
+        def unseat(x: int) -> None:
+            g = placed.pop(x)
+            seated[g].remove(x)
+            cnt[g] -= 1
+            if is_text[x]:
+                ctext[g] -= 1
+                text_left[0] += 1
+            else:
+                cvoice[g] -= 1
+                voice_left[0] += 1
+
         def rec() -> bool:
             self.nodes += 1
             if self.nodes > self.budget:
@@ -414,30 +451,36 @@ class _Searcher:
                         break
             x = unplaced.pop(best_i)
             for g in best_opts:
-                placed[x] = g
-                seated[g].append(x)
-                cnt[g] += 1
-                if is_text[x]:
-                    ctext[g] += 1
-                    text_left[0] -= 1
-                else:
-                    cvoice[g] += 1
-                    voice_left[0] -= 1
+                seat(x, g)
                 if rec():
                     return True
-                del placed[x]
-                seated[g].pop()
-                cnt[g] -= 1
-                if is_text[x]:
-                    ctext[g] -= 1
-                    text_left[0] += 1
-                else:
-                    cvoice[g] -= 1
-                    voice_left[0] += 1
+                unseat(x)
             unplaced.insert(best_i, x)
             return False
 
-        return dict(placed) if rec() else None
+        # Quick greedy pass first (most-constrained people first, a random
+        # fitting room each); with the short keep-apart lists seen in
+        # practice it nearly always succeeds, and costs O(people x rooms)
+        # where the full search costs that per step.
+        if greedy:
+            rng = self.rng
+            first = sorted(unplaced, key=lambda x: -len(apart[x]))
+            for x in first:
+                fits = [g for g in self.order if room_fits(x, g)]
+                if not fits:
+                    break
+                seat(x, fits[rng.randrange(len(fits))])
+                if not capacity_ok():
+                    break
+            else:
+                return dict(placed)
+            for x in first:
+                if x in placed:
+                    unseat(x)
+        try:
+            return dict(placed) if rec() else None
+        except RecursionError:  # thousands of constrained people: give up honestly
+            raise _OutOfBudget from None
 
 
 def _fill(
@@ -521,79 +564,92 @@ def _improve(
     """Improve ``rooms`` in place by swapping two people of the same kind
     (text-only with text-only, voice with voice) between rooms.
 
-    Each attempt picks a random person who currently has some cost (has met a
-    roommate recently or shares a perspective with one), samples a few
-    candidates to swap with, and makes the best swap if it does not make
-    things worse.  Accepting equal-cost swaps lets the search drift across
-    plateaus instead of getting stuck.  All choices come from ``rng``.
+    This is an iterated local search.  A *descent* repeatedly picks a random
+    person who currently has some cost (has met a roommate recently, or
+    shares a perspective with one), samples a few people to swap with, and
+    makes the best swap if it does not make things worse; accepting equal-cost
+    swaps lets it drift across plateaus.  When a descent stops finding
+    improvements, the best grouping so far is *kicked* with a couple of random
+    swaps and descended again, which gets small brews out of local optima.
+    ``effort`` bounds the total number of attempts; the search also stops as
+    soon as the cost is zero or kicks keep failing.  Every choice comes from
+    ``rng``, so it is deterministic under a seed.  Swaps that would seat a
+    keep-apart pair together are never made.
+
+    Why a table ``met[x][g]`` (total recent-meeting weight between ``x`` and
+    the people in room ``g``): it makes judging a swap O(1) instead of a walk
+    over both rooms, which is what keeps 200 people well under 100 ms.
     """
     n = len(is_text)
     k = len(rooms)
     if k < 2 or effort <= 0:
         return
     group_of = [0] * n
-    for g, r in enumerate(rooms):
-        for x in r:
-            group_of[x] = g
     pc = [[0] * max(n_persp, 1) for _ in range(k)]
-    for g, r in enumerate(rooms):
-        for x in r:
-            if persp[x] >= 0:
-                pc[g][persp[x]] += 1
+    met = [[0.0] * k for _ in range(n)]
+    neighbours = [list(w.items()) for w in weights]
+
+    def index_rooms() -> None:
+        for g, r in enumerate(rooms):
+            row = pc[g]
+            for i in range(len(row)):
+                row[i] = 0
+            for x in r:
+                group_of[x] = g
+                if persp[x] >= 0:
+                    row[persp[x]] += 1
+        for x in range(n):
+            mx = met[x]
+            for g in range(k):
+                mx[g] = 0.0
+            for y, w in neighbours[x]:
+                mx[group_of[y]] += w
+
+    index_rooms()
     by_kind: dict[bool, list[int]] = {True: [], False: []}
     for x in range(n):
         by_kind[is_text[x]].append(x)
     # A kind whose members all share one room can never swap usefully.
-    movable = [x for x in range(n) if len({group_of[y] for y in by_kind[is_text[x]]}) > 1]
+    spread = {kind: len({group_of[y] for y in xs}) > 1 for kind, xs in by_kind.items()}
+    movable = [x for x in range(n) if spread[is_text[x]]]
     if not movable:
         return
     pw = perspective_weight
     samples = 6
+    eps = 1e-9
 
-    def cost_in(x: int, g: int, leaving: int) -> float:
-        """Cost of ``x`` sitting in room ``g`` once ``leaving`` has left it."""
-        wx = weights[x]
-        c = 0.0
-        if wx:
-            for y in rooms[g]:
-                if y != leaving and y != x:
-                    c += wx.get(y, 0.0)
+    def own_cost(x: int) -> float:
+        """What ``x`` costs in its current room."""
+        g = group_of[x]
         px = persp[x]
-        if px >= 0:
-            same = pc[g][px]
-            if group_of[x] == g:
-                same -= 1
-            if persp[leaving] == px and leaving != x:
-                same -= 1
-            c += pw * same
-        return c
+        return met[x][g] + (pw * (pc[g][px] - 1) if px >= 0 else 0.0)
+
+    def swap_delta(a: int, b: int) -> float:
+        """Change in total cost if ``a`` and ``b`` (in different rooms) swap."""
+        ga, gb = group_of[a], group_of[b]
+        ma, mb = met[a], met[b]
+        d = ma[gb] - ma[ga] + mb[ga] - mb[gb] - 2.0 * weights[a].get(b, 0.0)
+        pa, pb = persp[a], persp[b]
+        if pa != pb:
+            # a leaves ga and joins gb; b leaves gb and joins ga.
+            if pa >= 0:
+                d += pw * ((pc[gb][pa] - pc[ga][pa]) + 1)
+            if pb >= 0:
+                d += pw * ((pc[ga][pb] - pc[gb][pb]) + 1)
+        return d
+
+    def total_cost() -> float:
+        return sum(own_cost(x) for x in range(n)) / 2
 
     def clashes(x: int, g: int, leaving: int) -> bool:
         ax = apart[x]
         return bool(ax) and any(y in ax and y != leaving for y in rooms[g])
 
-    n_mov = len(movable)
-    for _ in range(effort):
-        a = movable[rng.randrange(n_mov)]
-        ga = group_of[a]
-        ca = cost_in(a, ga, a)
-        if ca <= 0.0:
-            continue
-        pool = by_kind[is_text[a]]
-        best_b = -1
-        best_d = 1e-12  # accept only swaps that do not make things worse
-        for _s in range(samples):
-            b = pool[rng.randrange(len(pool))]
-            gb = group_of[b]
-            if gb == ga:
-                continue
-            d = cost_in(a, gb, b) + cost_in(b, ga, a) - ca - cost_in(b, gb, b)
-            if d < best_d and not clashes(a, gb, b) and not clashes(b, ga, a):
-                best_b, best_d = b, d
-        if best_b < 0:
-            continue
-        b = best_b
-        gb = group_of[b]
+    log: list[tuple[int, int]] = []  # swaps since the best grouping so far
+
+    def swap(a: int, b: int) -> None:
+        log.append((a, b))
+        ga, gb = group_of[a], group_of[b]
         ra, rb = rooms[ga], rooms[gb]
         ra[ra.index(a)] = b
         rb[rb.index(b)] = a
@@ -605,6 +661,82 @@ def _improve(
         if pb >= 0:
             pc[gb][pb] -= 1
             pc[ga][pb] += 1
+        for y, w in neighbours[a]:
+            my = met[y]
+            my[ga] -= w
+            my[gb] += w
+        for y, w in neighbours[b]:
+            my = met[y]
+            my[gb] -= w
+            my[ga] += w
+
+    def undo() -> None:
+        """Return to the best grouping so far: swapping the same two people
+        again puts them back, so replay the log backwards."""
+        steps = log[::-1]
+        for a, b in steps:
+            swap(a, b)
+        log.clear()
+
+    n_mov = len(movable)
+    left = effort
+
+    def descend(stall_limit: int) -> None:
+        """Greedy swaps until ``stall_limit`` attempts in a row bring no
+        strict improvement, or the effort runs out."""
+        nonlocal left
+        stalled = 0
+        while left > 0 and stalled < stall_limit:
+            left -= 1
+            stalled += 1
+            a = movable[rng.randrange(n_mov)]
+            if own_cost(a) <= eps:
+                continue
+            ga = group_of[a]
+            pool = by_kind[is_text[a]]
+            best_b = -1
+            best_d = eps  # accept only swaps that do not make things worse
+            for _s in range(samples):
+                b = pool[rng.randrange(len(pool))]
+                gb = group_of[b]
+                if gb == ga:
+                    continue
+                d = swap_delta(a, b)
+                if d < best_d and not clashes(a, gb, b) and not clashes(b, ga, a):
+                    best_b, best_d = b, d
+            if best_b >= 0:
+                if best_d < -eps:
+                    stalled = 0
+                swap(a, best_b)
+
+    # First descent: long patience, this is where nearly all the gain is.
+    descend(max(_MIN_STALL, _STALL_PER_PERSON * n))
+    best_cost = total_cost()
+    log.clear()
+    kick_stall = max(_MIN_KICK_STALL, _KICK_STALL_PER_PERSON * n)
+    fruitless = 0
+    kick_patience = max(_MIN_KICK_PATIENCE, n)
+    while left > 0 and best_cost > eps and fruitless < kick_patience:
+        fruitless += 1
+        # Kick: a few random swaps, whatever they cost.
+        for _k in range(1 + rng.randrange(3)):
+            for _try in range(10):
+                a = movable[rng.randrange(n_mov)]
+                pool = by_kind[is_text[a]]
+                b = pool[rng.randrange(len(pool))]
+                ga, gb = group_of[a], group_of[b]
+                if ga != gb and not clashes(a, gb, b) and not clashes(b, ga, a):
+                    swap(a, b)
+                    break
+        left -= 1
+        descend(kick_stall)
+        cost = total_cost()
+        if cost < best_cost - eps:
+            fruitless = 0
+            best_cost = cost
+            log.clear()
+        else:
+            undo()
 
 
 # --------------------------------------------------------------------------
@@ -697,7 +829,7 @@ def plan_groups(
 
     n_text = sum(is_text)
     ideal = _exact_layout(sizes, _ideal_text_counts(sizes, n_text))
-    searcher = _Searcher(is_text, apart_sets, order, search_budget)
+    searcher = _Searcher(is_text, apart_sets, order, search_budget, rng)
     layout, placed = _seat_constrained(
         searcher, ideal, sizes, n_text, constrained, apart_pairs, keys, order
     )
@@ -805,7 +937,7 @@ def _minimal_clash(
         adj = _adjacency(n, trial)
         cons = sorted({i for p in trial for i in p})
         try:
-            res = searcher.run(layout, cons, adj)
+            res = searcher.run(layout, cons, adj, greedy=False)
         except _OutOfBudget:
             continue
         if res is None:

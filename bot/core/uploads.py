@@ -29,6 +29,7 @@ MiB = 1024 * 1024
 MAX_FILES_PER_MESSAGE = 10
 
 File = tuple[str, bytes]
+_LIST_PARTS_UP_TO = 12
 
 
 def _zip(name: str, data: bytes) -> bytes:
@@ -44,20 +45,34 @@ def _zip(name: str, data: bytes) -> bytes:
 
 
 def join_instructions(name: str, part_names: Sequence[str]) -> str:
-    """The README sent with split parts: what happened and how to get the file back."""
+    """The README sent with split parts: what happened and how to get the file back.
+
+    Parts are listed (and a Windows command given) only when there are few, so the note stays
+    small however large the file is.
+    """
     zip_name = f"{name}.zip"
-    listing = "\n".join(f"  {p}" for p in part_names)
-    plus = "+".join(f'"{p}"' for p in part_names)
-    return (
-        f"{name} was too large to attach to a Discord message, even zipped.\n"
-        f"So {zip_name} was split into {len(part_names)} parts:\n{listing}\n\n"
-        "A single part will not open on its own. Download every part into the same folder,\n"
-        "then do ONE of these:\n"
-        f"- With 7-Zip (Windows) or Keka (Mac): open {part_names[0]}; it joins the rest.\n"
-        f'- Windows Command Prompt: copy /b {plus} "{zip_name}"\n'
-        f'- Mac or Linux Terminal: cat "{zip_name}".[0-9]* > "{zip_name}"\n'
-        f"Then open {zip_name} as usual to find {name}.\n"
-    )
+    few = len(part_names) <= _LIST_PARTS_UP_TO
+    if few:
+        listing = "\n".join(f"  {p}" for p in part_names)
+    else:
+        listing = f"  {part_names[0]} to {part_names[-1]}"
+    lines = [
+        f"{name} was too large to attach to a Discord message, even zipped.",
+        f"So {zip_name} was split into {len(part_names)} parts:",
+        listing,
+        "",
+        "A single part will not open on its own. Download every part into the same folder,",
+        "then do ONE of these:",
+        f"- With 7-Zip (Windows) or Keka (Mac): open {part_names[0]}; it joins the rest.",
+    ]
+    if few:
+        plus = "+".join(f'"{p}"' for p in part_names)
+        lines.append(f'- Windows Command Prompt: copy /b {plus} "{zip_name}"')
+    lines += [
+        f'- Mac or Linux Terminal: cat "{zip_name}".[0-9]* > "{zip_name}"',
+        f"Then open {zip_name} as usual to find {name}.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _prepare(name: str, data: bytes, per_file_limit: int) -> list[File]:

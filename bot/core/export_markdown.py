@@ -107,6 +107,21 @@ def _quotes(
     return out
 
 
+def _consent_sentence(consented: int, total: int) -> str:
+    if total == 0:
+        return ""
+    if consented == total:
+        return " Everyone who left a reflection agreed to be quoted."
+    if consented == 0:
+        return " All of them were shared privately, so they are counted but not quoted."
+    private = total - consented
+    rest = "the other one was" if private == 1 else f"the other {private} were"
+    return (
+        f" {plural(consented, 'reflection')} can be quoted here; {rest} shared privately, "
+        "so counted but not shown."
+    )
+
+
 def to_markdown(
     brews: Sequence[BrewSummary],
     reflections: Sequence[ReflectionRecord],
@@ -134,9 +149,8 @@ def to_markdown(
         f"Generated on {format_date(generated_on)}.",
         "",
         f"Across {plural(len(brews), 'brew')}, {plural(people, 'person', 'people')} took part "
-        f"in {plural(rooms, 'room')} and left {plural(len(reflections), 'reflection')}. "
-        f"{plural(consented, 'reflection')} can be quoted here; the others were shared "
-        "privately, so they are counted but not shown.",
+        f"in {plural(rooms, 'room')} and left {plural(len(reflections), 'reflection')}."
+        + _consent_sentence(consented, len(reflections)),
         "",
     ]
     if chart_filename:

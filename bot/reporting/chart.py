@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -29,6 +30,9 @@ _HEIGHT_INCHES = 6.0
 # Okabe & Ito (2008) palette: distinguishable with the common colour-vision deficiencies.
 _PARTICIPANTS_STYLE = {"color": "#56B4E9", "hatch": "//", "label": "Participants"}
 _REFLECTIONS_STYLE = {"color": "#E69F00", "hatch": "..", "label": "Reflections"}
+# ``style.context`` swaps matplotlib's global rcParams; callers may render from worker threads
+# (``asyncio.to_thread``), so one chart is drawn at a time.
+_RENDER_LOCK = threading.Lock()
 
 
 def _tick_label(label: str) -> str:
@@ -43,7 +47,10 @@ def participation_chart(
     *,
     by: Literal["brew", "area"] = "brew",
 ) -> bytes:
-    """PNG bytes: grouped bars of participants and reflections per brew or per area."""
+    """PNG bytes: grouped bars of participants and reflections per brew or per area.
+
+    Takes a few hundred milliseconds; call it via ``asyncio.to_thread`` from the bot's loop.
+    """
     from matplotlib import style
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -53,7 +60,7 @@ def participation_chart(
     noun = "brew" if by == "brew" else "area"
     width_inches = min(max(8.0, 3.0 + 1.2 * len(bars)), 24.0)
 
-    with style.context("default"):
+    with _RENDER_LOCK, style.context("default"):
         figure = Figure(figsize=(width_inches, _HEIGHT_INCHES), dpi=CHART_DPI)
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()

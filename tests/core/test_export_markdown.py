@@ -35,7 +35,14 @@ def test_heading_intro_and_totals() -> None:
     assert md.startswith("# Over A Brew: Co-production Week\n")
     assert "Generated on 10 July 2024." in md
     assert "Across 3 brews, 21 people took part in 5 rooms and left 4 reflections." in md
-    assert "2 reflections can be quoted here" in md
+    assert "2 reflections can be quoted here; the other 2 were shared privately" in md
+    everyone = [ReflectionRecord(1, date(2024, 7, 1), True, {"next": "x"})]
+    assert "Everyone who left a reflection agreed to be quoted." in render(r=everyone)
+    one_private = [*everyone, ReflectionRecord(1, date(2024, 7, 1), False, {"next": "y"})]
+    assert "1 reflection can be quoted here; the other one was" in render(r=one_private)
+    nobody = [ReflectionRecord(1, date(2024, 7, 1), False, {"next": "x"})]
+    assert "All of them were shared privately" in render(r=nobody)
+    assert "quoted" not in render(r=[]).split("\n\n")[2]
     assert md.endswith("\n") and not md.endswith("\n\n")
 
 

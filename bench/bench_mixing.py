@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.core.grouping import (  # noqa: E402
+from bot.core.grouping import (
     ApartConstraintError,
     Group,
     Person,
@@ -89,9 +89,7 @@ def simulate(seed: int, with_perspectives: bool) -> dict[str, float]:
         for method in ("brewhost", "random"):
             past = hist[method][:WINDOW]
             if method == "brewhost":
-                groups = plan_groups(
-                    today, GROUP, rng=plan_rng, recent_pairs=pair_weights(past)
-                )
+                groups = plan_groups(today, GROUP, rng=plan_rng, recent_pairs=pair_weights(past))
             else:
                 groups = random_groups(today, GROUP, base_rng)
             seen: set[frozenset[str]] = set().union(*past) if past else set()

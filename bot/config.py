@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
-TOKEN_ENV = "BREWHOST_TOKEN"
+TOKEN_ENV = "BREWHOST_TOKEN"  # noqa: S105 - the variable's name, not a secret
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -160,7 +160,9 @@ def _coerce(source: str, key: str, kind: Any, value: Any) -> Any:
     if key in _RANGES:
         low, high = _RANGES[key]
         if not low <= value <= high:
-            raise ConfigError(source, key, f"expected a value from {low:g} to {high:g}, got {value!r}")
+            raise ConfigError(
+                source, key, f"expected a value from {low:g} to {high:g}, got {value!r}"
+            )
     return value
 
 
@@ -169,7 +171,9 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>") -> Config:
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in _SECTIONS:
-            raise ConfigError(source, name, f"unknown section; expected one of {', '.join(_SECTIONS)}")
+            raise ConfigError(
+                source, name, f"unknown section; expected one of {', '.join(_SECTIONS)}"
+            )
         if not isinstance(value, Mapping):
             raise ConfigError(source, name, "expected a [section] of keys")
         cls = _SECTIONS[name]
@@ -191,16 +195,22 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>") -> Config:
 def _check_consistency(config: Config) -> None:
     level = config.logging.level.upper()
     if level not in LOG_LEVELS:
-        raise ConfigError(config.source, "logging.level", f"expected one of {', '.join(LOG_LEVELS)}")
+        raise ConfigError(
+            config.source, "logging.level", f"expected one of {', '.join(LOG_LEVELS)}"
+        )
     brew = config.brew
     if brew.nudge_seconds >= brew.turn_seconds:
         raise ConfigError(
             config.source, "brew.nudge_seconds", "expected less than brew.turn_seconds"
         )
-    for key, url in (("discord.api_base_url", config.discord.api_base_url),
-                     ("discord.gateway_url", config.discord.gateway_url)):
+    for key, url in (
+        ("discord.api_base_url", config.discord.api_base_url),
+        ("discord.gateway_url", config.discord.gateway_url),
+    ):
         if url is not None and not url.startswith(("http://", "https://", "ws://", "wss://")):
-            raise ConfigError(config.source, key, "expected a URL starting with http(s):// or ws(s)://")
+            raise ConfigError(
+                config.source, key, "expected a URL starting with http(s):// or ws(s)://"
+            )
     db = config.database.url
     if not db.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ConfigError(
@@ -210,7 +220,9 @@ def _check_consistency(config: Config) -> None:
         )
 
 
-def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
+) -> Config:
     """Read the config file (or defaults when ``path`` is None) and apply the token variable."""
     env = os.environ if env is None else env
     if path is None:
@@ -220,7 +232,9 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] | No
         try:
             raw = Path(path).read_bytes()
         except FileNotFoundError:
-            raise ConfigError(source, "(file)", "file not found; copy config.example.toml to start") from None
+            raise ConfigError(
+                source, "(file)", "file not found; copy config.example.toml to start"
+            ) from None
         except OSError as exc:
             raise ConfigError(source, "(file)", f"cannot be read ({exc.strerror})") from None
         try:

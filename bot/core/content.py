@@ -23,7 +23,9 @@ from bot.core.reflections import Prompt
 FIELDS: dict[str, frozenset[str]] = {
     "phases.*.text": frozenset({"question", "ends_rel", "ends_time", "order", "minutes"}),
     "turns.start": frozenset({"mention", "name", "position", "total", "ends_rel", "ends_time"}),
-    "turns.start_text": frozenset({"mention", "name", "position", "total", "ends_rel", "ends_time"}),
+    "turns.start_text": frozenset(
+        {"mention", "name", "position", "total", "ends_rel", "ends_time"}
+    ),
     "turns.nudge": frozenset({"name", "seconds"}),
     "turns.skipped": frozenset({"name", "position", "total"}),
     "turns.passed": frozenset({"name"}),
@@ -106,7 +108,9 @@ def _check_templates(raw: Mapping[str, Any], source: str) -> None:
         section, _, key = pattern.partition(".")
         if key.startswith("*."):
             field = key[2:]
-            items = [(f"{section}.{k}.{field}", v.get(field)) for k, v in raw.get(section, {}).items()]
+            items = [
+                (f"{section}.{k}.{field}", v.get(field)) for k, v in raw.get(section, {}).items()
+            ]
         else:
             items = [(pattern, raw.get(section, {}).get(key))]
         for dotted, template in items:
@@ -115,7 +119,9 @@ def _check_templates(raw: Mapping[str, Any], source: str) -> None:
             try:
                 unknown = _fields_of(template) - allowed
             except ValueError as exc:
-                raise ContentError(f"{source}: {dotted}: {exc} (use {{{{ }}}} for a brace)") from None
+                raise ContentError(
+                    f"{source}: {dotted}: {exc} (use {{{{ }}}} for a brace)"
+                ) from None
             if unknown:
                 raise ContentError(
                     f"{source}: {dotted} uses {{{', '.join(sorted(unknown))}}}; "
@@ -133,7 +139,10 @@ def parse_content(raw: Mapping[str, Any], source: str = "content") -> Content:
         phases[key] = PhaseText(node["name"], node["text"])
     questions = raw.get("reflection", {}).get("questions")
     if not isinstance(questions, list) or not 1 <= len(questions) <= 4:
-        raise ContentError(f"{source}: reflection.questions needs 1 to 4 questions (a form holds 5 fields, one is consent)")
+        raise ContentError(
+            f"{source}: reflection.questions needs 1 to 4 questions "
+            "(a form holds 5 fields, one is consent)"
+        )
     prompts = []
     for i, q in enumerate(questions):
         try:
@@ -145,7 +154,9 @@ def parse_content(raw: Mapping[str, Any], source: str = "content") -> Content:
                 max_length=int(q.get("max_length", 1000)),
             )
         except (KeyError, TypeError, ValueError):
-            raise ContentError(f"{source}: reflection.questions[{i}] needs a key and a label") from None
+            raise ContentError(
+                f"{source}: reflection.questions[{i}] needs a key and a label"
+            ) from None
         if len(label) > 45 or not 1 <= prompt.max_length <= 4000:
             raise ContentError(
                 f"{source}: reflection.questions[{i}]: labels are at most 45 characters and "

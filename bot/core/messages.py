@@ -69,12 +69,19 @@ def guide_message(
     all_text_only: bool,
 ) -> str:
     """The first message in every room: the question, the guide, the principles, who is here."""
-    lines = [f"**{content.text('guide.heading')}: {inert(title)}**", content.text("guide.intro"), ""]
+    lines = [
+        f"**{content.text('guide.heading')}: {inert(title)}**",
+        content.text("guide.intro"),
+        "",
+    ]
     lines += [f"**{content.text('guide.question_heading')}**", inert(question), ""]
     lines += [f"{i}. {step}" for i, step in enumerate(content.list("guide.steps"), 1)]
     lines += ["", f"**{content.text('guide.principles_heading')}**"]
     lines += [f"- {p}" for p in content.principles]
-    lines += ["", f"**{content.text('guide.members_heading')}**: " + ", ".join(mention(m) for m in members)]
+    lines += [
+        "",
+        f"**{content.text('guide.members_heading')}**: " + ", ".join(mention(m) for m in members),
+    ]
     if turns_in_text:
         key = "guide.text_turns_note" if all_text_only else "guide.mixed_turns_note"
         lines.append(content.text(key))
@@ -88,7 +95,11 @@ def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
         return _phase(content, event, ctx)
     if isinstance(event, TurnStarted):
         speaker = int(event.speaker)
-        key = "turns.start_text" if speaker in ctx.text_only_members or ctx.turns_in_text else "turns.start"
+        key = (
+            "turns.start_text"
+            if speaker in ctx.text_only_members or ctx.turns_in_text
+            else "turns.start"
+        )
         text = content.format(
             key,
             mention=mention(speaker),
@@ -100,11 +111,16 @@ def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
         )
         return Post(text, ping=(speaker,), buttons=("turn",), speaker=speaker)
     if isinstance(event, Nudge):
-        return Post(content.format("turns.nudge", name=mention(event.speaker), seconds=event.seconds_left))
+        return Post(
+            content.format("turns.nudge", name=mention(event.speaker), seconds=event.seconds_left)
+        )
     if isinstance(event, TurnSkipped):
         return Post(
             content.format(
-                "turns.skipped", name=mention(event.speaker), position=event.position, total=event.total
+                "turns.skipped",
+                name=mention(event.speaker),
+                position=event.position,
+                total=event.total,
             )
         )
     if isinstance(event, TurnEnded):
@@ -116,13 +132,17 @@ def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
     if isinstance(event, Extended):
         if event.by is not None:
             text = content.format(
-                "turns.extended", by=mention(event.by), ends_rel=stamp_rel(event.ends_at),
+                "turns.extended",
+                by=mention(event.by),
+                ends_rel=stamp_rel(event.ends_at),
                 ends_time=stamp_time(event.ends_at),
             )
         else:
             text = content.format(
-                "turns.extended_facilitator", minutes=event.seconds // 60,
-                ends_rel=stamp_rel(event.ends_at), ends_time=stamp_time(event.ends_at),
+                "turns.extended_facilitator",
+                minutes=event.seconds // 60,
+                ends_rel=stamp_rel(event.ends_at),
+                ends_time=stamp_time(event.ends_at),
             )
         return Post(text)
     if isinstance(event, Recall):

@@ -86,7 +86,7 @@ class Timing:
             )
 
     def still_seconds(self, largest_group: int) -> int:
-        """"Still got some time?" shrinks first when the length is tight, never reflecting."""
+        """ "Still got some time?" shrinks first when the length is tight, never reflecting."""
         spare = self.length - self.fixed_seconds(largest_group) - self.min_reflect
         return max(0, min(self.still, spare))
 
@@ -373,7 +373,12 @@ def _enter(
     else:  # pragma: no cover - ARRIVE only starts in start_room
         raise ValueError(f"cannot enter {phase}")
     state = replace(
-        state, phase=phase, phase_ends_at=ends, turn_index=-1, nudged=False, extended=False,
+        state,
+        phase=phase,
+        phase_ends_at=ends,
+        turn_index=-1,
+        nudged=False,
+        extended=False,
         step=state.step + 1,
     )
     return state, [PhaseStarted(phase, ends)]
@@ -393,8 +398,13 @@ def _next_turn(
         return state, events + more
     ends = now + timing.wall(timing.turn)
     state = replace(
-        state, phase=Phase.TURNS, turn_index=index, phase_ends_at=ends, nudged=False,
-        extended=False, step=state.step + 1,
+        state,
+        phase=Phase.TURNS,
+        turn_index=index,
+        phase_ends_at=ends,
+        nudged=False,
+        extended=False,
+        step=state.step + 1,
     )
     events.append(TurnStarted(state.order[index], index + 1, total, ends))
     return state, events

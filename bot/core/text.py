@@ -7,15 +7,10 @@ sent with mentions disabled, and also made inert here (a zero-width space after 
 
 from __future__ import annotations
 
-import re
+from bot.core.reflections import neutralise_mentions
 
-ZWSP = "\u200b"
-_MENTION = re.compile(r"@(everyone|here)|<@([!&]?\d+)>")
-
-
-def inert(text: str) -> str:
-    """Make ``@everyone``, ``@here`` and user or role mentions unable to ping."""
-    return _MENTION.sub(lambda m: m.group(0).replace("@", "@" + ZWSP), text)
+#: Make ``@everyone``, ``@here`` and user or role mentions unable to ping (one rule everywhere).
+inert = neutralise_mentions
 
 
 class TextTooLong(ValueError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -68,7 +68,7 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 class GuildSettings(Base):
@@ -129,7 +129,9 @@ class Brew(Base):
     reflections_close_at: Mapped[datetime | None] = mapped_column()
 
     rooms: Mapped[list[Room]] = relationship(
-        back_populates="brew", cascade="all, delete-orphan", order_by="Room.index",
+        back_populates="brew",
+        cascade="all, delete-orphan",
+        order_by="Room.index",
         passive_deletes=True,
     )
     signups: Mapped[list[Signup]] = relationship(
@@ -176,9 +178,10 @@ class Room(Base):
     turn_index: Mapped[int] = mapped_column(Integer, default=-1)
     nudged: Mapped[bool] = mapped_column(Boolean, default=False)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: Every transition increments step; posted_step is the last one whose messages went out.
+    #: Every transition increments step (buttons carry it, so stale presses do nothing).
     step: Mapped[int] = mapped_column(Integer, default=0)
-    posted_step: Mapped[int] = mapped_column(Integer, default=0)
+    #: Counts effects queued for this room: each gets a nonce no other message will ever reuse.
+    outbox_seq: Mapped[int] = mapped_column(Integer, default=0)
 
     brew: Mapped[Brew] = relationship(back_populates="rooms")
     members: Mapped[list[Membership]] = relationship(

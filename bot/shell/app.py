@@ -7,8 +7,9 @@ Mentions are off unless a message names who may be pinged (only ever the current
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import discord
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The cogs Brew Host loads, in order. Explicit, so nothing is picked up by accident.
-EXTENSIONS: tuple[str, ...] = ("cogs.brew", "cogs.reflections", "cogs.organiser")
+EXTENSIONS: tuple[str, ...] = ("cogs.brew", "cogs.reflections")
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     content: Content
+    #: Where each brew's random seed comes from (fixed in tests, so groups are exact).
+    seed: Callable[[], int] = field(default=lambda: secrets.randbits(31))
 
 
 class BrewBot(commands.Bot):
@@ -58,7 +61,7 @@ class BrewBot(commands.Bot):
         self.extension_names = tuple(extensions)
         self.sync_on_start = sync_commands
         self.runner: BrewRunner | None = None
-        self.tree.on_error = on_app_command_error
+        self.tree.error(on_app_command_error)
 
     @property
     def config(self) -> Config:
@@ -88,7 +91,9 @@ class BrewBot(commands.Bot):
 
     async def on_ready(self) -> None:
         user = self.user
-        log.info("connected as %s (%s) to %d servers", user, user.id if user else "?", len(self.guilds))
+        log.info(
+            "connected as %s (%s) to %d servers", user, user.id if user else "?", len(self.guilds)
+        )
 
     async def close(self) -> None:
         if self.runner is not None:

@@ -1,0 +1,201 @@
+"""``brewhost``: run the bot, migrate the database, check the config, make the invite link.
+
+Every failure a volunteer can cause (a typo in the config, no token) ends with one plain line and
+exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config, require_token
+from bot.core.content import ContentError, load_content
+from bot.permissions import REQUIRED, client_id_from_token, human_name, invite_url
+
+log = logging.getLogger("brewhost")
+
+EXIT_CONFIG = 2
+DEFAULT_CONFIG = "config.toml"
+
+
+def _config_path(value: str | None) -> str | None:
+    """An explicit --config must exist; without one, ./config.toml is used if it is there."""
+    if value is not None:
+        return value
+    return DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(_config_path(args.config))
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args)
+    load_content(config.content.path)
+    require_token(config)
+    print(f"{config.source}: looks good (database {config.database.url.split('://')[0]}).")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.db.migrate import upgrade
+
+    config = _load(args)
+    upgrade(config.database.url)
+    print("The database is up to date.")
+    return 0
+
+
+def cmd_invite_url(args: argparse.Namespace) -> int:
+    client_id = args.client_id
+    if client_id is None:
+        config = _load(args)
+        token = require_token(config)
+        client_id = client_id_from_token(token)
+        if client_id is None:
+            raise ConfigError(config.source, "discord.token", "does not look like a bot token")
+    print(invite_url(client_id))
+    if args.explain:
+        print("\nPermissions asked for, and why:")
+        for name, _, why in REQUIRED:
+            print(f"- {human_name(name)}: {why}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.db.migrate import upgrade
+    from bot.logging_setup import setup_logging
+
+    config = _load(args)
+    token = require_token(config)
+    content = load_content(config.content.path)
+    setup_logging(config.logging.level, token)
+    log.info("applying database migrations")
+    upgrade(config.database.url)
+    asyncio.run(_serve(config, token, content))
+    return 0
+
+
+async def _serve(config: Config, token: str, content: object) -> None:
+    from bot.clock import SystemClock
+    from bot.db.session import create_engine, session_factory
+    from bot.shell.app import BrewBot, Services
+    from bot.shell.endpoints import configure_endpoints
+
+    configure_endpoints(config.discord.api_base_url, config.discord.gateway_url)
+    engine = create_engine(config.database.url)
+    services = Services(
+        config=config,
+        sessions=session_factory(engine),
+        clock=SystemClock(config.timing.speed),
+        content=content,  # type: ignore[arg-type]
+    )
+    bot = BrewBot(services)
+    try:
+        async with bot:
+            await bot.start(token)
+    finally:
+        await engine.dispose()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.shell.export_cli import run_export
+
+    config = _load(args)
+    return run_export(config, args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brewhost", description="Brew Host: a Discord bot that hosts Over A Brew sessions."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--config", metavar="PATH", help=f"config file (default: ./{DEFAULT_CONFIG} if present)"
+        )
+        return p
+
+    p = with_config(
+        sub.add_parser("run", help="apply migrations, then connect to Discord and serve")
+    )
+    p.set_defaults(func=cmd_run)
+    p = with_config(sub.add_parser("migrate", help="bring the database up to date"))
+    p.set_defaults(func=cmd_migrate)
+    p = with_config(sub.add_parser("check-config", help="check the config file and the token"))
+    p.set_defaults(func=cmd_check_config)
+    p = with_config(
+        sub.add_parser("invite-url", help="print the link that adds the bot to a server")
+    )
+    p.add_argument(
+        "--client-id",
+        type=int,
+        metavar="ID",
+        help="application (client) id; default: from the token",
+    )
+    p.add_argument("--explain", action="store_true", help="also list each permission and why")
+    p.set_defaults(func=cmd_invite_url)
+
+    p = with_config(
+        sub.add_parser("export", help="export reflections (CSV, JSON or a Markdown report)")
+    )
+    p.add_argument("--format", choices=("csv", "json", "markdown"), default="markdown")
+    p.add_argument("--brew", type=int, metavar="N", help="only brew number N")
+    p.add_argument("--guild", type=int, metavar="ID", help="only this server (default: all)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only brews on or after this date")
+    p.add_argument(
+        "--out", metavar="FILE", help="write here (default: a file in the current folder)"
+    )
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "demo", help="rehearse a whole brew on a simulated Discord, no account needed"
+    )
+    p.add_argument("--people", type=int, default=9, help="people in the brew (default 9)")
+    p.add_argument("--text-only", type=int, default=2, help="of whom join by text only (default 2)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="clock speed (default 60: a 2-minute turn takes 2 seconds)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=2024, help="seed for grouping and the simulated people"
+    )
+    p.add_argument("--db", metavar="PATH", help="keep the database here (default: a temporary one)")
+    p.add_argument(
+        "--out", metavar="FOLDER", default=".", help="where to write the report and chart"
+    )
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except ContentError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

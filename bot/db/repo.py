@@ -1,0 +1,174 @@
+"""Small, named queries, so the shell reads as what it does rather than as SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.core.phases import Phase, RoomState, Timing
+from bot.db.models import Brew, GuildSettings, Membership, Outbox, Room, Signup
+
+ACTIVE = ("starting", "running")
+
+
+async def settings_for(session: AsyncSession, guild_id: int) -> GuildSettings:
+    settings = await session.get(GuildSettings, guild_id)
+    if settings is None:
+        settings = GuildSettings(guild_id=guild_id, next_brew_number=1)
+        session.add(settings)
+        await session.flush()
+    return settings
+
+
+async def take_brew_number(session: AsyncSession, guild_id: int) -> int:
+    settings = await settings_for(session, guild_id)
+    highest = await session.scalar(select(func.max(Brew.number)).where(Brew.guild_id == guild_id))
+    number = max(settings.next_brew_number, (highest or 0) + 1)
+    settings.next_brew_number = number + 1
+    return number
+
+
+async def load_brew(session: AsyncSession, brew_id: int) -> Brew | None:
+    return await session.scalar(
+        select(Brew)
+        .where(Brew.id == brew_id)
+        .options(selectinload(Brew.rooms).selectinload(Room.members), selectinload(Brew.signups))
+    )
+
+
+async def open_brew_in_channel(
+    session: AsyncSession, guild_id: int, channel_id: int
+) -> Brew | None:
+    return await session.scalar(
+        select(Brew)
+        .where(Brew.guild_id == guild_id, Brew.channel_id == channel_id, Brew.status == "open")
+        .order_by(Brew.id.desc())
+        .options(selectinload(Brew.signups))
+    )
+
+
+async def active_brews(
+    session: AsyncSession, guild_id: int | None = None, statuses: Sequence[str] = ACTIVE
+) -> list[Brew]:
+    query = select(Brew).where(Brew.status.in_(statuses)).order_by(Brew.number)
+    if guild_id is not None:
+        query = query.where(Brew.guild_id == guild_id)
+    return list(await session.scalars(query))
+
+
+async def rooms_of(session: AsyncSession, brew_id: int) -> list[Room]:
+    return list(
+        await session.scalars(
+            select(Room)
+            .where(Room.brew_id == brew_id)
+            .order_by(Room.index)
+            .options(selectinload(Room.members))
+        )
+    )
+
+
+async def load_room(session: AsyncSession, room_id: int) -> Room | None:
+    return await session.scalar(
+        select(Room)
+        .where(Room.id == room_id)
+        .options(selectinload(Room.members), selectinload(Room.brew))
+    )
+
+
+async def room_by_channel(session: AsyncSession, channel_id: int) -> Room | None:
+    return await session.scalar(
+        select(Room)
+        .where((Room.text_channel_id == channel_id) | (Room.voice_channel_id == channel_id))
+        .options(selectinload(Room.members), selectinload(Room.brew))
+    )
+
+
+async def live_room_ids(session: AsyncSession) -> list[int]:
+    """Rooms with a timetable still to run (any brew that is not finished)."""
+    rows = await session.scalars(
+        select(Room.id)
+        .join(Brew)
+        .where(Brew.status == "running", Room.status == "running", Room.phase != Phase.DONE.value)
+    )
+    return list(rows)
+
+
+async def outbox_for(session: AsyncSession, room_id: int) -> list[Outbox]:
+    return list(
+        await session.scalars(select(Outbox).where(Outbox.room_id == room_id).order_by(Outbox.id))
+    )
+
+
+async def rooms_with_outbox(session: AsyncSession) -> list[int]:
+    return list(await session.scalars(select(Outbox.room_id).distinct()))
+
+
+async def latest_membership(
+    session: AsyncSession, guild_id: int, user_id: int
+) -> Membership | None:
+    return await session.scalar(
+        select(Membership)
+        .join(Brew, Membership.brew_id == Brew.id)
+        .where(Brew.guild_id == guild_id, Membership.user_id == user_id)
+        .order_by(Membership.id.desc())
+        .limit(1)
+    )
+
+
+async def signup_of(session: AsyncSession, brew_id: int, user_id: int) -> Signup | None:
+    return await session.scalar(
+        select(Signup).where(Signup.brew_id == brew_id, Signup.user_id == user_id)
+    )
+
+
+def timing_of(brew: Brew) -> Timing:
+    return Timing(
+        arrive=brew.arrive_s,
+        think=brew.think_s,
+        turn=brew.turn_s,
+        nudge=brew.nudge_s,
+        length=brew.length_s,
+        still=brew.still_s,
+        close=brew.close_s,
+        min_reflect=brew.min_reflect_s,
+        cleanup=brew.cleanup_s,
+        speed=brew.speed,
+    )
+
+
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else 0.0
+
+
+def _dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def state_of(room: Room) -> RoomState:
+    return RoomState(
+        phase=Phase(room.phase),
+        phase_ends_at=_ts(room.phase_ends_at),
+        finish_at=_ts(room.finish_at),
+        still=room.still_wall_s,
+        order=tuple(str(u) for u in room.turn_order),
+        turn_index=room.turn_index,
+        nudged=room.nudged,
+        extended=room.extended,
+        step=room.step,
+    )
+
+
+def store_state(room: Room, state: RoomState) -> None:
+    room.phase = state.phase.value
+    room.phase_ends_at = _dt(state.phase_ends_at)
+    room.finish_at = _dt(state.finish_at)
+    room.still_wall_s = state.still
+    room.turn_order = [int(u) for u in state.order]
+    room.turn_index = state.turn_index
+    room.nudged = state.nudged
+    room.extended = state.extended
+    room.step = state.step

@@ -1,0 +1,279 @@
+"""Opening a brew's rooms as fast as Discord's rate limits allow.
+
+The floor is: per group, two channel creates (permission overwrites inside the create call) and
+one guide message; one move per voice member; one category per 25 groups (50 channels). Calls
+that do not depend on each other go out together (discord.py queues them per rate-limit bucket),
+and each room starts its timetable as soon as its own channels and guide are ready, without
+waiting for the other rooms' moves. Nothing is created before the bot has checked it holds the
+permissions it needs and that the server has room for the channels, so a brew never half-starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.core.grouping import Group
+from bot.core.messages import guide_message
+from bot.db import repo
+from bot.db.models import Brew, Room
+from bot.permissions import human_name, missing_names
+from bot.shell.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from bot.shell.runner import BrewRunner
+
+log = logging.getLogger(__name__)
+
+GUILD_CHANNEL_LIMIT = 500
+CATEGORY_CHANNEL_LIMIT = 50
+GROUPS_PER_CATEGORY = CATEGORY_CHANNEL_LIMIT // 2
+PROGRESS_EVERY_S = 3.0
+
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+@dataclass
+class OpenReport:
+    rooms_ready: int = 0
+    rooms_failed: int = 0
+    moved: int = 0
+    not_moved: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def check_bot_can_open(guild: discord.Guild, groups: int) -> None:
+    """Refuse kindly, before creating anything, if the bot lacks a permission or channel space."""
+    me = guild.me
+    missing = missing_names(me.guild_permissions.value) if me else ["view_channel"]
+    if missing:
+        names = ", ".join(human_name(n) for n in missing)
+        raise UserFacingError(
+            "I can't open the rooms because I don't have these permissions in this server: "
+            f"{names}. "
+            "A server admin can give them to my role (Server Settings > Roles), then try again. "
+            "Nothing has been created."
+        )
+    needed = 2 * groups + math.ceil(groups / GROUPS_PER_CATEGORY)
+    free = GUILD_CHANNEL_LIMIT - len(guild.channels)
+    if needed > free:
+        raise UserFacingError(
+            f"This brew needs {needed} new channels, but the server only has room for {free} more "
+            f"(Discord allows {GUILD_CHANNEL_LIMIT}). Try bigger groups, or tidy away old "
+            "channels. "
+            "Nothing has been created."
+        )
+
+
+def _room_overwrites(
+    guild: discord.Guild, members: Sequence[int], facilitator_role_id: int | None, *, voice: bool
+) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
+    person = (
+        discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
+        if voice
+        else discord.PermissionOverwrite(
+            view_channel=True, send_messages=True, read_message_history=True
+        )
+    )
+    overwrites: dict[
+        discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite
+    ] = {
+        guild.default_role: discord.PermissionOverwrite(view_channel=False),
+    }
+    if guild.me is not None:
+        overwrites[guild.me] = discord.PermissionOverwrite(
+            view_channel=True,
+            send_messages=True,
+            read_message_history=True,
+            manage_channels=True,
+            connect=True,
+            move_members=True,
+        )
+    if facilitator_role_id:
+        role = guild.get_role(facilitator_role_id)
+        if role is not None:
+            overwrites[role] = person
+    for user_id in members:
+        overwrites[discord.Object(id=user_id, type=discord.Member)] = person
+    return overwrites
+
+
+def category_name(brew: Brew, part: int, parts: int) -> str:
+    suffix = f" (part {part} of {parts})" if parts > 1 else ""
+    return f"Brew {brew.number}: {brew.title}"[: 100 - len(suffix)] + suffix
+
+
+class RoomOpener:
+    """Opens every room of one brew, reporting progress to the facilitator."""
+
+    def __init__(
+        self,
+        runner: BrewRunner,
+        guild: discord.Guild,
+        brew: Brew,
+        rooms: Sequence[Room],
+        groups: Sequence[Group],
+        *,
+        facilitator_role_id: int | None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.runner = runner
+        self.guild = guild
+        self.brew = brew
+        self.rooms = list(rooms)
+        self.groups = list(groups)
+        self.facilitator_role_id = facilitator_role_id
+        self.progress = progress
+        self.report = OpenReport()
+        self._last_progress = 0.0
+        self._largest = max(len(g.members) for g in groups)
+
+    async def open(self) -> OpenReport:
+        started = time.monotonic()
+        categories = await self._create_categories()
+        async with self.runner.services.sessions() as session:
+            brew = await session.get(Brew, self.brew.id)
+            assert brew is not None
+            brew.category_ids = [c.id for c in categories]
+            await session.commit()
+        await asyncio.gather(
+            *(
+                self._open_room(room, group, categories[i // GROUPS_PER_CATEGORY])
+                for i, (room, group) in enumerate(zip(self.rooms, self.groups, strict=True))
+            )
+        )
+        self.report.seconds = time.monotonic() - started
+        await self._tell_progress(final=True)
+        return self.report
+
+    async def _create_categories(self) -> list[discord.CategoryChannel]:
+        parts = math.ceil(len(self.rooms) / GROUPS_PER_CATEGORY)
+        overwrites = _room_overwrites(self.guild, [], self.facilitator_role_id, voice=False)
+        return list(
+            await asyncio.gather(
+                *(
+                    self.guild.create_category(
+                        category_name(self.brew, i + 1, parts),
+                        overwrites=overwrites,
+                        reason="Brew Host rooms",
+                    )
+                    for i in range(parts)
+                )
+            )
+        )
+
+    async def _open_room(self, room: Room, group: Group, category: discord.CategoryChannel) -> None:
+        members = [int(m) for m in group.members]
+        try:
+            voice, text = await asyncio.gather(
+                self.guild.create_voice_channel(
+                    f"Room {room.index + 1}",
+                    category=category,
+                    overwrites=_room_overwrites(
+                        self.guild, members, self.facilitator_role_id, voice=True
+                    ),
+                    reason=f"Brew {self.brew.number}",
+                ),
+                self.guild.create_text_channel(
+                    f"room-{room.index + 1}",
+                    category=category,
+                    overwrites=_room_overwrites(
+                        self.guild, members, self.facilitator_role_id, voice=False
+                    ),
+                    topic=f"Brew {self.brew.number}, room {room.index + 1}. Private to this group.",
+                    reason=f"Brew {self.brew.number}",
+                ),
+            )
+        except discord.HTTPException as exc:
+            log.warning(
+                "brew %s room %s: could not create channels: %s", self.brew.id, room.index + 1, exc
+            )
+            self.report.rooms_failed += 1
+            await self._mark(room, status="failed")
+            return
+        await self._mark(room, voice_id=voice.id, text_id=text.id)
+        content = self.runner.services.content
+        text_only = {int(m) for m in group.members if m in self._text_only_keys(room)}
+        guide = guide_message(
+            content,
+            self.brew.question,
+            members,
+            title=self.brew.title,
+            turns_in_text=group.turns_in_text,
+            all_text_only=bool(members) and all(m in text_only for m in members),
+        )
+        # Everyone is named in the guide, and pinged once, so each person gets a link to their
+        # room whether or not the move below works.
+        mentions = discord.AllowedMentions(users=[discord.Object(m) for m in members])
+        guide_post = text.send(guide, allowed_mentions=mentions, nonce=f"bhguide{room.id}")
+        movers = [self._move(uid, voice) for uid in members if uid not in text_only]
+        results = await asyncio.gather(guide_post, *movers, return_exceptions=True)
+        if isinstance(results[0], Exception):
+            log.warning(
+                "brew %s room %s: guide not posted: %s", self.brew.id, room.index + 1, results[0]
+            )
+        self.report.rooms_ready += 1
+        await self.runner.start_room(room.id, self._largest)
+        await self._tell_progress()
+
+    def _text_only_keys(self, room: Room) -> set[str]:
+        return {str(m.user_id) for m in room.members if m.text_only}
+
+    async def _move(self, user_id: int, voice: discord.VoiceChannel) -> None:
+        member = self.guild.get_member(user_id)
+        if member is None or member.voice is None or member.voice.channel is None:
+            self.report.not_moved.append(user_id)
+            return
+        try:
+            await member.move_to(voice, reason=f"Brew {self.brew.number}")
+            self.report.moved += 1
+        except discord.HTTPException as exc:
+            log.info("could not move a member into room %s: %s", voice.id, exc)
+            self.report.not_moved.append(user_id)
+
+    async def _mark(
+        self,
+        room: Room,
+        *,
+        status: str | None = None,
+        voice_id: int | None = None,
+        text_id: int | None = None,
+    ) -> None:
+        async with self.runner.services.sessions() as session:
+            fresh = await session.get(Room, room.id)
+            assert fresh is not None
+            if status:
+                fresh.status = status
+            if voice_id:
+                fresh.voice_channel_id = voice_id
+                room.voice_channel_id = voice_id
+            if text_id:
+                fresh.text_channel_id = text_id
+                room.text_channel_id = text_id
+            await session.commit()
+
+    async def _tell_progress(self, *, final: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        try:
+            await self.progress(self.report.rooms_ready, len(self.rooms))
+        except discord.HTTPException as exc:
+            log.info("could not update the facilitator's progress message: %s", exc)
+
+
+async def load_for_opening(runner: BrewRunner, brew_id: int) -> tuple[Brew, list[Room]]:
+    async with runner.services.sessions() as session:
+        brew = await repo.load_brew(session, brew_id)
+        assert brew is not None
+        return brew, list(brew.rooms)

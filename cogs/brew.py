@@ -1,0 +1,516 @@
+"""``/brew``: the facilitator's commands. Thin: check who is asking, translate options, call
+``bot.shell`` and say what happened in plain words."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.messages import stamp_rel
+from bot.core.phases import Phase
+from bot.db import repo
+from bot.db.models import Brew
+from bot.shell.access import FACILITATOR_ONLY, MANAGER_ONLY, is_facilitator
+from bot.shell.app import BrewBot
+from bot.shell.brews import (
+    BrewOptions,
+    apply_overrides,
+    card_text,
+    gather_people,
+    new_brew,
+    parse_perspectives,
+    start_brew,
+)
+from bot.shell.errors import UserFacingError
+from bot.shell.mixing import clear_apart, set_apart
+from bot.shell.signup import SIGNUP_ITEMS, card_view
+
+log = logging.getLogger(__name__)
+
+NO_BREW = "You aren't running a brew in this server right now. Start one with /brew start."
+BROADCAST_LIMIT = 1500
+
+
+class BrewCog(commands.Cog):
+    brew = app_commands.Group(
+        name="brew", description="Run an Over A Brew session", guild_only=True
+    )
+
+    def __init__(self, bot: BrewBot) -> None:
+        self.bot = bot
+        bot.add_dynamic_items(*SIGNUP_ITEMS)
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def runner(self) -> Any:
+        assert self.bot.runner is not None
+        return self.bot.runner
+
+    async def _require_facilitator(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        if not await is_facilitator(self.bot.services, interaction.user, interaction.guild_id):
+            raise UserFacingError(FACILITATOR_ONLY)
+
+    async def _my_brew(self, interaction: discord.Interaction, number: int | None) -> Brew:
+        """The brew this facilitator is running here (or the one they named)."""
+        assert interaction.guild_id is not None
+        async with self.bot.services.sessions() as session:
+            brews = await repo.active_brews(session, interaction.guild_id, statuses=("running",))
+        if number is not None:
+            for brew in brews:
+                if brew.number == number:
+                    return brew
+            raise UserFacingError(f"Brew {number} is not running in this server.")
+        mine = [b for b in brews if b.facilitator_id == interaction.user.id] or brews
+        if not mine:
+            raise UserFacingError(NO_BREW)
+        if len(mine) > 1:
+            numbers = ", ".join(str(b.number) for b in mine)
+            raise UserFacingError(
+                f"Several brews are running ({numbers}). Say which one with the brew option."
+            )
+        return mine[0]
+
+    async def brew_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        async with self.bot.services.sessions() as session:
+            brews = await repo.active_brews(session, interaction.guild_id, statuses=("running",))
+        return [
+            app_commands.Choice(name=f"Brew {b.number}: {b.title}"[:100], value=b.number)
+            for b in brews
+            if current.lower() in f"{b.number} {b.title}".lower()
+        ][:25]
+
+    # ------------------------------------------------------------ open / start
+    @brew.command(name="open", description="Post a sign-up card for a brew in this channel")
+    @app_commands.describe(
+        question="The question people will think about, e.g. What's missing?",
+        title="A short name for this brew",
+        group_size="People per room (2 to 8)",
+        length="Whole brew, in minutes (10 to 180)",
+        turn="Each person's turn, in seconds (30 to 600)",
+        think="Quiet thinking time, in seconds (0 to 600)",
+        perspectives="Up to 5 comma-separated labels people may pick privately, e.g. carer",
+    )
+    async def open_(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, 500],
+        title: app_commands.Range[str, 1, 80] | None = None,
+        group_size: app_commands.Range[int, 2, 8] | None = None,
+        length: app_commands.Range[int, 10, 180] | None = None,
+        turn: app_commands.Range[int, 30, 600] | None = None,
+        think: app_commands.Range[int, 0, 600] | None = None,
+        perspectives: str | None = None,
+    ) -> None:
+        await self._require_facilitator(interaction)
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        options = BrewOptions(
+            question=question,
+            title=title,
+            group_size=group_size,
+            length_minutes=length,
+            turn_seconds=turn,
+            think_seconds=think,
+            perspectives=parse_perspectives(perspectives),
+        )
+        brew = new_brew(
+            self.bot, interaction.guild_id, interaction.channel_id, interaction.user.id, options
+        )
+        async with self.bot.services.sessions() as session:
+            existing = await repo.open_brew_in_channel(
+                session, interaction.guild_id, interaction.channel_id
+            )
+            if existing is not None:
+                raise UserFacingError(
+                    f"Brew {existing.number} is already taking sign-ups in this channel. "
+                    "Start it with /brew start, or end it with /brew end."
+                )
+            brew.number = await repo.take_brew_number(session, interaction.guild_id)
+            session.add(brew)
+            await session.commit()
+        await interaction.response.send_message(
+            card_text(self.bot, brew, 0),
+            view=card_view(self.bot, brew),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        message = await interaction.original_response()
+        async with self.bot.services.sessions() as session:
+            fresh = await session.get(Brew, brew.id)
+            assert fresh is not None
+            fresh.card_message_id = message.id
+            await session.commit()
+
+    @brew.command(name="start", description="Split people into private rooms and start the brew")
+    @app_commands.describe(
+        question="The question (needed if no brew is open in this channel)",
+        title="A short name for this brew",
+        group_size="People per room (2 to 8)",
+        length="Whole brew, in minutes (10 to 180)",
+        turn="Each person's turn, in seconds (30 to 600)",
+        think="Quiet thinking time, in seconds (0 to 600)",
+        include_me="Put yourself in a room too (default: no, you hold the space)",
+    )
+    async def start(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, 500] | None = None,
+        title: app_commands.Range[str, 1, 80] | None = None,
+        group_size: app_commands.Range[int, 2, 8] | None = None,
+        length: app_commands.Range[int, 10, 180] | None = None,
+        turn: app_commands.Range[int, 30, 600] | None = None,
+        think: app_commands.Range[int, 0, 600] | None = None,
+        include_me: bool = False,
+    ) -> None:
+        # Opening rooms takes longer than Discord's 3 seconds: answer "thinking" first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._require_facilitator(interaction)
+        guild = interaction.guild
+        assert guild is not None and interaction.channel_id is not None
+        options = BrewOptions(
+            question=question,
+            title=title,
+            group_size=group_size,
+            length_minutes=length,
+            turn_seconds=turn,
+            think_seconds=think,
+        )
+        async with self.bot.services.sessions() as session:
+            brew = await repo.open_brew_in_channel(session, guild.id, interaction.channel_id)
+            if brew is None:
+                brew = new_brew(
+                    self.bot, guild.id, interaction.channel_id, interaction.user.id, options
+                )
+                brew.number = await repo.take_brew_number(session, guild.id)
+                session.add(brew)
+                signups = []
+            else:
+                apply_overrides(brew, options)
+                brew.facilitator_id = interaction.user.id
+                signups = list(brew.signups)
+            await session.commit()
+            brew_id, card_id = brew.id, brew.card_message_id
+        member = guild.get_member(interaction.user.id) or interaction.user
+        voice_state = getattr(member, "voice", None)
+        in_voice = list(voice_state.channel.members) if voice_state and voice_state.channel else []
+        people = gather_people(signups, in_voice, interaction.user.id, include_me)
+
+        async def progress(ready: int, total: int) -> None:
+            await interaction.edit_original_response(
+                content=f"Opening rooms: {ready} of {total} rooms ready."
+            )
+
+        started = time.monotonic()
+        try:
+            brew, report = await start_brew(self.bot, guild, brew_id, people, progress=progress)
+        except UserFacingError:
+            raise
+        lines = [
+            f"Brew {brew.number} has started: {report.rooms_ready} rooms are open for "
+            f"{brew.participants} people (in {time.monotonic() - started:.1f} seconds).",
+        ]
+        if report.moved:
+            lines.append(f"{report.moved} people were moved into their rooms.")
+        if report.not_moved:
+            lines.append(
+                f"{len(report.not_moved)} people were not in voice or could not be moved; each was "
+                "sent a link to their room."
+            )
+        if report.rooms_failed:
+            lines.append(
+                f"{report.rooms_failed} rooms could not be opened; their people were told."
+            )
+        lines.append("Use /brew status to see how it's going, and /brew end to finish early.")
+        await interaction.edit_original_response(content="\n".join(lines))
+        await self._close_card(
+            interaction, card_id, f"Brew {brew.number} has started. Thank you for joining."
+        )
+
+    async def _close_card(
+        self, interaction: discord.Interaction, card_id: int | None, text: str
+    ) -> None:
+        channel = interaction.channel
+        if card_id is None or not isinstance(channel, discord.abc.Messageable):
+            return
+        try:
+            await channel.get_partial_message(card_id).edit(content=text, view=None)  # type: ignore[union-attr]
+        except discord.HTTPException as exc:
+            log.info("could not close the sign-up card: %s", exc)
+
+    # ------------------------------------------------------------ controls
+    @brew.command(name="pause", description="Pause the timer in every room")
+    @app_commands.autocomplete(brew=brew_autocomplete)
+    async def pause(self, interaction: discord.Interaction, brew: int | None = None) -> None:
+        await self._require_facilitator(interaction)
+        target = await self._my_brew(interaction, brew)
+        await interaction.response.defer(ephemeral=True)
+        done = await self.runner.pause(target.id)
+        await interaction.followup.send(
+            "Paused. The timer has stopped in every room; /brew resume starts it again."
+            if done
+            else "That brew is already paused.",
+            ephemeral=True,
+        )
+
+    @brew.command(name="resume", description="Start the timer again after a pause")
+    @app_commands.autocomplete(brew=brew_autocomplete)
+    async def resume(self, interaction: discord.Interaction, brew: int | None = None) -> None:
+        await self._require_facilitator(interaction)
+        target = await self._my_brew(interaction, brew)
+        await interaction.response.defer(ephemeral=True)
+        done = await self.runner.resume(target.id)
+        await interaction.followup.send(
+            "Resumed. Every room carries on where it stopped."
+            if done
+            else "That brew isn't paused.",
+            ephemeral=True,
+        )
+
+    @brew.command(name="extend", description="Give every room more time for the current step")
+    @app_commands.describe(minutes="How many more minutes (1 to 30)")
+    @app_commands.autocomplete(brew=brew_autocomplete)
+    async def extend(
+        self,
+        interaction: discord.Interaction,
+        minutes: app_commands.Range[int, 1, 30],
+        brew: int | None = None,
+    ) -> None:
+        await self._require_facilitator(interaction)
+        target = await self._my_brew(interaction, brew)
+        await interaction.response.defer(ephemeral=True)
+        await self.runner.extend(target.id, minutes)
+        await interaction.followup.send(
+            f"Added {minutes} minutes to the current step in every room; "
+            f"the brew ends {minutes} minutes later.",
+            ephemeral=True,
+        )
+
+    @brew.command(name="next", description="End the current step in every room and move on")
+    @app_commands.autocomplete(brew=brew_autocomplete)
+    async def next_(self, interaction: discord.Interaction, brew: int | None = None) -> None:
+        await self._require_facilitator(interaction)
+        target = await self._my_brew(interaction, brew)
+        await interaction.response.defer(ephemeral=True)
+        await self.runner.next_phase(target.id)
+        await interaction.followup.send("Every room has moved on to the next step.", ephemeral=True)
+
+    @brew.command(name="broadcast", description="Post a message in every room (pings nobody)")
+    @app_commands.describe(message="What to say to every room")
+    @app_commands.autocomplete(brew=brew_autocomplete)
+    async def broadcast(
+        self,
+        interaction: discord.Interaction,
+        message: app_commands.Range[str, 1, 1500],
+        brew: int | None = None,
+    ) -> None:
+        await self._require_facilitator(interaction)
+        from bot.core.text import check_length, inert
+
+        text = inert(check_length("message", message, BROADCAST_LIMIT))
+        target = await self._my_brew(interaction, brew)
+        await interaction.response.defer(ephemeral=True)
+        rooms = await self.runner.broadcast(target.id, text)
+        await interaction.followup.send(f"Posted in {rooms} rooms.", ephemeral=True)
+
+    @brew.command(name="status", description="How each room is doing")
+    @app_commands.autocomplete(brew=brew_autocomplete)
+    async def status(self, interaction: discord.Interaction, brew: int | None = None) -> None:
+        await self._require_facilitator(interaction)
+        target = await self._my_brew(interaction, brew)
+        async with self.bot.services.sessions() as session:
+            full = await repo.load_brew(session, target.id)
+        assert full is not None
+        content = self.bot.services.content
+        lines = [f"**Brew {full.number}: {full.title}**" + (" (paused)" if full.paused_at else "")]
+        for room in full.rooms:
+            state = repo.state_of(room)
+            if room.status == "failed":
+                lines.append(f"Room {room.index + 1}: ended early.")
+                continue
+            if room.status == "opening":
+                lines.append(f"Room {room.index + 1}: opening.")
+                continue
+            phase = (
+                content.phases[state.phase.value].name
+                if state.phase.value in content.phases
+                else ("finished" if state.phase in (Phase.AFTER, Phase.DONE) else state.phase.value)
+            )
+            where = (
+                f"<#{room.text_channel_id}>" if room.text_channel_id else f"Room {room.index + 1}"
+            )
+            line = f"{where}: {phase}"
+            if state.phase not in (Phase.AFTER, Phase.DONE):
+                line += f", ends {stamp_rel(state.phase_ends_at)}"
+            line += f"; {state.turns_taken} of {len(state.order)} have had their turn."
+            lines.append(line)
+        text = "\n".join(lines)
+        await interaction.response.send_message(text[:2000], ephemeral=True)
+
+    @brew.command(name="end", description="End the brew: every room gets its closing minute")
+    @app_commands.autocomplete(brew=brew_autocomplete)
+    async def end(self, interaction: discord.Interaction, brew: int | None = None) -> None:
+        await self._require_facilitator(interaction)
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        async with self.bot.services.sessions() as session:
+            open_brew = await repo.open_brew_in_channel(
+                session, interaction.guild_id, interaction.channel_id
+            )
+            if brew is None and open_brew is not None:
+                open_brew.status = "cancelled"
+                await session.commit()
+                await interaction.response.send_message(
+                    f"Brew {open_brew.number} is closed to sign-ups and won't start.",
+                    ephemeral=True,
+                )
+                return
+        target = await self._my_brew(interaction, brew)
+        await interaction.response.defer(ephemeral=True)
+        await self.runner.end(target.id)
+        await interaction.followup.send(
+            "Every room now has its closing minute; then people in voice go back to the main room.",
+            ephemeral=True,
+        )
+
+    # ------------------------------------------------------------ settings
+    @brew.command(
+        name="settings", description="Set this server's roles, main voice channel and area"
+    )
+    @app_commands.describe(
+        facilitator_role="Members with this role can run brews",
+        organiser_role="Members with this role can export reflections",
+        main_voice_channel="Where people go back to when a brew ends",
+        area="Your area's name, shown in reports (e.g. Norfolk)",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        facilitator_role: discord.Role | None = None,
+        organiser_role: discord.Role | None = None,
+        main_voice_channel: discord.VoiceChannel | None = None,
+        area: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        member = interaction.user
+        if not isinstance(member, discord.Member) or not member.guild_permissions.manage_guild:
+            raise UserFacingError(MANAGER_ONLY)
+        assert interaction.guild_id is not None
+        async with self.bot.services.sessions() as session:
+            settings = await repo.settings_for(session, interaction.guild_id)
+            if facilitator_role is not None:
+                settings.facilitator_role_id = facilitator_role.id
+            if organiser_role is not None:
+                settings.organiser_role_id = organiser_role.id
+            if main_voice_channel is not None:
+                settings.main_voice_channel_id = main_voice_channel.id
+            if area is not None:
+                settings.area_label = area.strip()
+            await session.commit()
+            summary = settings_summary(
+                settings.facilitator_role_id,
+                settings.organiser_role_id,
+                settings.main_voice_channel_id,
+                settings.area_label,
+            )
+        await interaction.response.send_message("\n".join(summary), ephemeral=True)
+
+    # ------------------------------------------------------------ keep apart
+    @brew.command(
+        name="apart", description="Privately make sure two people are never put in the same room"
+    )
+    @app_commands.describe(member_a="One person", member_b="The other person")
+    async def apart(
+        self, interaction: discord.Interaction, member_a: discord.Member, member_b: discord.Member
+    ) -> None:
+        await self._require_facilitator(interaction)
+        assert interaction.guild_id is not None
+        if member_a.id == member_b.id:
+            raise UserFacingError("Please choose two different people.")
+        async with self.bot.services.sessions() as session:
+            added = await set_apart(session, interaction.guild_id, member_a.id, member_b.id)
+            await session.commit()
+        await interaction.response.send_message(
+            (
+                "Noted. Those two people will never be put in the same room in this server. "
+                "Only a one-way code is stored, not their names. /brew apart_clear removes it."
+            )
+            if added
+            else "Those two people are already kept apart.",
+            ephemeral=True,
+        )
+
+    @brew.command(
+        name="apart_clear", description="Remove keep-apart notes (for two people, or all)"
+    )
+    @app_commands.describe(
+        member_a="One person (leave both empty to clear every note)", member_b="The other person"
+    )
+    async def apart_clear(
+        self,
+        interaction: discord.Interaction,
+        member_a: discord.Member | None = None,
+        member_b: discord.Member | None = None,
+    ) -> None:
+        await self._require_facilitator(interaction)
+        assert interaction.guild_id is not None
+        if (member_a is None) != (member_b is None):
+            raise UserFacingError("Choose both people, or neither to clear every keep-apart note.")
+        async with self.bot.services.sessions() as session:
+            removed = await clear_apart(
+                session,
+                interaction.guild_id,
+                member_a.id if member_a else None,
+                member_b.id if member_b else None,
+            )
+            await session.commit()
+        await interaction.response.send_message(
+            f"Removed {removed} keep-apart notes.", ephemeral=True
+        )
+
+    # ------------------------------------------------------------ events
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        async with self.bot.services.sessions() as session:
+            room = await repo.room_by_channel(session, channel.id)
+        if room is not None and room.status == "running":
+            await self.runner.room_lost(room.id, "one of its channels was deleted")
+
+
+def settings_summary(
+    facilitator_role_id: int | None,
+    organiser_role_id: int | None,
+    main_voice_channel_id: int | None,
+    area: str | None,
+) -> list[str]:
+    def shown(value: str | None, unset: str) -> str:
+        return value if value else f"not set ({unset})"
+
+    return [
+        "Brew Host settings for this server:",
+        "- Facilitator role: "
+        + shown(
+            f"<@&{facilitator_role_id}>" if facilitator_role_id else None,
+            "only people with Manage Server can run brews",
+        ),
+        "- Organiser role: "
+        + shown(
+            f"<@&{organiser_role_id}>" if organiser_role_id else None,
+            "only people with Manage Server can export",
+        ),
+        "- Main voice channel: "
+        + shown(
+            f"<#{main_voice_channel_id}>" if main_voice_channel_id else None,
+            "people stay in their room when a brew ends",
+        ),
+        "- Area: " + shown(area, "reports show no area"),
+    ]
+
+
+async def setup(bot: BrewBot) -> None:
+    await bot.add_cog(BrewCog(bot))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.core.anonymity import new_secret
 from bot.core.grouping import GroupingError, Person, plan_groups
 from bot.core.phases import PlanError, Timing
 from bot.core.text import check_length, inert
@@ -184,6 +185,9 @@ async def start_brew(
         now = services.clock.now()
         brew.status = "running"
         brew.started_at = now
+        # The key for "has this person already left a reflection?"; destroyed when the
+        # reflection window closes (see bot/core/anonymity.py).
+        brew.reflection_secret = new_secret()
         brew.participants = len(people)
         brew.rooms_count = len(groups)
         for index, group in enumerate(groups):

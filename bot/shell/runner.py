@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import phases
 from bot.core.messages import Post, RoomContext, render
 from bot.core.phases import Event, Phase, RoomState
+from bot.core.reflections import window_closes_at
 from bot.db import repo
 from bot.db.models import Brew, Outbox, Room
 from bot.shell.errors import UserFacingError
@@ -437,6 +438,9 @@ class BrewRunner:
             ):
                 brew.status = "ended"
                 brew.ended_at = brew.ended_at or self.services.clock.now()
+                brew.reflections_close_at = window_closes_at(
+                    brew.ended_at, self.services.config.privacy.reflection_window_days
+                )
                 await self.on_brew_ended(session, brew)
                 await session.commit()
                 log.info("brew %s (number %s) has ended", brew.id, brew.number)

@@ -13,14 +13,25 @@ from urllib.parse import urlencode
 #: (permission name as discord.py spells it, bit, what it is for)
 REQUIRED: tuple[tuple[str, int, str], ...] = (
     ("view_channel", 1 << 10, "see the channels where brews are run and the rooms it creates"),
-    ("manage_channels", 1 << 4, "create each group's private voice and text room, then delete them"),
+    (
+        "manage_channels",
+        1 << 4,
+        "create each group's private voice and text room, then delete them",
+    ),
     ("send_messages", 1 << 11, "post the sign-up card, the guide, the timings and turn prompts"),
     ("read_message_history", 1 << 16, "check after a restart which prompts were already posted"),
-    ("connect", 1 << 20, "let group members into their private voice room (a bot can only grant "
-     "permissions it holds)"),
+    (
+        "connect",
+        1 << 20,
+        "let group members into their private voice room (a bot can only grant "
+        "permissions it holds)",
+    ),
     ("speak", 1 << 21, "let group members speak in their private voice room (same reason)"),
-    ("move_members", 1 << 24, "move people from the main voice channel into their group's room "
-     "and back at the end"),
+    (
+        "move_members",
+        1 << 24,
+        "move people from the main voice channel into their group's room and back at the end",
+    ),
 )
 
 ADMINISTRATOR = 1 << 3

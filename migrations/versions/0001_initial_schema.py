@@ -116,7 +116,7 @@ def upgrade() -> None:
     sa.Column('nudged', sa.Boolean(), nullable=False),
     sa.Column('extended', sa.Boolean(), nullable=False),
     sa.Column('step', sa.Integer(), nullable=False),
-    sa.Column('posted_step', sa.Integer(), nullable=False),
+    sa.Column('outbox_seq', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['brew_id'], ['brews.id'], name=op.f('fk_rooms_brew_id_brews'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rooms')),
     sa.UniqueConstraint('brew_id', 'index', name='uq_rooms_brew_index')

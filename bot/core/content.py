@@ -145,23 +145,18 @@ def parse_content(raw: Mapping[str, Any], source: str = "content") -> Content:
         )
     prompts = []
     for i, q in enumerate(questions):
+        if not isinstance(q, Mapping) or "key" not in q or "label" not in q:
+            raise ContentError(f"{source}: reflection.questions[{i}] needs a key and a label")
         try:
-            label = str(q["label"])
             prompt = Prompt(
                 key=str(q["key"]),
-                label=label,
+                label=str(q["label"]),
                 long=bool(q.get("long", True)),
                 max_length=int(q.get("max_length", 1000)),
             )
-        except (KeyError, TypeError, ValueError):
-            raise ContentError(
-                f"{source}: reflection.questions[{i}] needs a key and a label"
-            ) from None
-        if len(label) > 45 or not 1 <= prompt.max_length <= 4000:
-            raise ContentError(
-                f"{source}: reflection.questions[{i}]: labels are at most 45 characters and "
-                "max_length 1 to 4000 (Discord's limits for a form)"
-            )
+        except (TypeError, ValueError) as exc:
+            # Prompt checks Discord's form limits (45-character labels, 4000 characters).
+            raise ContentError(f"{source}: reflection.questions[{i}]: {exc}") from None
         prompts.append(prompt)
     if len({p.key for p in prompts}) != len(prompts):
         raise ContentError(f"{source}: reflection.questions keys must be different")

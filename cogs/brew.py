@@ -478,7 +478,8 @@ class BrewCog(commands.Cog):
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         async with self.bot.services.sessions() as session:
             room = await repo.room_by_channel(session, channel.id)
-        if room is not None and room.status == "running":
+        # After the recall the rooms are only waiting to be tidied away: nothing to report.
+        if room is not None and room.status == "running" and room.phase not in ("after", "done"):
             await self.runner.room_lost(room.id, "one of its channels was deleted")
 
 

@@ -55,6 +55,7 @@ class BrewRunner:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._flush_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -220,7 +221,14 @@ class BrewRunner:
 
     # ------------------------------------------------------------------- effects
     async def flush(self, room_id: int) -> None:
-        """Carry out a room's outbox in order; stop at the first thing that cannot be done yet."""
+        """Carry out a room's outbox in order; stop at the first thing that cannot be done yet.
+
+        One flush at a time per room keeps the room's messages in order; rooms flush in parallel.
+        """
+        async with self._flush_locks[room_id]:
+            await self._flush(room_id)
+
+    async def _flush(self, room_id: int) -> None:
         async with self.services.sessions() as session:
             room = await repo.load_room(session, room_id)
             if room is None:
@@ -233,6 +241,7 @@ class BrewRunner:
                     await self.room_lost(room_id, "a channel of this room was deleted")
                     return
                 except discord.HTTPException as exc:
+                    self._retry_flush_later(room_id)
                     log.warning(
                         "room %s: could not %s (%s); will retry at the next step",
                         room_id,
@@ -242,6 +251,16 @@ class BrewRunner:
                     return
                 await session.delete(item)
                 await session.commit()
+
+    def _retry_flush_later(self, room_id: int, seconds: float = 10.0) -> None:
+        when = datetime.fromtimestamp(self.now() + seconds, UTC)
+        self.scheduler.add_job(
+            self.flush,
+            DateTrigger(run_date=when),
+            args=[room_id],
+            id=f"flush-{room_id}",
+            replace_existing=True,
+        )
 
     async def _carry_out(self, room: Room, item: Outbox) -> None:
         guild = self.bot.get_guild(room.brew.guild_id)
@@ -262,7 +281,9 @@ class BrewRunner:
             if view is None:
                 await channel.send(item.text, nonce=item.nonce, allowed_mentions=mentions)
             else:
-                await channel.send(item.text, nonce=item.nonce, allowed_mentions=mentions, view=view)
+                await channel.send(
+                    item.text, nonce=item.nonce, allowed_mentions=mentions, view=view
+                )
         elif item.kind == "recall" and guild is not None:
             await self.recall(guild, room)
         elif item.kind == "cleanup" and guild is not None:
@@ -289,6 +310,12 @@ class BrewRunner:
                 log.info("room %s: could not move someone back: %s", room.id, result)
 
     async def delete_room_channels(self, guild: discord.Guild, room: Room) -> None:
+        # Marked first, so the channel-deleted events that follow are not taken for a fault.
+        async with self.services.sessions() as session:
+            fresh = await session.get(Room, room.id)
+            if fresh is not None and fresh.status == "running":
+                fresh.status = "ended"
+                await session.commit()
         for channel_id in (room.text_channel_id, room.voice_channel_id):
             channel = guild.get_channel(channel_id or 0)
             if channel is None:
@@ -297,11 +324,6 @@ class BrewRunner:
                 await channel.delete(reason="Brew finished")
             except discord.NotFound:
                 pass
-        async with self.services.sessions() as session:
-            fresh = await session.get(Room, room.id)
-            if fresh is not None:
-                fresh.status = "ended"
-                await session.commit()
 
     # ----------------------------------------------------------------- presence
     def presence(self, room: Room) -> Callable[[str], bool]:
@@ -452,7 +474,7 @@ class BrewRunner:
         for category_id in brew.category_ids:
             guild = self.bot.get_guild(brew.guild_id)
             channel = guild.get_channel(category_id) if guild else None
-            if channel is not None and not getattr(channel, "channels", []):
+            if channel is not None:
                 try:
                     await channel.delete(reason="Brew finished")
                 except discord.HTTPException:

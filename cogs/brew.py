@@ -473,6 +473,63 @@ class BrewCog(commands.Cog):
             f"Removed {removed} keep-apart notes.", ephemeral=True
         )
 
+    # ------------------------------------------------------------ organiser
+    @brew.command(name="export", description="Organisers: download the reflections and a report")
+    @app_commands.describe(
+        format="CSV for spreadsheets, JSON for tools, or a readable report with a chart",
+        brew="Only this brew number",
+        since="Only brews on or after this date, written YYYY-MM-DD",
+    )
+    @app_commands.choices(
+        format=[
+            app_commands.Choice(name="Report (Markdown, with a chart)", value="markdown"),
+            app_commands.Choice(name="Spreadsheet (CSV)", value="csv"),
+            app_commands.Choice(name="Data (JSON)", value="json"),
+        ]
+    )
+    async def export(
+        self,
+        interaction: discord.Interaction,
+        format: app_commands.Choice[str] | None = None,
+        brew: app_commands.Range[int, 1] | None = None,
+        since: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        from bot.shell.access import ORGANISER_ONLY, is_organiser
+        from bot.shell.organiser import send_export
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None
+        if not await is_organiser(self.bot.services, interaction.user, interaction.guild_id):
+            raise UserFacingError(ORGANISER_ONLY)
+        fmt = format.value if format is not None else "markdown"
+        await send_export(interaction, self.bot.services, fmt, brew, since)
+
+    @brew.command(name="purge", description="Organisers: delete a brew and its reflections")
+    @app_commands.describe(brew="The number of the brew to delete")
+    async def purge(
+        self, interaction: discord.Interaction, brew: app_commands.Range[int, 1]
+    ) -> None:
+        from bot.core.export_model import plural
+        from bot.shell.access import ORGANISER_ONLY, is_organiser
+        from bot.shell.organiser import PurgeView, find_purge_target
+
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        if not await is_organiser(services, interaction.user, interaction.guild_id):
+            raise UserFacingError(ORGANISER_ONLY)
+        target = await find_purge_target(services, interaction.guild_id, brew)
+        await interaction.response.send_message(
+            services.content.format(
+                "export.purge_confirm",
+                number=target.number,
+                title=target.title,
+                reflections=plural(target.reflections, "reflection"),
+            ),
+            view=PurgeView(services, interaction.guild_id, interaction.user.id, target),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
     # ------------------------------------------------------------ events
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

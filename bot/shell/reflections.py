@@ -1,0 +1,411 @@
+"""Anonymous reflections in Discord: the form, saving by receipt, and closing the window.
+
+How the pieces fit
+------------------
+* The "Leave a reflection" button (``bh:reflect:<brew id>``) and ``/reflect`` open the form.
+  A form (modal) must be the *first* answer to a press, so the button opens it without touching
+  the database; everything is checked when the form comes back.
+* The form is *stateless*: its custom id carries the brew (``bh:rf:<brew id>``, or
+  ``bh:rf:latest`` for "the member's most recent brew"), it is sent already stopped so discord.py
+  keeps no copy in memory, and the reflections cog answers every submission from
+  ``on_interaction``. A form opened before a restart is therefore still saved after it.
+* :func:`save_reflection` checks the person took part and the window is open, cleans and checks
+  the answers (:func:`bot.core.reflections.validate_answers`), then in one transaction replaces
+  the reflection their receipt points at or inserts a new reflection and receipt. The receipt is
+  ``HMAC(per-brew secret, user id)`` (:mod:`bot.core.anonymity`); the user id itself is never
+  stored with, or logged next to, a reflection.
+* :func:`close_reflection_windows` runs hourly: once a brew's window has closed its secret is set
+  to NULL and its receipts deleted, after which nothing links a person to a reflection.
+
+Who can see what while the window is open: the database holds, per reflection, the brew, the
+answers, the consent and the date; and, per submitter, a receipt that only the running bot (with
+the secret and a live interaction) can recompute.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.anonymity import receipt, submitted_on
+from bot.core.content import Content
+from bot.core.phases import Phase
+from bot.core.reflections import (
+    Prompt,
+    neutralise_mentions,
+    parse_consent,
+    reflection_window_open,
+    validate_answers,
+)
+from bot.db.models import Brew, Membership, Reflection, ReflectionReceipt, Room
+
+if TYPE_CHECKING:
+    from bot.shell.app import Services
+
+__all__ = [
+    "CONSENT_ID",
+    "FORM_ID",
+    "Outcome",
+    "Result",
+    "checkpoint",
+    "close_reflection_windows",
+    "closes_text",
+    "echo_messages",
+    "find_latest",
+    "form_values",
+    "prompt_input_id",
+    "reflection_form",
+    "save_reflection",
+    "secure_delete",
+]
+
+#: Custom id of a submitted form: the brew's database id, or "latest" (resolved on submit).
+FORM_ID = re.compile(r"bh:rf:(?P<brew>\d+|latest)")
+CONSENT_ID = "consent"
+#: Consent is a short "yes" or nothing; generous so "yes please, that's fine" still fits.
+CONSENT_MAX = 60
+#: Room phases from which people in that room may reflect (the Close message has the button).
+_REFLECTING_PHASES = frozenset({Phase.CLOSE.value, Phase.AFTER.value, Phase.DONE.value})
+#: Discord's limit for one message.
+MESSAGE_LIMIT = 2000
+
+
+def prompt_input_id(prompt: Prompt) -> str:
+    return f"q:{prompt.key}"
+
+
+def form_custom_id(brew_id: int | None) -> str:
+    return f"bh:rf:{brew_id if brew_id is not None else 'latest'}"
+
+
+def reflection_form(content: Content, brew_id: int | None) -> discord.ui.Modal:
+    """The reflection form: up to four optional questions and the consent box.
+
+    Returned already stopped, so ``send_modal`` does not keep it in memory: submissions are
+    handled by the reflections cog from the form's custom id (see the module docstring).
+    """
+    modal = discord.ui.Modal(
+        title=content.text("reflection.title")[:45], custom_id=form_custom_id(brew_id)
+    )
+    placeholder = content.text("reflection.form_placeholder")[:100]
+    for i, prompt in enumerate(content.prompts[:4]):
+        modal.add_item(
+            discord.ui.TextInput(
+                label=prompt.label,
+                custom_id=prompt_input_id(prompt),
+                style=discord.TextStyle.paragraph if prompt.long else discord.TextStyle.short,
+                required=False,
+                max_length=prompt.max_length,
+                placeholder=placeholder if i == 0 else None,
+            )
+        )
+    modal.add_item(
+        discord.ui.TextInput(
+            label=content.text("reflection.consent_label")[:45],
+            custom_id=CONSENT_ID,
+            style=discord.TextStyle.short,
+            required=False,
+            max_length=CONSENT_MAX,
+            placeholder=content.text("reflection.consent_placeholder")[:100],
+        )
+    )
+    modal.stop()
+    return modal
+
+
+def form_values(components: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """``{input custom id: value}`` from a modal submit's ``data.components``.
+
+    Accepts both shapes Discord uses: action rows (type 1) holding text inputs, and labels
+    (type 18) holding one component.
+    """
+    values: dict[str, str] = {}
+    stack = list(components)
+    while stack:
+        item = stack.pop(0)
+        kind = item.get("type")
+        if kind == 1:
+            stack[:0] = list(item.get("components") or [])
+        elif kind == 18 and isinstance(item.get("component"), Mapping):
+            stack.insert(0, item["component"])
+        elif isinstance(item.get("custom_id"), str):
+            value = item.get("value")
+            values[item["custom_id"]] = value if isinstance(value, str) else ""
+    return values
+
+
+class Result(enum.Enum):
+    SAVED = "saved"
+    REPLACED = "replaced"
+    NO_BREW = "no_brew"
+    NOT_PARTICIPANT = "not_participant"
+    NOT_YET = "not_yet"
+    CLOSED = "window_closed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    brew_id: int | None = None
+    closes_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The member's most recent brew here, and whether they could reflect on it now."""
+
+    brew_id: int
+    result: Result | None  # None: the form may open; otherwise why not
+
+
+def _window(
+    brew_status: str,
+    ended_at: datetime | None,
+    closes_at: datetime | None,
+    has_secret: bool,
+    room_phase: str | None,
+    room_status: str | None,
+    now: datetime,
+    window_days: int,
+) -> Result | None:
+    """``None`` if a reflection may be saved now, else the reason it may not.
+
+    Open from the moment the person's room reaches Close (the brew is still running then)
+    until ``reflections_close_at``; a brew without its secret is closed whatever the dates say.
+    """
+    if not has_secret:
+        return Result.CLOSED
+    if brew_status == "running":
+        if room_phase in _REFLECTING_PHASES or room_status in ("failed", "ended"):
+            return None
+        return Result.NOT_YET
+    if brew_status != "ended" or ended_at is None:
+        return Result.CLOSED
+    if closes_at is not None:
+        return None if ended_at <= now < closes_at else Result.CLOSED
+    return None if reflection_window_open(ended_at, now, window_days) else Result.CLOSED
+
+
+def _participation_query(user_id: int) -> Any:
+    return (
+        select(
+            Membership.brew_id,
+            Brew.status,
+            Brew.ended_at,
+            Brew.reflections_close_at,
+            Brew.reflection_secret.is_not(None),
+            Room.phase,
+            Room.status,
+        )
+        .join(Brew, Membership.brew_id == Brew.id)
+        .join(Room, Membership.room_id == Room.id)
+        .where(Membership.user_id == user_id)
+    )
+
+
+async def find_latest(
+    session: AsyncSession, guild_id: int, user_id: int, now: datetime, window_days: int
+) -> Latest | None:
+    """One indexed query: the most recent brew in this server the member took part in."""
+    row = (
+        await session.execute(
+            _participation_query(user_id)
+            .where(Brew.guild_id == guild_id)
+            .order_by(Membership.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    brew_id, status, ended, closes, has_secret, phase, room_status = row
+    return Latest(
+        brew_id, _window(status, ended, closes, has_secret, phase, room_status, now, window_days)
+    )
+
+
+async def secure_delete(session: AsyncSession) -> None:
+    """Ask SQLite to overwrite deleted content with zeros on this connection, so a destroyed
+    secret or receipt does not linger in free pages of the database file. No-op elsewhere."""
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "sqlite":
+        await session.execute(text("PRAGMA secure_delete = ON"))
+
+
+async def save_reflection(
+    services: Services,
+    *,
+    guild_id: int,
+    brew_id: int | None,
+    user_id: int,
+    raw: Mapping[str, str],
+    consent_text: str | None,
+    now: datetime,
+) -> Outcome:
+    """Check, clean and save one person's reflection; replace theirs if they already sent one.
+
+    ``raw`` maps prompt keys to what was typed. ``brew_id`` ``None`` means the member's most
+    recent brew in ``guild_id``. Returns what happened; raises
+    :class:`bot.core.reflections.ReflectionError` (nothing saved) if the answers need changing.
+    The reply should be sent only after this returns: the commit has happened by then.
+    """
+    for attempt in range(2):
+        try:
+            return await _save_once(services, guild_id, brew_id, user_id, raw, consent_text, now)
+        except IntegrityError:
+            # The same person submitted twice at once and the other submission inserted the
+            # receipt first: try again, which now replaces that reflection.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _save_once(
+    services: Services,
+    guild_id: int,
+    brew_id: int | None,
+    user_id: int,
+    raw: Mapping[str, str],
+    consent_text: str | None,
+    now: datetime,
+) -> Outcome:
+    window_days = services.config.privacy.reflection_window_days
+    async with services.sessions() as session:
+        query = _participation_query(user_id).where(Brew.guild_id == guild_id)
+        if brew_id is not None:
+            query = query.where(Membership.brew_id == brew_id)
+        row = (await session.execute(query.order_by(Membership.id.desc()).limit(1))).first()
+        if row is None:
+            if brew_id is None:
+                return Outcome(Result.NO_BREW)
+            brew = await session.get(Brew, brew_id)
+            if brew is None or brew.guild_id != guild_id:
+                return Outcome(Result.CLOSED, brew_id)  # deleted since the button was posted
+            return Outcome(Result.NOT_PARTICIPANT, brew_id)
+        found_id, status, ended, closes, has_secret, phase, room_status = row
+        why_not = _window(status, ended, closes, has_secret, phase, room_status, now, window_days)
+        if why_not is not None:
+            return Outcome(why_not, found_id)
+        answers = validate_answers(services.content.prompts, raw)
+        consent = parse_consent(consent_text)
+        brew = await session.get(Brew, found_id)
+        assert brew is not None and brew.reflection_secret is not None
+        key = receipt(brew.reflection_secret, user_id)
+        closes_at = brew.reflections_close_at
+        day = submitted_on(now)
+        existing = await session.get(ReflectionReceipt, (found_id, key))
+        reflection = (
+            await session.get(Reflection, existing.reflection_id) if existing is not None else None
+        )
+        if reflection is not None:
+            reflection.answers = dict(answers)
+            reflection.consent = consent
+            reflection.submitted_on = day
+            result = Result.REPLACED
+        else:
+            if existing is not None:  # a receipt without its reflection: start afresh
+                await session.delete(existing)
+                await session.flush()
+            reflection = Reflection(
+                brew_id=found_id, submitted_on=day, consent=consent, answers=dict(answers)
+            )
+            session.add(reflection)
+            await session.flush()
+            session.add(
+                ReflectionReceipt(brew_id=found_id, receipt=key, reflection_id=reflection.id)
+            )
+            result = Result.SAVED
+        await session.commit()
+    return Outcome(result, found_id, closes_at)
+
+
+def closes_text(closes_at: datetime | None, window_days: int, content: Content) -> str:
+    """When a reflection can last be changed, shown in each reader's own time zone."""
+    if closes_at is None:
+        return content.format("reflection.closes_after_end", days=window_days)
+    return f"<t:{int(closes_at.timestamp())}:f>"
+
+
+def _fenced(text: str) -> str:
+    # A code block shows the words exactly as typed; break up any ``` inside so it stays one.
+    return "```\n" + neutralise_mentions(text).replace("```", "`\u200b``") + "\n```"
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def echo_messages(
+    heading: str, prompts: Sequence[Prompt], raw: Mapping[str, str], consent_text: str | None
+) -> list[str]:
+    """What the person wrote, as messages of at most 2000 characters, so nothing is lost when a
+    reflection cannot be saved. Each answer is labelled with its question; long answers are
+    split across messages, never cut."""
+    blocks: list[str] = []
+    for prompt in prompts:
+        text = (raw.get(prompt.key) or "").strip()
+        if not text:
+            continue
+        # Room for the label, the fences and a possible split.
+        for n, piece in enumerate(_pieces(text, 1800)):
+            label = prompt.label if n == 0 else f"{prompt.label} (continued)"
+            blocks.append(f"**{label}**\n{_fenced(piece)}")
+    if consent_text and consent_text.strip():
+        blocks.append(f"**Consent**\n{_fenced(consent_text.strip()[:CONSENT_MAX])}")
+    if not blocks:
+        return []
+    messages = [heading]
+    for block in blocks:
+        if len(messages[-1]) + 2 + len(block) <= MESSAGE_LIMIT:
+            messages[-1] += "\n\n" + block
+        else:
+            messages.append(block)
+    return messages
+
+
+async def close_reflection_windows(services: Services, now: datetime) -> int:
+    """Destroy the receipt key and receipts of every brew whose reflection window has closed.
+
+    Also brews that can never take reflections (cancelled or failed) lose their key. Returns how
+    many brews were closed. Safe to run at any time and as often as wanted.
+    """
+    async with services.sessions() as session:
+        await secure_delete(session)
+        ids = list(
+            await session.scalars(
+                select(Brew.id).where(
+                    or_(
+                        Brew.reflections_close_at <= now,
+                        Brew.status.in_(("cancelled", "failed")),
+                    ),
+                    or_(
+                        Brew.reflection_secret.is_not(None),
+                        Brew.id.in_(select(ReflectionReceipt.brew_id)),
+                    ),
+                )
+            )
+        )
+        if not ids:
+            return 0
+        await session.execute(delete(ReflectionReceipt).where(ReflectionReceipt.brew_id.in_(ids)))
+        await session.execute(update(Brew).where(Brew.id.in_(ids)).values(reflection_secret=None))
+        await session.commit()
+    await checkpoint(services)
+    return len(ids)
+
+
+async def checkpoint(services: Services) -> None:
+    """Fold SQLite's write-ahead log into the database and truncate it, so deleted keys and
+    receipts do not survive in the ``-wal`` file. Best effort: skipped if readers hold it."""
+    async with services.sessions() as session:
+        bind = session.bind
+        if bind is not None and bind.dialect.name == "sqlite":
+            await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

@@ -6,8 +6,8 @@ How the pieces fit
   A form (modal) must be the *first* answer to a press, so the button opens it without touching
   the database; everything is checked when the form comes back.
 * The form is *stateless*: its custom id carries the brew (``bh:rf:<brew id>``, or
-  ``bh:rf:latest`` for "the member's most recent brew"), it is sent already stopped so discord.py
-  keeps no copy in memory, and the reflections cog answers every submission from
+  ``bh:rf:latest`` for "the member's most recent brew"), discord.py keeps no copy of it in
+  memory (:class:`StatelessForm`), and the reflections cog answers every submission from
   ``on_interaction``. A form opened before a restart is therefore still saved after it.
 * :func:`save_reflection` checks the person took part and the window is open, cleans and checks
   the answers (:func:`bot.core.reflections.validate_answers`), then in one transaction replaces
@@ -87,13 +87,21 @@ def form_custom_id(brew_id: int | None) -> str:
     return f"bh:rf:{brew_id if brew_id is not None else 'latest'}"
 
 
+class StatelessForm(discord.ui.Modal):
+    """A form discord.py never keeps: ``send_modal`` stores a modal only while it is not
+    finished, and this one always is. Its answer is handled from its custom id instead."""
+
+    def is_finished(self) -> bool:
+        return True
+
+
 def reflection_form(content: Content, brew_id: int | None) -> discord.ui.Modal:
     """The reflection form: up to four optional questions and the consent box.
 
-    Returned already stopped, so ``send_modal`` does not keep it in memory: submissions are
-    handled by the reflections cog from the form's custom id (see the module docstring).
+    ``send_modal`` does not keep it in memory (:class:`StatelessForm`): submissions are handled
+    by the reflections cog from the form's custom id (see the module docstring).
     """
-    modal = discord.ui.Modal(
+    modal = StatelessForm(
         title=content.text("reflection.title")[:45], custom_id=form_custom_id(brew_id)
     )
     placeholder = content.text("reflection.form_placeholder")[:100]
@@ -118,7 +126,6 @@ def reflection_form(content: Content, brew_id: int | None) -> discord.ui.Modal:
             placeholder=content.text("reflection.consent_placeholder")[:100],
         )
     )
-    modal.stop()
     return modal
 
 

@@ -45,7 +45,7 @@ from tests.shell.test_reflections_data import (
     USERS,
     Db,
     add_brew,
-    db,  # noqa: F401 - fixture
+    db_fixture,  # noqa: F401 - the db fixture
 )
 
 

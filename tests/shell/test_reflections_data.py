@@ -67,8 +67,8 @@ class Db:
         return clock
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Db]:
+@pytest.fixture(name="db")
+async def db_fixture(tmp_path: Path) -> AsyncIterator[Db]:
     path = tmp_path / "brewhost.db"
     url = f"sqlite+aiosqlite:///{path}"
     await migrated(url)

@@ -35,6 +35,8 @@ from .state import INTENT_GUILD_MEMBERS, MAX_FILE_SIZE, MAX_REQUEST_SIZE, SimSta
 _log = logging.getLogger(__name__)
 
 API_PREFIX = r"/api/v{version:\d+}"
+BODY_KEY = web.RequestKey("sim_body", object)
+FILES_KEY: web.RequestKey[list[UploadedFile]] = web.RequestKey("sim_files", list)
 JSON_HEADERS = {"Content-Type": "application/json"}
 ID = r"\d+"
 
@@ -308,8 +310,8 @@ class RestApi:
             body, files = await self._read_body(request)
             call.body = body
             call.files = len(files)
-            request["sim_body"] = body
-            request["sim_files"] = files
+            request[BODY_KEY] = body
+            request[FILES_KEY] = files
             body_keys = body.keys() if isinstance(body, dict) else ()
             params = {k: v for k, v in request.match_info.items() if k != "version"}
             decision = self.limiter.check(method, template, params, body_keys)
@@ -371,11 +373,11 @@ class RestApi:
 
     @staticmethod
     def _body(request: web.Request) -> Any:
-        return request.get("sim_body")
+        return request.get(BODY_KEY)
 
     @staticmethod
     def _dict_body(request: web.Request) -> dict[str, Any]:
-        body = request.get("sim_body")
+        body = request.get(BODY_KEY)
         if body is None:
             return {}
         if not isinstance(body, dict):
@@ -393,7 +395,7 @@ class RestApi:
 
     @staticmethod
     def _files(request: web.Request) -> list[UploadedFile]:
-        return list(request.get("sim_files") or [])
+        return list(request.get(FILES_KEY) or [])
 
     # ------------------------------------------------------------------ gateway / users / app
     async def get_gateway(self, request: web.Request) -> web.Response:

@@ -1,0 +1,82 @@
+"""Fixtures for the simulator tests.
+
+Every test gets a fresh simulator; discord.py's module-level REST base and default gateway are
+restored afterwards whatever happens, so tests never leak their server address into each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import discord.gateway
+import discord.http
+import pytest
+
+from bot.simulator import (
+    GUILD_CATEGORY,
+    GUILD_VOICE,
+    Channel,
+    DiscordSimulator,
+    Guild,
+    Member,
+    Role,
+)
+
+from .botkit import RunningBot, BrewTestBot, start_bot
+
+
+@pytest.fixture(autouse=True)
+def restore_discord_urls() -> Iterator[None]:
+    base = discord.http.Route.BASE
+    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE = base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[DiscordSimulator]:
+    simulator = DiscordSimulator()
+    await simulator.start()
+    with simulator.patch_discord():
+        yield simulator
+    await simulator.close()
+
+
+@dataclass
+class World:
+    guild: Guild
+    facilitator: Role
+    alice: Member
+    bob: Member
+    carol: Member
+    general: Channel
+    category: Channel
+    lounge: Channel
+    room: Channel
+
+
+def build_world(sim: DiscordSimulator) -> World:
+    guild = sim.create_guild("Norfolk Network")
+    facilitator = sim.create_role(guild.id, "Facilitator")
+    alice = sim.create_member(guild.id, "Alice", roles=[facilitator])
+    bob = sim.create_member(guild.id, "Bob")
+    carol = sim.create_member(guild.id, "Carol")
+    general = sim.create_channel(guild.id, "general")
+    category = sim.create_channel(guild.id, "Brews", type=GUILD_CATEGORY)
+    lounge = sim.create_channel(guild.id, "Lounge", type=GUILD_VOICE, parent_id=category.id)
+    room = sim.create_channel(guild.id, "Room 1", type=GUILD_VOICE, parent_id=category.id)
+    return World(guild, facilitator, alice, bob, carol, general, category, lounge, room)
+
+
+@pytest.fixture
+def world(sim: DiscordSimulator) -> World:
+    return build_world(sim)
+
+
+@pytest.fixture
+async def running(sim: DiscordSimulator, world: World) -> AsyncIterator[RunningBot]:
+    bot = await start_bot(sim, BrewTestBot())
+    yield bot
+    await bot.stop()

@@ -61,6 +61,8 @@ class RestCall:
     at: float
     bucket: str | None = None
     code: int | None = None
+    #: Discord's nested ``errors`` object of a 400 / 50035 answer.
+    errors: dict[str, Any] | None = None
     reason: str | None = None
     body: Any = None
     query: dict[str, str] = field(default_factory=dict)
@@ -326,6 +328,7 @@ class RestApi:
         except ApiError as exc:
             response = error_response(exc)
             call.code = exc.code
+            call.errors = exc.errors
             if decision is not None and decision.headers and exc.status != 413:
                 response.headers.update(decision.headers)
         except AiohttpHTTPException:

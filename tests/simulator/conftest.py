@@ -23,7 +23,7 @@ from bot.simulator import (
     Role,
 )
 
-from .botkit import RunningBot, BrewTestBot, start_bot
+from .botkit import BrewTestBot, RunningBot, start_bot
 
 
 @pytest.fixture(autouse=True)

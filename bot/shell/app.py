@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -49,6 +49,7 @@ class BrewBot(commands.Bot):
         *,
         extensions: Sequence[str] = EXTENSIONS,
         sync_commands: bool = True,
+        **client_options: Any,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -56,6 +57,7 @@ class BrewBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             max_ratelimit_timeout=services.config.discord.max_ratelimit_timeout,
+            **client_options,
         )
         self.services = services
         self.extension_names = tuple(extensions)

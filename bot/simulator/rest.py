@@ -339,7 +339,8 @@ class RestApi:
                 {"message": "500: Internal Server Error", "code": 0}, status=500
             )
         call.status = response.status
-        if response.status in (401, 403, 429):
+        banned = decision is not None and decision.cloudflare_ban
+        if response.status in (401, 403, 429) and not banned:
             self.limiter.record_invalid(response.status, decision.scope if decision else None)
         if response.status >= 400 and response.status != 429:
             _log.info("REST %s %s -> %s %s", method, request.path, response.status, call.code)

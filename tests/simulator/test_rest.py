@@ -57,7 +57,7 @@ async def test_create_channel_with_overwrites_under_category(
         assert sim.channel(text.id).name == "group-chat" and sim.channel(text.id).topic == "Be kind"
         assert sim.permissions_for(world.guild.id, world.alice.id, room.id) & Permission.CONNECT
         assert sim.permissions_for(world.guild.id, world.bob.id, room.id) == 0
-        assert [c.reason for c in sim.rest_calls("POST", "/guilds/{guild_id}/channels")][0] == (
+        assert next(c.reason for c in sim.rest_calls("POST", "/guilds/{guild_id}/channels")) == (
             "brew opened"
         )
         # The bot's cache received CHANNEL_CREATE / the REST answer.

@@ -106,12 +106,17 @@ class BrewRunner:
                 self.scheduler.remove_job(job_id)
             return
         self.scheduler.add_job(
-            self.tick,
+            self._fire,
             DateTrigger(run_date=datetime.fromtimestamp(when, UTC)),
             args=[room_id],
             id=job_id,
             replace_existing=True,
         )
+
+    async def _fire(self, room_id: int) -> None:
+        """The scheduled job only hands the tick to a task: a tick reschedules its own job id,
+        which APScheduler would refuse while the job that fired it is still running."""
+        self.spawn(self.tick(room_id))
 
     def lock(self, brew_id: int) -> asyncio.Lock:
         return self._locks[brew_id]
@@ -252,10 +257,13 @@ class BrewRunner:
                 await session.delete(item)
                 await session.commit()
 
+    async def _fire_flush(self, room_id: int) -> None:
+        self.spawn(self.flush(room_id))
+
     def _retry_flush_later(self, room_id: int, seconds: float = 10.0) -> None:
         when = datetime.fromtimestamp(self.now() + seconds, UTC)
         self.scheduler.add_job(
-            self.flush,
+            self._fire_flush,
             DateTrigger(run_date=when),
             args=[room_id],
             id=f"flush-{room_id}",

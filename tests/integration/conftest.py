@@ -86,7 +86,9 @@ def build_world(sim: DiscordSimulator, people: int = 11, name: str = "Norfolk Ne
     hall = sim.create_channel(guild.id, "brew-hall", type=GUILD_TEXT)
     lounge = sim.create_channel(guild.id, "Lounge", type=GUILD_VOICE)
     members = [sim.create_member(guild.id, f"Person {i + 1}") for i in range(people)]
-    return World(guild, facilitators, organisers, admin, facilitator, organiser, hall, lounge, members)
+    return World(
+        guild, facilitators, organisers, admin, facilitator, organiser, hall, lounge, members
+    )
 
 
 class Harness:
@@ -160,9 +162,13 @@ class Harness:
         return self.bot.services.sessions
 
     # ---------------------------------------------------------------- actions
-    async def command(self, user: Member, name: str, channel: Channel | None = None, **options: Any) -> Any:
+    async def command(
+        self, user: Member, name: str, channel: Channel | None = None, **options: Any
+    ) -> Any:
         channel = channel or self.world.hall
-        rec = await self.sim.invoke_command(self.world.guild.id, channel.id, user.id, name, **options)
+        rec = await self.sim.invoke_command(
+            self.world.guild.id, channel.id, user.id, name, **options
+        )
         await rec.wait_response(timeout=5)
         return rec
 
@@ -175,12 +181,18 @@ class Harness:
                 texts.insert(0, rec.original_message.content)
             return texts[-1] if texts else None
 
-        await self.sim.wait_for(lambda: latest() and "Opening rooms" not in latest(), timeout=timeout)
+        await self.sim.wait_for(
+            lambda: latest() and "Opening rooms" not in latest(), timeout=timeout
+        )
         return latest() or ""
 
     def room_channels(self) -> list[Channel]:
         return sorted(
-            (c for c in self.sim.channels(self.world.guild.id, type=GUILD_TEXT) if c.name.startswith("room-")),
+            (
+                c
+                for c in self.sim.channels(self.world.guild.id, type=GUILD_TEXT)
+                if c.name.startswith("room-")
+            ),
             key=lambda c: c.name,
         )
 
@@ -188,11 +200,17 @@ class Harness:
         return [m.content for m in self.sim.messages(channel.id, include_ephemeral=False)]
 
     def bot_messages(self, channel: Channel) -> list[Message]:
-        return [m for m in self.sim.messages(channel.id, include_ephemeral=False) if m.author_id == self.sim.bot_id]
+        return [
+            m
+            for m in self.sim.messages(channel.id, include_ephemeral=False)
+            if m.author_id == self.sim.bot_id
+        ]
 
     async def put_in_voice(self, members: list[Member], channel: Channel | None = None) -> None:
         for member in members:
-            await self.sim.set_voice(self.world.guild.id, member.id, (channel or self.world.lounge).id)
+            await self.sim.set_voice(
+                self.world.guild.id, member.id, (channel or self.world.lounge).id
+            )
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 20) -> Any:
         return await self.sim.wait_for(predicate, timeout=timeout)
@@ -230,7 +248,9 @@ async def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def harness(sim: DiscordSimulator, world: World, db_url: str, speed: float) -> AsyncIterator[Harness]:
+async def harness(
+    sim: DiscordSimulator, world: World, db_url: str, speed: float
+) -> AsyncIterator[Harness]:
     h = Harness(sim, world, db_url, speed)
     await h.start()
     await h.configure()

@@ -11,7 +11,18 @@ async def test_bot_connects_syncs_commands_and_answers(harness: Harness) -> None
     assert {"brew", "reflect"} <= names
     brew = next(c for c in sim.commands(world.guild.id) if c["name"] == "brew")
     subcommands = {o["name"] for o in brew["options"]}
-    assert {"open", "start", "pause", "resume", "extend", "next", "broadcast", "status", "end", "settings"} <= subcommands
+    assert {
+        "open",
+        "start",
+        "pause",
+        "resume",
+        "extend",
+        "next",
+        "broadcast",
+        "status",
+        "end",
+        "settings",
+    } <= subcommands
 
     # A plain member is refused kindly, privately, and told who can do it.
     rec = await harness.command(world.people[0], "brew status")

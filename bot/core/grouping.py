@@ -193,7 +193,7 @@ class ApartConstraintError(GroupingError):
 def _check_counts(n: int, group_size: int) -> None:
     if group_size < 2:
         raise GroupingError(
-            f"A group size of {group_size} would leave people on their own. "
+            f"A room needs at least two people, so a group size of {group_size} can't work. "
             "Please choose a group size of 2 or more."
         )
     if n < 2:

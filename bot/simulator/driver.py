@@ -15,6 +15,7 @@ import datetime
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -63,6 +64,8 @@ class DiscordSimulator:
         Seconds an interaction token stays valid for followups (15 minutes on Discord).
     resume_window:
         Seconds a disconnected gateway session can still RESUME.
+    log_limit:
+        How many REST calls and gateway events the logs keep (oldest dropped first).
     allowed_intents:
         Intents the application is allowed to use; by default every intent, privileged ones
         included (as if enabled in the developer portal). Identifying with a privileged intent not
@@ -81,6 +84,7 @@ class DiscordSimulator:
         allowed_intents: int = ALL_INTENTS,
         host: str = "127.0.0.1",
         port: int = 0,
+        log_limit: int = 20_000,
     ) -> None:
         self._offset = 0.0
         self.state = SimState(bot_name=bot_name)
@@ -95,6 +99,7 @@ class DiscordSimulator:
             heartbeat_interval=heartbeat_interval,
             resume_window=resume_window,
             allowed_intents=allowed_intents,
+            log_limit=log_limit,
         )
         self.state.sink = self.gateway
         self.interaction_manager = InteractionManager(
@@ -108,6 +113,7 @@ class DiscordSimulator:
             self.rate_limiter,
             token=self.bot_token,
             clock=self.now,
+            log_limit=log_limit,
         )
         self._host = host
         self._port = port
@@ -275,6 +281,17 @@ class DiscordSimulator:
         return self.state.add_member(
             guild_id, self.state.user(user_id), roles=[_rid(r) for r in roles], nick=nick
         )
+
+    def add_bot_to_guild(
+        self, guild_id: int, *, permissions: int = DEFAULT_BOT_PERMISSIONS
+    ) -> None:
+        """Invite the bot to a guild made with ``with_bot=False`` (GUILD_CREATE)."""
+        self.state.add_bot(guild_id, permissions)
+
+    async def remove_bot_from_guild(self, guild_id: int) -> None:
+        """Kick the bot (GUILD_DELETE; its managed role disappears)."""
+        self.state.remove_bot(guild_id)
+        await asyncio.sleep(0)
 
     def set_owner(self, guild_id: int, user_id: int) -> None:
         guild = self.state.guild(guild_id)
@@ -782,7 +799,7 @@ class DiscordSimulator:
         return [self.state.command_payload(c) for c in store.values()]
 
     @property
-    def rest_log(self) -> list[RestCall]:
+    def rest_log(self) -> deque[RestCall]:
         return self.rest.log
 
     def rest_calls(
@@ -819,7 +836,7 @@ class DiscordSimulator:
         return [r for r in self.interaction_manager.records if r.failed]
 
     @property
-    def events(self) -> list[GatewayEvent]:
+    def events(self) -> deque[GatewayEvent]:
         return self.gateway.events
 
     def events_named(self, name: str) -> list[GatewayEvent]:

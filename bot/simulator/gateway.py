@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -162,6 +163,7 @@ class GatewayServer:
         heartbeat_interval: float = 41.25,
         resume_window: float = 120.0,
         allowed_intents: int = ALL_INTENTS,
+        log_limit: int = 20_000,
     ) -> None:
         self.state = state
         self.token = token
@@ -171,17 +173,20 @@ class GatewayServer:
         self.allowed_intents = allowed_intents
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
-        self.events: list[GatewayEvent] = []
+        self.events: deque[GatewayEvent] = deque(maxlen=log_limit)
         self.resume_url = ""
         self.identify_count = 0
         self.resume_count = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        # Heartbeats, resume windows and the gateway send limit are about real connections, so
+        # they use the real monotonic clock, not the driver's (advance_time) clock.
+        self.real_clock: Callable[[], float] = time.monotonic
 
     # ------------------------------------------------------------------ dispatch (EventSink)
     def live_sessions(self) -> list[Session]:
         """Sessions that are connected or could still resume."""
-        now = self.clock()
+        now = self.real_clock()
         out = []
         for sess in list(self.sessions.values()):
             if sess.invalidated:
@@ -252,7 +257,7 @@ class GatewayServer:
             if encoding != "json":
                 await self._close(conn, 4002, "Only encoding=json is supported")
                 return ws
-            conn.last_heartbeat = self.clock()
+            conn.last_heartbeat = self.real_clock()
             conn.send(
                 {
                     "op": OP_HELLO,
@@ -285,7 +290,7 @@ class GatewayServer:
         if sess is None or sess.connection is not conn:
             return
         sess.connection = None
-        sess.disconnected_at = self.clock()
+        sess.disconnected_at = self.real_clock()
         code = conn.ws.close_code
         if code in (1000, 1001) and not conn.closing:
             # A clean close by the client ends the session (discord.py's bot.close()).
@@ -316,7 +321,7 @@ class GatewayServer:
         limit = self.heartbeat_interval * 1.5 + 1.0
         while not conn.ws.closed:
             await asyncio.sleep(min(self.heartbeat_interval / 2, 5.0))
-            if self.clock() - conn.last_heartbeat > limit:
+            if self.real_clock() - conn.last_heartbeat > limit:
                 _log.info("no heartbeat for %.1fs: closing with 4009", limit)
                 await self._close(conn, 4009, "Session timed out")
                 return
@@ -327,7 +332,7 @@ class GatewayServer:
         await conn.ws.close(code=code, message=reason.encode())
 
     async def _on_text(self, conn: Connection, text: str) -> None:
-        now = self.clock()
+        now = self.real_clock()
         conn.received.append(now)
         while conn.received and now - conn.received[0] > 60:
             conn.received.popleft()

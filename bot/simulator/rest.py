@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +111,7 @@ class RestApi:
         *,
         token: str,
         clock: Callable[[], float],
+        log_limit: int = 20_000,
     ) -> None:
         self.state = state
         self.interactions = interactions
@@ -117,7 +119,7 @@ class RestApi:
         self.limiter = limiter
         self.token = token
         self.clock = clock
-        self.log: list[RestCall] = []
+        self.log: deque[RestCall] = deque(maxlen=log_limit)
         self.gateway_url = ""
         self.unknown_routes: list[str] = []
 

@@ -163,6 +163,12 @@ class SimState:
         intent: int | None = None,
         guild_id: int | None = None,
     ) -> None:
+        if guild_id is not None and event != "GUILD_DELETE":
+            guild = self.guilds.get(guild_id)
+            if guild is not None and self.bot.id not in guild.members:
+                # The bot only hears about guilds it is in.
+                self.changed()
+                return
         self.sink.dispatch(event, payload, intent=intent, guild_id=guild_id)
         self.changed()
 
@@ -274,6 +280,31 @@ class SimState:
         guild.bot_role_id = role.id
         guild.members[self.bot.id] = Member(guild_id=guild.id, user=self.bot, roles=[role.id])
         self._restack_roles(guild)
+
+    def add_bot(self, guild_id: int, permissions: int = DEFAULT_BOT_PERMISSIONS) -> None:
+        """The bot is invited to ``guild_id``: managed role, membership, GUILD_CREATE."""
+        guild = self.guild(guild_id)
+        if self.bot.id in guild.members:
+            return
+        self._add_bot(guild, permissions)
+        self.announce_guild(guild)
+
+    def remove_bot(self, guild_id: int) -> None:
+        """The bot is kicked: voice state dropped, managed role deleted, GUILD_DELETE."""
+        guild = self.guild(guild_id)
+        if self.bot.id not in guild.members:
+            return
+        guild.voice_states.pop(self.bot.id, None)
+        del guild.members[self.bot.id]
+        if guild.bot_role_id is not None:
+            guild.roles.pop(guild.bot_role_id, None)
+            for member in guild.members.values():
+                if guild.bot_role_id in member.roles:
+                    member.roles.remove(guild.bot_role_id)
+            guild.bot_role_id = None
+        self.dispatch(
+            "GUILD_DELETE", {"id": str(guild_id)}, intent=INTENT_GUILDS, guild_id=guild_id
+        )
 
     def _restack_roles(self, guild: Guild) -> None:
         """Keep the bot's managed role on top, as a freshly invited bot usually is not but as

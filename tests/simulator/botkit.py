@@ -66,6 +66,47 @@ class BadModal(discord.ui.Modal):
         super().__init__(title="T" * 46, custom_id="brew:bad")
 
 
+class RoomRow(discord.ui.ActionRow["PanelView"]):
+    @discord.ui.select(
+        custom_id="panel:room",
+        placeholder="Pick a room",
+        options=[
+            discord.SelectOption(label="Room 1", value="r1"),
+            discord.SelectOption(label="Room 2", value="r2"),
+        ],
+    )
+    async def room(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
+        assert self.view is not None
+        self.view.bot.picks.append(select.values[0])
+        await interaction.response.send_message(f"You picked {select.values[0]}", ephemeral=True)
+
+
+class ButtonRow(discord.ui.ActionRow["PanelView"]):
+    @discord.ui.button(label="Refresh", custom_id="panel:refresh")
+    async def refresh(
+        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
+    ) -> None:
+        # Type 6 (DEFERRED_UPDATE_MESSAGE), then edit the message the button is on.
+        await interaction.response.defer()
+        original = await interaction.original_response()
+        assert self.view is not None
+        self.view.bot.refreshed.append(original.id)
+        self.view.status.content = "Refreshed"
+        await interaction.edit_original_response(view=self.view)
+
+
+class PanelView(discord.ui.LayoutView):
+    """A Components V2 layout: text display plus two action rows."""
+
+    def __init__(self, bot: BrewTestBot) -> None:
+        super().__init__(timeout=None)
+        self.bot = bot
+        self.status = discord.ui.TextDisplay("Pick a room")
+        self.add_item(self.status)
+        self.add_item(RoomRow())
+        self.add_item(ButtonRow())
+
+
 brew = app_commands.Group(name="brew", description="Over A Brew sessions")
 admin = app_commands.Group(name="admin", description="Organiser tools", parent=brew)
 
@@ -99,7 +140,12 @@ async def brew_open(
         parts.append(f"Facilitator: {facilitator.display_name}")
     if lounge is not None:
         parts.append(f"Lounge: {lounge.name}")
-    await interaction.response.send_message("\n".join(parts), view=JoinView(bot), ephemeral=private)
+    if private:
+        # No view here: discord.py gives views on ephemeral messages a 15-minute timeout task
+        # that bot.close() does not stop, which would leak a task from the test.
+        await interaction.response.send_message("\n".join(parts), ephemeral=True)
+    else:
+        await interaction.response.send_message("\n".join(parts), view=JoinView(bot))
 
 
 @brew_open.autocomplete("question")
@@ -108,6 +154,13 @@ async def question_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     options = ["What surprised you?", "What are you grateful for?", "What will you try?"]
     return [app_commands.Choice(name=o, value=o) for o in options if current.lower() in o.lower()]
+
+
+@brew.command(name="panel", description="Post the room panel")
+async def brew_panel(interaction: discord.Interaction) -> None:
+    bot = interaction.client
+    assert isinstance(bot, BrewTestBot)
+    await interaction.response.send_message(view=PanelView(bot))
 
 
 @brew.command(name="report", description="Post a report file")
@@ -180,6 +233,8 @@ class BrewTestBot(commands.Bot):
         self.invocations: list[dict[str, Any]] = []
         self.clicks: list[int] = []
         self.feedback: list[tuple[str, str]] = []
+        self.picks: list[str] = []
+        self.refreshed: list[int] = []
         self.errors: list[Exception] = []
         self.seen = Seen()
         self.release = asyncio.Event()

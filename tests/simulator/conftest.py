@@ -6,6 +6,7 @@ restored afterwards whatever happens, so tests never leak their server address i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -33,6 +34,23 @@ def restore_discord_urls() -> Iterator[None]:
     yield
     discord.http.Route.BASE = base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+
+
+@pytest.fixture(autouse=True)
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    """Fail a test that leaves tasks running (bot loops, gateway writers, timers)."""
+    before = asyncio.all_tasks()
+    yield
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t not in before and t is not current]
+    if pending:
+        await asyncio.wait(pending, timeout=1.0)
+    leaked = [t for t in pending if not t.done()]
+    for task in leaked:
+        task.cancel()
+    if leaked:
+        await asyncio.wait(leaked, timeout=1.0)
+    assert not leaked, f"tasks left running: {leaked}"
 
 
 @pytest.fixture

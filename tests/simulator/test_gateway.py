@@ -244,3 +244,27 @@ async def test_second_world_helper_is_independent() -> None:
             assert "full" in str(exc)
         else:  # pragma: no cover
             raise AssertionError("user limit not enforced")
+
+
+async def test_bot_added_and_removed(sim: DiscordSimulator, world: World) -> None:
+    async with asyncio.timeout(10):
+        running = await start_bot(sim, sync=False)
+        bot = running.bot
+        removed: list[int] = []
+
+        @bot.event
+        async def on_guild_remove(guild: discord.Guild) -> None:
+            removed.append(guild.id)
+
+        try:
+            other = sim.create_guild("Not yet", with_bot=False)
+            sim.create_channel(other.id, "quiet")  # not dispatched: the bot is not there
+            await asyncio.sleep(0.05)
+            assert bot.get_guild(other.id) is None
+            sim.add_bot_to_guild(other.id)
+            await sim.wait_for(lambda: bot.get_guild(other.id))
+            await sim.remove_bot_from_guild(other.id)
+            await sim.wait_for(lambda: removed == [other.id])
+            assert bot.get_guild(other.id) is None
+        finally:
+            await running.stop()

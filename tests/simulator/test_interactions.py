@@ -97,8 +97,7 @@ async def test_ephemeral_response(sim: DiscordSimulator, world: World, running: 
         channel = running.bot.get_channel(world.general.id)
         assert isinstance(channel, discord.TextChannel)
         assert [m async for m in channel.history()] == []  # not fetchable by the bot
-        with pytest.raises(SimulatorError):
-            await sim.click_button(world.bob.id, world.general.id, msg.id, "brew:join")
+        assert msg.components == []
 
 
 async def test_command_errors_are_clear(
@@ -225,6 +224,10 @@ async def test_modal_round_trip(sim: DiscordSimulator, world: World, running: Ru
         answer = await submit.wait_response()
         assert answer.content == "Thanks: warm" and answer.ephemeral
         assert running.bot.feedback == [("warm", "lovely group")]
+        thanks = submit.original_message
+        assert thanks is not None and thanks.visible_to == world.alice.id
+        with pytest.raises(SimulatorError, match="ephemeral"):
+            await sim.click_button(world.bob.id, world.general.id, thanks.id, "anything")
         with pytest.raises(SimulatorError, match="required"):
             await sim.submit_modal(world.alice.id, rec, {"fb:notes": "no word"})
         with pytest.raises(SimulatorError, match="at most 20"):
@@ -331,3 +334,27 @@ async def test_double_response_is_rejected(
         await sim.invoke_command(world.guild.id, world.general.id, world.alice.id, "twice")
         await sim.wait_for(lambda: errors)
         assert errors[0].code == 40060
+
+
+async def test_components_v2_select_and_deferred_update(
+    sim: DiscordSimulator, world: World, running: RunningBot
+) -> None:
+    async with asyncio.timeout(10):
+        rec = await sim.invoke_command(
+            world.guild.id, world.general.id, world.alice.id, "brew panel"
+        )
+        await rec.wait_response()
+        panel = rec.original_message
+        assert panel is not None and panel.flags & (1 << 15) and panel.content == ""
+        assert "Pick a room" in panel.text
+        assert panel.custom_ids() == ["panel:room", "panel:refresh"]
+        pick = await sim.select(world.bob.id, world.general.id, panel.id, "panel:room", ["r2"])
+        assert (await pick.wait_response()).content == "You picked r2"
+        assert running.bot.picks == ["r2"]
+        with pytest.raises(SimulatorError, match="not an option"):
+            await sim.select(world.bob.id, world.general.id, panel.id, "panel:room", ["r9"])
+        refresh = await sim.click_button(world.bob.id, world.general.id, panel.id, "panel:refresh")
+        assert (await refresh.wait_response()).type == 6
+        await sim.wait_for(lambda: "Refreshed" in sim.message(panel.id).text)
+        assert running.bot.refreshed == [panel.id]
+        assert refresh.original_message is not None and refresh.original_message.id == panel.id

@@ -520,6 +520,14 @@ class DiscordSimulator:
             name=name,
             options=merged,
         )
+        if guild_id is None and not force:
+            dm_cmd = self.state.find_command(None, data["name"])
+            assert dm_cmd is not None
+            contexts = dm_cmd.payload.get("contexts")
+            if dm_cmd.payload.get("dm_permission") is False or (
+                contexts is not None and 1 not in contexts
+            ):
+                raise SimulatorError(f"/{dm_cmd.name} is not available in DMs")
         if guild_id is not None and not force:
             cmd = self.state.find_command(guild_id, data["name"])
             assert cmd is not None
@@ -771,6 +779,10 @@ class DiscordSimulator:
         if msg is None:
             raise SimulatorError(f"unknown message {message_id}")
         return msg
+
+    def open_dm(self, user_id: int) -> Channel:
+        """The DM channel between the bot and ``user_id`` (created on first use)."""
+        return self.state.open_dm(user_id)
 
     def dm_channel_id(self, user_id: int) -> int | None:
         return self.state.dm_channels.get(user_id)

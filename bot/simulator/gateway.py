@@ -189,12 +189,13 @@ class GatewayServer:
         now = self.real_clock()
         out = []
         for sess in list(self.sessions.values()):
-            if sess.invalidated:
-                continue
             if sess.connection is None and sess.disconnected_at is not None:
                 if now - sess.disconnected_at > self.resume_window:
                     sess.invalidated = True
-                    continue
+            if sess.invalidated:
+                if sess.connection is None:
+                    del self.sessions[sess.id]  # nothing can resume it any more
+                continue
             out.append(sess)
         return out
 

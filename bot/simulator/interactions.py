@@ -150,7 +150,7 @@ class InteractionRecord:
         except TimeoutError:
             raise TimeoutError(
                 f"bot did not respond to interaction {self.id} ({self.describe()}) "
-                f"within {timeout}s"
+                f"within {timeout}s; {self.attempt_summary()}"
             ) from None
         if resp.late and not allow_late:
             raise InteractionLate(
@@ -158,6 +158,11 @@ class InteractionRecord:
                 f"{resp.latency:.2f}s (limit {self.deadline - self.created_at:.0f}s)"
             )
         return resp
+
+    def attempt_summary(self) -> str:
+        if not self.attempts:
+            return "no callback was attempted (is the handler registered and the bot connected?)"
+        return "callbacks seen: " + ", ".join(f"type {a.type}" for a in self.attempts)
 
     def describe(self) -> str:
         data = self.payload.get("data") or {}

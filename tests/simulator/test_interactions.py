@@ -358,3 +358,14 @@ async def test_components_v2_select_and_deferred_update(
         await sim.wait_for(lambda: "Refreshed" in sim.message(panel.id).text)
         assert running.bot.refreshed == [panel.id]
         assert refresh.original_message is not None and refresh.original_message.id == panel.id
+
+
+async def test_command_in_dms(sim: DiscordSimulator, world: World, running: RunningBot) -> None:
+    async with asyncio.timeout(10):
+        dm = sim.open_dm(world.alice.id)
+        rec = await sim.invoke_command(None, dm.id, world.alice.id, "brew open", question="Alone?")
+        resp = await rec.wait_response()
+        assert resp.content is not None and resp.content.startswith("Question: Alone?")
+        assert "member" not in rec.payload and rec.payload["user"]["id"] == str(world.alice.id)
+        assert [m.content for m in sim.dms(world.alice.id)] == [resp.content]
+        assert running.bot.invocations[0]["user"].id == world.alice.id

@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.core.messages import stamp_rel
 from bot.core.phases import Phase
 from bot.db import repo
-from bot.db.models import Brew
+from bot.db.models import Brew, Signup
 from bot.shell.access import FACILITATOR_ONLY, MANAGER_ONLY, is_facilitator
 from bot.shell.app import BrewBot
 from bot.shell.brews import (
@@ -122,21 +122,19 @@ class BrewCog(commands.Cog):
             think_seconds=think,
             perspectives=parse_perspectives(perspectives),
         )
-        brew = new_brew(
-            self.bot, interaction.guild_id, interaction.channel_id, interaction.user.id, options
-        )
+        guild_id, channel_id = interaction.guild_id, interaction.channel_id
+        new_brew(self.bot, guild_id, channel_id, interaction.user.id, options)  # checks options
         async with self.bot.services.sessions() as session:
-            existing = await repo.open_brew_in_channel(
-                session, interaction.guild_id, interaction.channel_id
-            )
+            existing = await repo.open_brew_in_channel(session, guild_id, channel_id)
             if existing is not None:
                 raise UserFacingError(
                     f"Brew {existing.number} is already taking sign-ups in this channel. "
                     "Start it with /brew start, or end it with /brew end."
                 )
-            brew.number = await repo.take_brew_number(session, interaction.guild_id)
-            session.add(brew)
-            await session.commit()
+        brew = await repo.save_numbered(
+            self.bot.services.sessions,
+            lambda: new_brew(self.bot, guild_id, channel_id, interaction.user.id, options),
+        )
         await interaction.response.send_message(
             card_text(self.bot, brew, 0),
             view=card_view(self.bot, brew),
@@ -183,21 +181,21 @@ class BrewCog(commands.Cog):
             turn_seconds=turn,
             think_seconds=think,
         )
+        channel_id = interaction.channel_id
+        signups: list[Signup] = []
         async with self.bot.services.sessions() as session:
-            brew = await repo.open_brew_in_channel(session, guild.id, interaction.channel_id)
-            if brew is None:
-                brew = new_brew(
-                    self.bot, guild.id, interaction.channel_id, interaction.user.id, options
-                )
-                brew.number = await repo.take_brew_number(session, guild.id)
-                session.add(brew)
-                signups = []
-            else:
+            brew = await repo.open_brew_in_channel(session, guild.id, channel_id)
+            if brew is not None:
                 apply_overrides(brew, options)
                 brew.facilitator_id = interaction.user.id
                 signups = list(brew.signups)
-            await session.commit()
-            brew_id, card_id = brew.id, brew.card_message_id
+                await session.commit()
+        if brew is None:
+            brew = await repo.save_numbered(
+                self.bot.services.sessions,
+                lambda: new_brew(self.bot, guild.id, channel_id, interaction.user.id, options),
+            )
+        brew_id, card_id = brew.id, brew.card_message_id
         member = guild.get_member(interaction.user.id) or interaction.user
         voice_state = getattr(member, "voice", None)
         in_voice = list(voice_state.channel.members) if voice_state and voice_state.channel else []

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.core.phases import Phase, RoomState, Timing
 from bot.db.models import Brew, GuildSettings, Membership, Outbox, Room, Signup
 
 ACTIVE = ("starting", "running")
+ATTEMPTS = 5
 
 
 async def settings_for(session: AsyncSession, guild_id: int) -> GuildSettings:
+    """The server's settings row, created on first use (safe when two commands race)."""
     settings = await session.get(GuildSettings, guild_id)
     if settings is None:
-        settings = GuildSettings(guild_id=guild_id, next_brew_number=1)
-        session.add(settings)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                session.add(GuildSettings(guild_id=guild_id, next_brew_number=1))
+        except IntegrityError:
+            pass  # another command created it first
+        settings = await session.get(GuildSettings, guild_id)
+        assert settings is not None
     return settings
 
 
@@ -30,6 +37,27 @@ async def take_brew_number(session: AsyncSession, guild_id: int) -> int:
     number = max(settings.next_brew_number, (highest or 0) + 1)
     settings.next_brew_number = number + 1
     return number
+
+
+async def save_numbered(
+    sessions: async_sessionmaker[AsyncSession], make: Callable[[], Brew]
+) -> Brew:
+    """Give a new brew the server's next number and save it.
+
+    Two facilitators may start brews at the same moment; the unique (server, number) index makes
+    one of them fail, and that one simply tries again with the next number.
+    """
+    for _ in range(ATTEMPTS):
+        brew = make()
+        async with sessions() as session:
+            brew.number = await take_brew_number(session, brew.guild_id)
+            session.add(brew)
+            try:
+                await session.commit()
+                return brew
+            except IntegrityError:
+                await session.rollback()
+    raise RuntimeError("could not number a new brew after several attempts")
 
 
 async def load_brew(session: AsyncSession, brew_id: int) -> Brew | None:

@@ -3,10 +3,9 @@
 A facilitator runs a real brew at high speed; one participant uses the "Leave a reflection"
 button on their room's closing message, the others use ``/reflect`` after the brew has ended
 (one replaces theirs), a non-participant is refused, a plain member cannot export, and the
-organiser's CSV, JSON and Markdown exports arrive as attachments whose content is checked.
-
-The harness (``brew_world``) is self-contained: the shared integration fixture may not exist
-yet, and the anonymity audit reuses :func:`run_brew_with_reflections`.
+organiser (by the organiser role set in ``/brew settings``) gets CSV, JSON and Markdown exports
+as attachments whose content is checked. Built on the shared harness in ``conftest.py``; the
+anonymity audit reuses :func:`run_brew_with_reflections`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import asyncio
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -23,89 +23,73 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
-from bot.clock import SystemClock
-from bot.config import BrewDefaults, Config, DatabaseConfig
-from bot.core.content import load_content
 from bot.db.models import Brew, Membership, Reflection
-from bot.db.session import create_engine, session_factory
-from bot.shell.app import BrewBot, Services
-from bot.shell.endpoints import configure_endpoints, reset_endpoints
 from bot.shell.reflections import close_reflection_windows
-from bot.simulator import GUILD_TEXT, GUILD_VOICE, DiscordSimulator, Member, Message
-from tests.shell.test_reflections_data import migrated
+from bot.simulator import GUILD_TEXT, DiscordSimulator, Member, Message
+
+from .conftest import FAST_BREW, Harness, World
 
 SPEED = 600.0
 TIMEOUT = 20.0
 
 
+@pytest.fixture
+def speed() -> float:
+    return SPEED
+
+
 @dataclass
 class BrewWorld:
-    sim: DiscordSimulator
-    bot: BrewBot
-    services: Services
-    db_path: Path
-    guild_id: int
-    owner_id: int
-    general_id: int
-    people: dict[str, Member]
+    """The harness plus who plays which part in these tests."""
+
+    h: Harness
+    participants: list[Member]
     stranger: Member
 
+    @property
+    def sim(self) -> DiscordSimulator:
+        return self.h.sim
 
-@pytest.fixture
-async def brew_world(tmp_path: Path) -> AsyncIterator[BrewWorld]:
-    db_path = tmp_path / "brewhost.db"
-    url = f"sqlite+aiosqlite:///{db_path}"
-    await migrated(url)
-    engine = create_engine(url)
-    config = replace(
-        Config(),
-        database=DatabaseConfig(url=url),
-        # Rooms stay (tidied away) long enough after Close to press the button on its message.
-        brew=replace(BrewDefaults(), cleanup_minutes=30),
-    )
-    services = Services(
-        config=config,
-        sessions=session_factory(engine),
-        clock=SystemClock(SPEED),
-        content=load_content(),
-        seed=lambda: 7,
-    )
-    sim = DiscordSimulator()
-    await sim.start()
-    configure_endpoints(sim.api_base_url, sim.gateway_url)
-    bot = BrewBot(services)
-    task = asyncio.create_task(bot.start(sim.bot_token))
+    @property
+    def world(self) -> World:
+        return self.h.world
+
+    @property
+    def guild_id(self) -> int:
+        return self.h.world.guild.id
+
+    @property
+    def services(self) -> Any:
+        assert self.h.bot is not None
+        return self.h.bot.services
+
+    @property
+    def db_path(self) -> Path:
+        database = make_url(self.h.db_url).database
+        assert database is not None
+        return Path(database)
+
+
+@pytest.fixture(name="brew_world")
+async def brew_world_fixture(
+    sim: DiscordSimulator, world: World, db_url: str, speed: float
+) -> AsyncIterator[BrewWorld]:
+    h = Harness(sim, world, db_url, speed)
+    # Rooms wait to be tidied away long enough after Close to press the button on its message.
+    h.config = replace(h.config, brew=replace(FAST_BREW, cleanup_minutes=30))
+    await h.start()
+    await h.configure()
     try:
-        guild = sim.create_guild("Norfolk Network")
-        general = sim.create_channel(guild.id, "general", type=GUILD_TEXT)
-        people = {
-            name: sim.create_member(guild.id, name) for name in ("Alice", "Bob", "Carol", "Erin")
-        }
-        stranger = sim.create_member(guild.id, "Dave")
-        await sim.wait_for(lambda: bot.is_ready() or task.done(), TIMEOUT)
-        if task.done():
-            task.result()
-        await sim.wait_for(lambda: bot.get_guild(guild.id) is not None, TIMEOUT)
-        yield BrewWorld(
-            sim, bot, services, db_path, guild.id, guild.owner_id, general.id, people, stranger
-        )
+        yield BrewWorld(h, participants=world.people[:4], stranger=world.people[-1])
     finally:
-        await bot.close()
-        try:
-            await asyncio.wait_for(task, 5)
-        except Exception:  # noqa: BLE001 - shutting down
-            pass
-        await sim.close()
-        reset_endpoints()
-        await engine.dispose()
+        await h.stop()
 
 
 # ------------------------------------------------------------------ helpers
-async def command(world: BrewWorld, user_id: int, name: str, **options: Any):
-    rec = await world.sim.invoke_command(world.guild_id, world.general_id, user_id, name, **options)
-    await rec.wait_response(timeout=TIMEOUT)
-    return rec
+async def command(world: BrewWorld, user: Member, name: str, **options: Any) -> Any:
+    return await world.h.command(user, name, **options)
 
 
 def texts(rec: Any) -> list[str]:
@@ -134,19 +118,19 @@ def attachments(rec: Any) -> list[Any]:
     return [a for m in messages for a in m.attachments]
 
 
-async def submit_form(world: BrewWorld, user_id: int, rec: Any, answers: dict[str, str]):
+async def submit_form(world: BrewWorld, user: Member, rec: Any, answers: dict[str, str]) -> Any:
     modal = rec.modal
     assert modal is not None, f"expected a form, got {texts(rec)}"
     assert len(modal["title"]) <= 45
-    sub = await world.sim.submit_modal(user_id, rec, answers)
+    sub = await world.sim.submit_modal(user.id, rec, answers)
     await sub.wait_response(timeout=TIMEOUT)
     await settled(world, sub)
     return sub
 
 
-async def reflect_via_command(world: BrewWorld, user_id: int, answers: dict[str, str]):
-    rec = await command(world, user_id, "reflect")
-    return await submit_form(world, user_id, rec, answers)
+async def reflect_via_command(world: BrewWorld, user: Member, answers: dict[str, str]) -> Any:
+    rec = await command(world, user, "reflect")
+    return await submit_form(world, user, rec, answers)
 
 
 def reflect_buttons(world: BrewWorld) -> list[tuple[int, Message]]:
@@ -164,41 +148,26 @@ async def brew_row(world: BrewWorld) -> Brew | None:
 
 
 async def run_brew(world: BrewWorld) -> Brew:
-    """The owner (Manage Server) starts a brew for the four people with them in voice."""
-    sim = world.sim
-    lounge = sim.create_channel(world.guild_id, "Lounge", type=GUILD_VOICE)
-    for member in (world.owner_id, *(m.id for m in world.people.values())):
-        await sim.set_voice(world.guild_id, member, lounge.id)
-    await sim.wait_for(
-        lambda: (
-            (g := world.bot.get_guild(world.guild_id)) is not None
-            and len(getattr(g.get_channel(lounge.id), "members", [])) == 5
-        ),
-        TIMEOUT,
-    )
-    rec = await world.sim.invoke_command(
-        world.guild_id,
-        world.general_id,
-        world.owner_id,
+    """The facilitator starts a brew for the four people with them in voice: two rooms."""
+    h = world.h
+    await h.put_in_voice([*world.participants, world.world.facilitator])
+    rec = await command(
+        world,
+        world.world.facilitator,
         "brew start",
         question="What's missing from co-production?",
         title="Co-production week",
         group_size=2,
-        length=15,
     )
-    await rec.wait_response(timeout=TIMEOUT)
-    await sim.wait_for(
-        lambda: (b := _sync_status(world)) in ("running", "ended", "failed"), TIMEOUT
-    )
+    summary = await h.final_text(rec)
+    assert "has started" in summary, summary
     brew = await brew_row(world)
-    assert brew is not None and brew.status != "failed", texts(rec)
+    assert brew is not None and brew.status in ("running", "ended"), summary
     return brew
 
 
 def _sync_status(world: BrewWorld) -> str | None:
     # wait_for polls synchronously; peek at the database through a plain sqlite3 read.
-    import sqlite3
-
     with sqlite3.connect(world.db_path) as conn:
         row = conn.execute("SELECT status FROM brews").fetchone()
     return row[0] if row else None
@@ -219,7 +188,7 @@ async def run_brew_with_reflections(world: BrewWorld) -> FlowResult:
 
     # Close: each room's closing message carries the button. Alice presses hers.
     await sim.wait_for(lambda: len(reflect_buttons(world)) >= 2, TIMEOUT)
-    alice = world.people["Alice"]
+    alice = world.participants[0]
     for channel_id, message in reflect_buttons(world):
         perms = sim.permissions_for(world.guild_id, alice.id, channel_id)
         if perms & 1024:  # VIEW_CHANNEL: this is Alice's room
@@ -230,7 +199,7 @@ async def run_brew_with_reflections(world: BrewWorld) -> FlowResult:
             assert resp.latency is not None and resp.latency < 3
             sub = await submit_form(
                 world,
-                alice.id,
+                alice,
                 rec,
                 {"q:missing": "Carers' time, valued.", "q:feedback": "Good", "consent": "Yes"},
             )
@@ -241,15 +210,15 @@ async def run_brew_with_reflections(world: BrewWorld) -> FlowResult:
 
     # The brew ends; the window stays open; the others use /reflect.
     await sim.wait_for(lambda: _sync_status(world) == "ended", 60)
-    bob, carol = world.people["Bob"], world.people["Carol"]
-    first = await reflect_via_command(world, bob.id, {"q:lasting": "First thought."})
+    bob, carol = world.participants[1], world.participants[2]
+    first = await reflect_via_command(world, bob, {"q:lasting": "First thought."})
     replies["Bob first"] = texts(first)
     second = await reflect_via_command(
-        world, bob.id, {"q:lasting": "A better lasting thought.", "q:next": "Meet again."}
+        world, bob, {"q:lasting": "A better lasting thought.", "q:next": "Meet again."}
     )
     replies["Bob again"] = texts(second)
     carol_sub = await reflect_via_command(
-        world, carol.id, {"q:next": "=SUM(A1:A9) more budget", "consent": "no thanks"}
+        world, carol, {"q:next": "=SUM(A1:A9) more budget", "consent": "no thanks"}
     )
     replies["Carol"] = texts(carol_sub)
     ended = await brew_row(world)
@@ -271,28 +240,28 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
 
     async with world.services.sessions() as session:
         members = set(await session.scalars(select(Membership.user_id)))
-    assert {m.id for m in world.people.values()} == members
+    assert {m.id for m in world.participants} == members
 
     # A non-participant: /reflect explains kindly, no form to fill in for nothing.
-    refused = await command(world, world.stranger.id, "reflect")
+    refused = await command(world, world.stranger, "reflect")
     assert refused.modal is None
     assert refused.response is not None and refused.response.ephemeral
     assert texts(refused) == [content.text("reflection.no_brew")]
 
     # A form with every box empty is refused kindly (Discord itself enforces each box's limit).
-    erin = world.people["Erin"]
-    rec = await command(world, erin.id, "reflect")
-    sub = await submit_form(world, erin.id, rec, {"q:missing": "   ", "consent": "yes"})
+    erin = world.participants[3]
+    rec = await command(world, erin, "reflect")
+    sub = await submit_form(world, erin, rec, {"q:missing": "   ", "consent": "yes"})
     assert any("All the boxes were empty" in t for t in texts(sub))
 
     # A plain member cannot export.
-    denied = await command(world, world.stranger.id, "brew export", format="csv")
+    denied = await command(world, world.stranger, "brew export", format="csv")
     await settled(world, denied)
     assert any("Only organisers" in t for t in texts(denied))
     assert not attachments(denied)
 
-    # The organiser (Manage Server) gets each format as attachments.
-    owner = world.owner_id
+    # The organiser (by the organiser role set in /brew settings) gets each format attached.
+    owner = world.world.organiser
     csv_rec = await command(world, owner, "brew export", format="csv")
     await settled(world, csv_rec)
     [csv_file] = attachments(csv_rec)
@@ -310,7 +279,7 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
     }
     assert answers["Carers' time, valued."][7] == "yes"
     assert answers["'=SUM(A1:A9) more budget"][7] == "no"
-    assert all(r[1] == "Co-production week" for r in rows[1:])
+    assert all(r[1] == "Co-production week" and r[2] == "Norfolk" for r in rows[1:])
     assert "First thought." not in csv_file.text
 
     json_rec = await command(world, owner, "brew export", format="json")
@@ -326,6 +295,7 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
     files = {a.filename: a for a in attachments(md_rec)}
     assert set(files) == {"brew-report.md", "brew-report-chart.png"}
     report = files["brew-report.md"].text
+    assert report.startswith("# Over A Brew in Norfolk: what we heard")
     assert "(brew-report-chart.png)" in report
     assert "Carers' time, valued." in report  # consented
     assert "A better lasting thought." not in report and "more budget" not in report
@@ -341,7 +311,7 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
 
     # A form opened while the window was open but sent after it closed: not saved, and the
     # words come back so nothing typed is lost.
-    rec = await command(world, erin.id, "reflect")
+    rec = await command(world, erin, "reflect")
     async with world.services.sessions() as session:
         brew = await session.get(Brew, flow.brew.id)
         assert brew is not None
@@ -349,7 +319,7 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
         await session.commit()
     assert await close_reflection_windows(world.services, world.services.clock.now()) == 1
     words = "We need transport to get to meetings."
-    sub = await submit_form(world, erin.id, rec, {"q:next": words})
+    sub = await submit_form(world, erin, rec, {"q:next": words})
     said = await settled(world, sub, 2)
     assert said[0] == content.text("reflection.window_closed")
     assert words in said[1]

@@ -16,7 +16,7 @@ Lifecycle and wiring::
     sim = DiscordSimulator(rate_limits=RateLimitPolicy.off(), bot_name="Brew Host",
                            interaction_deadline=3.0, token_lifetime=900.0,
                            heartbeat_interval=41.25, resume_window=120.0,
-                           allowed_intents=ALL_INTENTS)
+                           allowed_intents=ALL_INTENTS, log_limit=20_000)
     await sim.start()  /  await sim.close()  /  async with DiscordSimulator() as sim: ...
     sim.api_base_url, sim.gateway_url, sim.http_base_url, sim.bot_token, sim.bot_user,
     sim.bot_id, sim.application_id
@@ -34,6 +34,8 @@ World building (synchronous; gateway events are dispatched to connected bots)::
                                nick=None) -> Member            # member.id is the user id
     sim.create_user(name, *, bot=False) -> User ; sim.add_member(guild_id, user_id, roles=())
     sim.set_owner(guild_id, user_id); sim.add_role(...); sim.remove_role(...)
+    sim.add_bot_to_guild(guild_id, *, permissions=...)   # GUILD_CREATE
+    await sim.remove_bot_from_guild(guild_id)             # GUILD_DELETE
     sim.set_bot_permissions(guild_id, perms); sim.set_role_permissions(guild_id, role, perms)
     sim.set_dms_closed(user_id, True); sim.timeout_member(guild_id, user_id, until)
     channel = sim.create_channel(guild_id, name, *, type=0|2|4, parent_id=None,
@@ -70,7 +72,7 @@ Interaction records (:class:`InteractionRecord`)::
 Queries::
 
     sim.messages(channel_id, *, include_ephemeral=True, include_deleted=False) -> [Message]
-    sim.message(message_id); sim.dms(user_id); sim.dm_channel_id(user_id)
+    sim.message(message_id); sim.dms(user_id); sim.dm_channel_id(user_id); sim.open_dm(user_id)
     sim.channels(guild_id, *, type=None); sim.channel(id); sim.find_channel(guild_id, name)
     sim.guild(id); sim.member(guild_id, user_id); sim.members(guild_id)
     sim.voice_channel_of(guild_id, user_id); sim.voice_members(channel_id)
@@ -92,6 +94,9 @@ bytes), ``author_id``, ``allowed_mentions`` (as sent), ``mentions``/``mention_ro
 ``mention_everyone`` (pings actually delivered), ``flags``, ``ephemeral``, ``visible_to``,
 ``created_at``, ``edited_at``, ``interaction_id`` and helpers ``custom_ids()``, ``button(label)``,
 ``component(custom_id)``, ``text``.
+
+Routes, events and limits are listed in the docstrings of :mod:`.rest`, :mod:`.gateway`,
+:mod:`.ratelimit` (the ``discord_like()`` table) and :mod:`.validation`.
 
 Documented simplifications
 --------------------------

@@ -15,6 +15,18 @@ client that closes with 1000/1001 (``bot.close()``) ends its session, as on Disc
 sessions may exist at once (a restarted bot, two processes, shards); each gets the events for its
 shard and intents.
 
+Events dispatched (intent in brackets; the simulator drops events the session did not ask for):
+READY, RESUMED, GUILD_MEMBERS_CHUNK, INTERACTION_CREATE (always); GUILD_CREATE, GUILD_UPDATE,
+GUILD_DELETE, GUILD_ROLE_CREATE/UPDATE, CHANNEL_CREATE/UPDATE/DELETE, CHANNEL_PINS_UPDATE
+[GUILDS]; GUILD_MEMBER_ADD/UPDATE/REMOVE [GUILD_MEMBERS; the bot's own GUILD_MEMBER_UPDATE is
+always sent]; VOICE_STATE_UPDATE [GUILD_VOICE_STATES]; MESSAGE_CREATE/UPDATE/DELETE,
+MESSAGE_DELETE_BULK [GUILD_MESSAGES or DIRECT_MESSAGES; content, embeds, attachments and
+components are blanked without MESSAGE_CONTENT unless the bot wrote or is mentioned in the
+message, or it is a DM; messages in channels the bot cannot view are not sent]. Events of guilds
+the bot is not in are not sent. Opcodes handled from the client: HEARTBEAT, IDENTIFY, PRESENCE
+UPDATE (stored), VOICE STATE UPDATE (updates the bot's voice state), RESUME, REQUEST GUILD
+MEMBERS (one chunk; all members only with GUILD_MEMBERS).
+
 Close codes used: 4001 unknown opcode, 4002 decode error, 4003 not authenticated, 4004
 authentication failed, 4005 already authenticated, 4008 rate limited (more than 120 payloads a
 minute), 4009 session timed out (no heartbeat), 4010 invalid shard, 4012 invalid API version,

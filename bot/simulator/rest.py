@@ -9,6 +9,40 @@ would otherwise treat bodies as text.
 
 Bodies may be JSON or ``multipart/form-data`` with ``payload_json`` and ``files[n]`` parts (what
 discord.py sends with files); files over 10 MiB or requests over 25 MiB get 413 / 40005.
+
+Routes (under ``/api/v{9,10}``)::
+
+    GET    /gateway, /gateway/bot
+    GET    /users/@me, /users/{user_id}
+    POST   /users/@me/channels                                   (open a DM)
+    GET    /oauth2/applications/@me, /applications/@me
+    GET|PUT|POST        /applications/{app}/commands
+    GET|PATCH|DELETE    /applications/{app}/commands/{command_id}
+    GET|PUT|POST        /applications/{app}/guilds/{guild_id}/commands
+    GET|PATCH|DELETE    /applications/{app}/guilds/{guild_id}/commands/{command_id}
+    GET    /applications/{app}/guilds/{guild_id}/commands/permissions   (always [])
+    GET    /guilds/{guild_id}
+    GET|POST|PATCH      /guilds/{guild_id}/channels             (PATCH = positions)
+    GET|POST            /guilds/{guild_id}/roles
+    GET    /guilds/{guild_id}/members                            (needs GUILD_MEMBERS allowed)
+    GET|PATCH|DELETE    /guilds/{guild_id}/members/{user_id}    (PATCH: nick, roles, mute,
+                                                                 deaf, timeout, channel_id move)
+    PUT|DELETE          /guilds/{guild_id}/members/{user_id}/roles/{role_id}
+    GET    /guilds/{guild_id}/voice-states/@me, /{user_id}
+    GET|PATCH|DELETE    /channels/{channel_id}
+    PUT|DELETE          /channels/{channel_id}/permissions/{overwrite_id}
+    GET|POST            /channels/{channel_id}/messages
+    POST   /channels/{channel_id}/messages/bulk-delete
+    GET|PATCH|DELETE    /channels/{channel_id}/messages/{message_id}
+    GET    /channels/{channel_id}/pins, /channels/{channel_id}/messages/pins
+    PUT|DELETE          /channels/{channel_id}/pins/{message_id} (and .../messages/pins/{id})
+    POST   /channels/{channel_id}/typing
+    POST   /interactions/{interaction_id}/{token}/callback       (types 1,4,5,6,7,8,9)
+    POST   /webhooks/{app}/{token}                                (interaction followups)
+    GET|PATCH|DELETE    /webhooks/{app}/{token}/messages/{@original|message_id}
+
+Outside the API: ``GET /attachments/{channel_id}/{attachment_id}/{filename}`` serves uploaded
+files (attachment ``url``), so ``Attachment.read()`` works.
 """
 
 from __future__ import annotations

@@ -664,11 +664,9 @@ class SimState:
             raise ApiError(
                 400, E.INVALID_CHANNEL_TYPE, "Cannot execute action on this channel type"
             )
-        source = self.channels.get(vs.channel_id)
-        # The bot needs Move Members where the member is and Move Members + Connect on the
-        # target. The member's own permissions do not matter (they can be moved into a channel
-        # they cannot see) and user limits do not apply to moves.
-        self.require_bot(guild, source, P.MOVE_MEMBERS)
+        # The bot needs Move Members and Connect on the target. The member's own permissions do
+        # not matter (they can be moved into a channel they cannot see) and user limits do not
+        # apply to moves.
         self.require_bot(guild, target, P.MOVE_MEMBERS, P.CONNECT)
         if vs.channel_id != target.id:
             self.set_voice(guild.id, member.user_id, target.id)
@@ -1193,9 +1191,7 @@ class SimState:
         """Create a message (channel send, DM, interaction response or followup)."""
         channel = self.channel(channel_id)
         if channel.type not in MESSAGEABLE_TYPES:
-            raise ApiError(
-                400, E.INVALID_CHANNEL_TYPE, "Cannot send messages in a non-text channel"
-            )
+            raise ApiError(400, E.NON_TEXT_CHANNEL, "Cannot send messages in a non-text channel")
         if validate:
             check_message(body, has_files=bool(files) or extra_flags & FLAG_LOADING != 0)
         flags = int(body.get("flags") or 0)

@@ -272,3 +272,13 @@ async def test_bot_added_and_removed(sim: DiscordSimulator, world: World) -> Non
             assert bot.get_guild(other.id) is None
         finally:
             await running.stop()
+
+
+async def test_missing_heartbeats_close_the_connection() -> None:
+    async with asyncio.timeout(10), DiscordSimulator(heartbeat_interval=0.2) as sim:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(sim.gateway_url + "?v=10&encoding=json") as ws:
+                hello = json.loads((await ws.receive()).data)
+                assert hello["d"]["heartbeat_interval"] == 200
+                msg = await ws.receive()  # never heartbeats
+                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4009

@@ -9,8 +9,8 @@ import pytest
 
 from bot.simulator import DiscordSimulator, InteractionLate, SimulatorError
 
-from .botkit import RunningBot
-from .conftest import World
+from .botkit import RunningBot, start_bot
+from .conftest import World, build_world
 
 
 async def test_command_sync_is_stored(
@@ -369,3 +369,22 @@ async def test_command_in_dms(sim: DiscordSimulator, world: World, running: Runn
         assert "member" not in rec.payload and rec.payload["user"]["id"] == str(world.alice.id)
         assert [m.content for m in sim.dms(world.alice.id)] == [resp.content]
         assert running.bot.invocations[0]["user"].id == world.alice.id
+
+
+async def test_late_response_in_real_time() -> None:
+    """Same rule on the real clock, with the deadline shortened so the test stays fast."""
+    async with asyncio.timeout(10), DiscordSimulator(interaction_deadline=0.2) as sim:
+        world = build_world(sim)
+        with sim.patch_discord():
+            running = await start_bot(sim)
+            try:
+                rec = await sim.invoke_command(
+                    world.guild.id, world.general.id, world.alice.id, "brew slow"
+                )
+                await asyncio.sleep(0.3)
+                running.bot.release.set()
+                await sim.wait_for(lambda: rec.late)
+                assert sim.failed_interactions == [rec]
+                assert rec.latency is not None and rec.latency >= 0.3
+            finally:
+                await running.stop()

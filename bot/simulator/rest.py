@@ -369,6 +369,16 @@ class RestApi:
                 response.headers.update(decision.headers)
         except AiohttpHTTPException:
             raise
+        except (ValueError, TypeError, KeyError) as exc:
+            # Malformed input (a non-numeric id, a missing key): Discord answers 400 / 50035.
+            # Logged with the traceback in case it is a simulator bug rather than a bad request.
+            _log.warning("bad request %s %s: %r", method, request.path, exc, exc_info=True)
+            bad = E.invalid_form_body(
+                {"_errors": [{"code": "BASE_TYPE_BAD_INPUT", "message": str(exc)[:200]}]}
+            )
+            response = error_response(bad)
+            call.code = bad.code
+            call.errors = bad.errors
         except Exception:
             _log.exception("simulator error handling %s %s", method, request.path)
             response = json_response(

@@ -788,12 +788,10 @@ class SimState:
         overwrites = self._parse_overwrites(guild, body.get("permission_overwrites"), errs)
         if as_bot:
             scope = parent if parent is not None and not errs else None
-            perms = self.require_bot(guild, scope, P.MANAGE_CHANNELS)
-            self._check_grantable(
-                guild,
-                self.bot_permissions(guild, None) | (perms if scope else 0),
-                overwrites.values(),
-            )
+            self.require_bot(guild, scope, P.MANAGE_CHANNELS)
+            # Checked against the bot's guild-level permissions only: holding a permission just
+            # in the category is not enough (discord-api-docs #2524).
+            self._check_grantable(guild, self.bot_permissions(guild, None), overwrites.values())
         errs.raise_if_any()
         if len(guild.channel_ids) >= MAX_GUILD_CHANNELS:
             raise ApiError(

@@ -31,6 +31,7 @@ from bot.core.anonymity import receipt
 from bot.db.models import Brew, ReflectionReceipt
 from bot.shell.reflections import close_reflection_windows
 from tests.integration.test_reflections_flow import (
+    SPEED,
     BrewWorld,
     brew_world_fixture,  # noqa: F401 - the brew_world fixture
     run_brew_with_reflections,
@@ -39,6 +40,11 @@ from tests.integration.test_reflections_flow import (
 PERSON_COLUMN = re.compile(r"(^|_)(user|member|facilitator|author|owner|ping)(_|$)")
 DISCORD_ID_COLUMN = re.compile(r"(^|_)(user|member|channel|message|interaction|guild)(_|$)")
 REFLECTION_COLUMN = re.compile(r"(^|_)reflection(_id)?$")
+
+
+@pytest.fixture
+def speed() -> float:
+    return SPEED
 
 
 def dump(world: BrewWorld) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:

@@ -326,5 +326,33 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
     async with world.services.sessions() as session:
         assert len(list(await session.scalars(select(Reflection)))) == 3
 
+    # Deleting the brew: refused for a plain member; the organiser confirms with a button.
+    denied = await command(world, world.stranger, "brew purge", brew=flow.brew.number)
+    assert any("Only organisers" in t for t in texts(denied))
+    ask = await command(world, owner, "brew purge", brew=flow.brew.number)
+    question = ask.original_message
+    assert question is not None and question.ephemeral
+    assert "Delete brew 1 (Co-production week)" in question.content
+    assert "3 reflections" in question.content
+    cancel = await world.sim.click_button(
+        owner.id, question.channel_id, question.id, question.button("Cancel")["custom_id"]
+    )
+    await cancel.wait_response(timeout=TIMEOUT)
+    assert world.sim.message(question.id).content == content.text("export.purge_cancelled")
+    assert await brew_row(world) is not None
+    ask = await command(world, owner, "brew purge", brew=flow.brew.number)
+    question = ask.original_message
+    assert question is not None
+    yes = question.button(content.button("confirm_purge"))["custom_id"]
+    confirm = await world.sim.click_button(owner.id, question.channel_id, question.id, yes)
+    await confirm.wait_response(timeout=TIMEOUT)
+    assert world.sim.message(question.id).content == content.format(
+        "export.purge_done", number=flow.brew.number
+    )
+    assert await brew_row(world) is None
+    async with world.services.sessions() as session:
+        assert list(await session.scalars(select(Reflection))) == []
+        assert list(await session.scalars(select(Membership))) == []
+
     assert not world.sim.failed_interactions
     assert not world.sim.late_interactions

@@ -211,20 +211,24 @@ class BrewCog(commands.Cog):
             brew, report = await start_brew(self.bot, guild, brew_id, people, progress=progress)
         except UserFacingError:
             raise
+        ready = report.rooms_ready
         lines = [
-            f"Brew {brew.number} has started: {report.rooms_ready} rooms are open for "
-            f"{brew.participants} people (in {time.monotonic() - started:.1f} seconds).",
+            f"Brew {brew.number} has started: {ready} {'room is' if ready == 1 else 'rooms are'} "
+            f"open for {brew.participants} people (in {time.monotonic() - started:.1f} seconds).",
         ]
         if report.moved:
-            lines.append(f"{report.moved} people were moved into their rooms.")
+            lines.append(
+                f"{plural(report.moved, 'person was', 'people were')} moved into their rooms."
+            )
         if report.not_moved:
             lines.append(
-                f"{len(report.not_moved)} people were not in voice or could not be moved; each was "
-                "sent a link to their room."
+                f"{plural(len(report.not_moved), 'person was', 'people were')} not in voice or "
+                "could not be moved; each was sent a link to their room."
             )
         if report.rooms_failed:
             lines.append(
-                f"{report.rooms_failed} rooms could not be opened; their people were told."
+                f"{plural(report.rooms_failed, 'room', 'rooms')} could not be opened; "
+                "their people were told in this channel."
             )
         lines.append("Use /brew status to see how it's going, and /brew end to finish early.")
         await interaction.edit_original_response(content="\n".join(lines))
@@ -296,6 +300,10 @@ class BrewCog(commands.Cog):
     async def next_(self, interaction: discord.Interaction, brew: int | None = None) -> None:
         await self._require_facilitator(interaction)
         target = await self._my_brew(interaction, brew)
+        if target.paused_at is not None:
+            raise UserFacingError(
+                "This brew is paused. Resume it with /brew resume before moving rooms on."
+            )
         await interaction.response.defer(ephemeral=True)
         await self.runner.next_phase(target.id)
         await interaction.followup.send("Every room has moved on to the next step.", ephemeral=True)
@@ -536,6 +544,10 @@ class BrewCog(commands.Cog):
         # After the recall the rooms are only waiting to be tidied away: nothing to report.
         if room is not None and room.status == "running" and room.phase not in ("after", "done"):
             await self.runner.room_lost(room.id, "one of its channels was deleted")
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def settings_summary(

@@ -21,7 +21,7 @@ from bot.core.reflections import Prompt
 
 #: Template fields each message may use. Others are refused at load time.
 FIELDS: dict[str, frozenset[str]] = {
-    "phases.*.text": frozenset({"question", "ends_rel", "ends_time", "order", "minutes"}),
+    "phases.*.text": frozenset({"question", "ends_rel", "ends_time", "order"}),
     "turns.start": frozenset({"mention", "name", "position", "total", "ends_rel", "ends_time"}),
     "turns.start_text": frozenset(
         {"mention", "name", "position", "total", "ends_rel", "ends_time"}
@@ -31,12 +31,17 @@ FIELDS: dict[str, frozenset[str]] = {
     "turns.passed": frozenset({"name"}),
     "turns.done": frozenset({"name"}),
     "turns.extended": frozenset({"by", "ends_rel", "ends_time"}),
-    "turns.extended_facilitator": frozenset({"minutes", "ends_rel", "ends_time"}),
+    "turns.extended_facilitator": frozenset({"duration", "ends_rel", "ends_time"}),
     "turns.recall": frozenset({"delete_rel"}),
     "turns.paused": frozenset(),
     "turns.resumed": frozenset({"ends_rel", "ends_time"}),
     "turns.broadcast": frozenset({"message"}),
     "signup.card": frozenset({"title", "question", "count"}),
+    "room.not_your_turn": frozenset({"speaker"}),
+    "room.help_alert": frozenset({"room", "brew", "channel", "link"}),
+    "room.help_direct": frozenset({"who", "room", "brew", "channel", "link"}),
+    "room.could_not_open": frozenset({"members", "brew"}),
+    "guide.steps[]": frozenset({"arrive", "think", "turn"}),
     "signup.card_perspectives": frozenset({"perspectives"}),
     "reflection.saved": frozenset({"closes"}),
     "reflection.replaced": frozenset({"closes"}),
@@ -106,7 +111,12 @@ def _fields_of(template: str) -> set[str]:
 def _check_templates(raw: Mapping[str, Any], source: str) -> None:
     for pattern, allowed in FIELDS.items():
         section, _, key = pattern.partition(".")
-        if key.startswith("*."):
+        if key.endswith("[]"):
+            values = raw.get(section, {}).get(key[:-2])
+            if not isinstance(values, list):
+                raise ContentError(f"{source}: {pattern[:-2]} should be a list of text")
+            items = [(f"{pattern[:-2]}[{i}]", v) for i, v in enumerate(values)]
+        elif key.startswith("*."):
             field = key[2:]
             items = [
                 (f"{section}.{k}.{field}", v.get(field)) for k, v in raw.get(section, {}).items()

@@ -21,6 +21,7 @@ from bot.core.phases import (
     Phase,
     PhaseStarted,
     Recall,
+    Timing,
     TurnEnded,
     TurnSkipped,
     TurnStarted,
@@ -67,6 +68,7 @@ def guide_message(
     title: str,
     turns_in_text: bool,
     all_text_only: bool,
+    timing: Timing,
 ) -> str:
     """The first message in every room: the question, the guide, the principles, who is here."""
     lines = [
@@ -75,7 +77,15 @@ def guide_message(
         "",
     ]
     lines += [f"**{content.text('guide.question_heading')}**", inert(question), ""]
-    lines += [f"{i}. {step}" for i, step in enumerate(content.list("guide.steps"), 1)]
+    durations = {
+        "arrive": duration_words(timing.arrive),
+        "think": duration_words(timing.think),
+        "turn": duration_words(timing.turn),
+    }
+    steps = content.list("guide.steps")
+    if timing.think <= 0:  # no thinking time: leave that step out rather than say "0 seconds"
+        steps = tuple(s for s in steps if "{think}" not in s)
+    lines += [f"{i}. {step.format(**durations)}" for i, step in enumerate(steps, 1)]
     lines += ["", f"**{content.text('guide.principles_heading')}**"]
     lines += [f"- {p}" for p in content.principles]
     lines += [
@@ -140,13 +150,14 @@ def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
         else:
             text = content.format(
                 "turns.extended_facilitator",
-                minutes=event.seconds // 60,
+                duration=duration_words(event.seconds),
                 ends_rel=stamp_rel(event.ends_at),
                 ends_time=stamp_time(event.ends_at),
             )
         return Post(text)
     if isinstance(event, Recall):
-        return Post(content.format("turns.recall", delete_rel=stamp_rel(event.delete_at)))
+        text = content.format("turns.recall", delete_rel=stamp_rel(event.delete_at))
+        return Post(text, buttons=("reflect",))
     if isinstance(event, Cleanup):
         return None
     return None  # pragma: no cover - every event type is handled above
@@ -159,12 +170,19 @@ def _phase(content: Content, event: PhaseStarted, ctx: RoomContext) -> Post:
         ends_rel=stamp_rel(event.ends_at),
         ends_time=stamp_time(event.ends_at),
         order=", ".join(mention(m) for m in event.order),
-        minutes="",
     )
     buttons: tuple[str, ...] = ("room",)
     if event.phase is Phase.CLOSE:
         buttons = ("reflect", "room")
     return Post(f"**{phase.name}**\n{body}", buttons=buttons)
+
+
+def duration_words(seconds: int) -> str:
+    """ "1 minute", "2 minutes", "90 seconds": how a duration reads aloud."""
+    if seconds % 60 == 0 and seconds >= 60:
+        minutes = seconds // 60
+        return f"{minutes} minute" + ("" if minutes == 1 else "s")
+    return f"{seconds} second" + ("" if seconds == 1 else "s")
 
 
 def truncate(text: str, limit: int = MAX_MESSAGE) -> str:

@@ -125,6 +125,20 @@ async def live_room_ids(session: AsyncSession) -> list[int]:
     return list(rows)
 
 
+async def rooms_still_opening(session: AsyncSession, started_before: datetime) -> list[int]:
+    """Rooms a previous process began to open and never finished."""
+    rows = await session.scalars(
+        select(Room.id)
+        .join(Brew)
+        .where(
+            Brew.status == "running",
+            Room.status == "opening",
+            Brew.started_at < started_before,
+        )
+    )
+    return list(rows)
+
+
 async def outbox_for(session: AsyncSession, room_id: int) -> list[Outbox]:
     return list(
         await session.scalars(select(Outbox).where(Outbox.room_id == room_id).order_by(Outbox.id))

@@ -91,6 +91,14 @@ class BrewBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("synced %d global commands (they can take a while to appear)", len(synced))
 
+    async def on_command_error(  # type: ignore[override]
+        self, context: commands.Context[BrewBot], exception: commands.CommandError, /
+    ) -> None:
+        """Brew Host has no text commands; a message that mentions it is not an error."""
+        if isinstance(exception, commands.CommandNotFound):
+            return
+        log.warning("text command error: %s", type(exception).__name__)
+
     async def on_ready(self) -> None:
         user = self.user
         log.info(

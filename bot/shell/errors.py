@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 
 import discord
 from discord import app_commands
@@ -63,3 +64,17 @@ async def report_component_error(interaction: discord.Interaction, error: Except
     ref = new_reference()
     log.error("error %s in a button or form (guild %s)", ref, interaction.guild_id, exc_info=error)
     await reply_ephemeral(interaction, SORRY.format(ref=ref))
+
+
+def only_pinging(users: Sequence[int] = (), roles: Sequence[int] = ()) -> discord.AllowedMentions:
+    """Allowed mentions that can ping exactly these people and roles, and never @everyone.
+
+    ``discord.AllowedMentions(users=[...])`` alone would leave @everyone and roles allowed,
+    so every message that pings anyone is built through here.
+    """
+    return discord.AllowedMentions(
+        everyone=False,
+        users=[discord.Object(u) for u in users],
+        roles=[discord.Object(r) for r in roles],
+        replied_user=False,
+    )

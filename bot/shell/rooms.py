@@ -25,7 +25,7 @@ from bot.core.messages import guide_message
 from bot.db import repo
 from bot.db.models import Brew, Room
 from bot.permissions import human_name, missing_names
-from bot.shell.errors import UserFacingError
+from bot.shell.errors import UserFacingError, only_pinging
 
 if TYPE_CHECKING:
     from bot.shell.runner import BrewRunner
@@ -73,7 +73,12 @@ def check_bot_can_open(guild: discord.Guild, groups: int) -> None:
 
 
 def _room_overwrites(
-    guild: discord.Guild, members: Sequence[int], facilitator_role_id: int | None, *, voice: bool
+    guild: discord.Guild,
+    members: Sequence[int],
+    facilitator_role_id: int | None,
+    *,
+    voice: bool,
+    facilitator_id: int | None = None,
 ) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
     person = (
         discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
@@ -100,7 +105,9 @@ def _room_overwrites(
         role = guild.get_role(facilitator_role_id)
         if role is not None:
             overwrites[role] = person
-    for user_id in members:
+    # The facilitator running the brew may hold the space through Manage Server rather than
+    # the role, so they are let in by name as well.
+    for user_id in [*members, *([facilitator_id] if facilitator_id else [])]:
         overwrites[discord.Object(id=user_id, type=discord.Member)] = person
     return overwrites
 
@@ -155,7 +162,13 @@ class RoomOpener:
 
     async def _create_categories(self) -> list[discord.CategoryChannel]:
         parts = math.ceil(len(self.rooms) / GROUPS_PER_CATEGORY)
-        overwrites = _room_overwrites(self.guild, [], self.facilitator_role_id, voice=False)
+        overwrites = _room_overwrites(
+            self.guild,
+            [],
+            self.facilitator_role_id,
+            voice=False,
+            facilitator_id=self.brew.facilitator_id,
+        )
         return list(
             await asyncio.gather(
                 *(
@@ -177,7 +190,11 @@ class RoomOpener:
                     f"Room {room.index + 1}",
                     category=category,
                     overwrites=_room_overwrites(
-                        self.guild, members, self.facilitator_role_id, voice=True
+                        self.guild,
+                        members,
+                        self.facilitator_role_id,
+                        voice=True,
+                        facilitator_id=self.brew.facilitator_id,
                     ),
                     reason=f"Brew {self.brew.number}",
                 ),
@@ -185,7 +202,11 @@ class RoomOpener:
                     f"room-{room.index + 1}",
                     category=category,
                     overwrites=_room_overwrites(
-                        self.guild, members, self.facilitator_role_id, voice=False
+                        self.guild,
+                        members,
+                        self.facilitator_role_id,
+                        voice=False,
+                        facilitator_id=self.brew.facilitator_id,
                     ),
                     topic=f"Brew {self.brew.number}, room {room.index + 1}. Private to this group.",
                     reason=f"Brew {self.brew.number}",
@@ -197,6 +218,15 @@ class RoomOpener:
             )
             self.report.rooms_failed += 1
             await self._mark(room, status="failed")
+            await self.runner.tell_facilitators(
+                self.brew,
+                self.runner.services.content.format(
+                    "room.could_not_open",
+                    members=", ".join(f"<@{m}>" for m in members),
+                    brew=self.brew.number,
+                ),
+                ping_users=members,
+            )
             return
         await self._mark(room, voice_id=voice.id, text_id=text.id)
         content = self.runner.services.content
@@ -208,10 +238,11 @@ class RoomOpener:
             title=self.brew.title,
             turns_in_text=group.turns_in_text,
             all_text_only=bool(members) and all(m in text_only for m in members),
+            timing=repo.timing_of(self.brew),
         )
         # Everyone is named in the guide, and pinged once, so each person gets a link to their
         # room whether or not the move below works.
-        mentions = discord.AllowedMentions(users=[discord.Object(m) for m in members])
+        mentions = only_pinging(users=members)
         guide_post = text.send(guide, allowed_mentions=mentions, nonce=f"bhguide{room.id}")
         movers = [self._move(uid, voice) for uid in members if uid not in text_only]
         results = await asyncio.gather(guide_post, *movers, return_exceptions=True)

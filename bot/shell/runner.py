@@ -33,7 +33,7 @@ from bot.core.phases import Event, Phase, RoomState
 from bot.core.reflections import window_closes_at
 from bot.db import repo
 from bot.db.models import Brew, Outbox, Room
-from bot.shell.errors import UserFacingError
+from bot.shell.errors import only_pinging
 from bot.shell.views import room_view
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class BrewRunner:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.started_at = self.services.clock.now()
         self._flush_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -66,13 +67,19 @@ class BrewRunner:
         self.scheduler.start()
         self.spawn(self.recover())
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop the timers, let work in flight finish (briefly), then cancel what is left.
+
+        Whatever is cut short is safe: state and outbox are in the database, and posts carry
+        a nonce, so the next start carries on without losing or repeating a prompt.
+        """
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        for task in list(self._tasks):
-            task.cancel()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _, pending = await asyncio.wait(list(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -83,15 +90,12 @@ class BrewRunner:
         """Put every running brew's timers back, after carrying out what was left undone."""
         await self.bot.wait_until_ready()
         async with self.services.sessions() as session:
-            stuck = await repo.active_brews(session, statuses=("starting",))
-            for brew in stuck:
-                brew.status = "failed"
-                log.warning(
-                    "brew %s was still opening rooms when the bot stopped; marked failed", brew.id
-                )
-            await session.commit()
+            half_open = await repo.rooms_still_opening(session, self.started_at)
             pending = await repo.rooms_with_outbox(session)
             live = await repo.live_room_ids(session)
+        for room_id in half_open:
+            # The bot stopped while this room was being opened: its timetable never started.
+            await self.room_lost(room_id, "the bot restarted while the room was being opened")
         for room_id in pending:
             await self.flush(room_id)
         for room_id in live:
@@ -158,11 +162,13 @@ class BrewRunner:
                 await self._commit(session, room, brew, new_state, events)
                 next_at = phases.next_deadline(new_state, timing)
                 paused = brew.paused_at is not None
-            await self.flush(room_id)
+            # The next deadline is set before anything is sent, so a failure while sending can
+            # never leave a room without its timer.
             self.schedule(room_id, None if paused else next_at)
-            if new_state.phase is Phase.DONE:
-                await self.maybe_finish_brew(brew_id)
-            return events
+        await self.flush(room_id)
+        if new_state.phase is Phase.DONE:
+            await self.maybe_finish_brew(brew_id)
+        return events
 
     async def _commit(
         self,
@@ -245,7 +251,7 @@ class BrewRunner:
                 except (discord.NotFound, RoomGone):
                     await self.room_lost(room_id, "a channel of this room was deleted")
                     return
-                except discord.HTTPException as exc:
+                except (discord.HTTPException, discord.RateLimited) as exc:
                     self._retry_flush_later(room_id)
                     log.warning(
                         "room %s: could not %s (%s); will retry at the next step",
@@ -285,7 +291,7 @@ class BrewRunner:
             )
             mentions = discord.AllowedMentions.none()
             if item.ping_user_id:
-                mentions = discord.AllowedMentions(users=[discord.Object(item.ping_user_id)])
+                mentions = only_pinging(users=[item.ping_user_id])
             if view is None:
                 await channel.send(item.text, nonce=item.nonce, allowed_mentions=mentions)
             else:
@@ -518,20 +524,25 @@ class BrewRunner:
         )
         await self.maybe_finish_brew(brew.id)
 
-    async def tell_facilitators(self, brew: Brew, text: str, *, ping: bool = False) -> None:
+    async def tell_facilitators(
+        self, brew: Brew, text: str, *, ping: bool = False, ping_users: Sequence[int] = ()
+    ) -> None:
+        """Post in the brew's own channel; ``ping`` alerts the facilitators, ``ping_users``
+        the people named (for example those whose room could not open)."""
         channel = self.bot.get_channel(brew.channel_id or 0)
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("brew %s: nowhere to tell the facilitators: %s", brew.id, text)
             return
-        mentions = discord.AllowedMentions.none()
+        mentions = only_pinging(users=ping_users)
         if ping:
             async with self.services.sessions() as session:
                 settings = await repo.settings_for(session, brew.guild_id)
                 role_id = settings.facilitator_role_id
                 await session.commit()
-            roles = [discord.Object(role_id)] if role_id else []
-            users = [discord.Object(brew.facilitator_id)] if brew.facilitator_id else []
-            mentions = discord.AllowedMentions(roles=roles, users=users)
+            mentions = only_pinging(
+                users=[brew.facilitator_id] if brew.facilitator_id else [],
+                roles=[role_id] if role_id else [],
+            )
             prefix = " ".join([f"<@&{role_id}>"] if role_id else []) or (
                 f"<@{brew.facilitator_id}>" if brew.facilitator_id else ""
             )
@@ -540,100 +551,6 @@ class BrewRunner:
             await channel.send(text, allowed_mentions=mentions)
         except discord.HTTPException as exc:
             log.warning("brew %s: could not tell the facilitators (%s)", brew.id, exc)
-
-    # ---------------------------------------------------------------- buttons
-    async def _room_for_press(self, interaction: discord.Interaction, room_id: int) -> Room:
-        async with self.services.sessions() as session:
-            room = await repo.load_room(session, room_id)
-        if room is None or room.status != "running":
-            raise UserFacingError("This room has finished, so that button does nothing now.")
-        return room
-
-    async def is_facilitator(
-        self, member: discord.abc.User | discord.Member, guild_id: int
-    ) -> bool:
-        from bot.shell.access import is_facilitator
-
-        return await is_facilitator(self.services, member, guild_id)
-
-    async def press_turn_button(
-        self, interaction: discord.Interaction, room_id: int, step: int, passed: bool
-    ) -> None:
-        room = await self._room_for_press(interaction, room_id)
-        user_id = interaction.user.id
-        speaker = (
-            room.turn_order[room.turn_index]
-            if room.phase == Phase.TURNS.value and 0 <= room.turn_index < len(room.turn_order)
-            else None
-        )
-        if room.step != step or speaker is None:
-            await interaction.response.send_message(
-                "That turn has already finished.", ephemeral=True
-            )
-            return
-        if speaker != user_id and not await self.is_facilitator(
-            interaction.user, room.brew.guild_id
-        ):
-            await interaction.response.send_message(
-                f"It is <@{speaker}>'s turn. Only they, or a facilitator, can end it.",
-                ephemeral=True,
-            )
-            return
-        await interaction.response.defer()
-
-        def change(
-            state: RoomState, timing: phases.Timing, now: float, present: Callable[[str], bool]
-        ) -> tuple[RoomState, list[Event]]:
-            if state.step != step:
-                return state, []
-            return phases.finish_turn(
-                state, timing, now, str(speaker), passed=passed, present=present
-            )
-
-        await self.change_room(room_id, change)
-
-    async def press_more_time(
-        self, interaction: discord.Interaction, room_id: int, step: int
-    ) -> None:
-        room = await self._room_for_press(interaction, room_id)
-        if not any(
-            m.user_id == interaction.user.id for m in room.members
-        ) and not await self.is_facilitator(interaction.user, room.brew.guild_id):
-            await interaction.response.send_message(
-                "Only people in this room can ask for more time.", ephemeral=True
-            )
-            return
-        if room.step != step:
-            await interaction.response.send_message(
-                "That step has already finished.", ephemeral=True
-            )
-            return
-        if room.extended:
-            await interaction.response.send_message(
-                "This step has already had its extra minute.", ephemeral=True
-            )
-            return
-        await interaction.response.defer()
-        who = str(interaction.user.id)
-        await self.change_room(
-            room_id,
-            lambda s, t, now, p: (
-                phases.extend(s, 60, t, once=True, by=who) if s.step == step else (s, [])
-            ),
-        )
-
-    async def press_help(self, interaction: discord.Interaction, room_id: int) -> None:
-        room = await self._room_for_press(interaction, room_id)
-        await interaction.response.send_message(
-            "A facilitator has been told quietly and will come to this room soon.", ephemeral=True
-        )
-        link = f"https://discord.com/channels/{room.brew.guild_id}/{room.text_channel_id}"
-        await self.tell_facilitators(
-            room.brew,
-            f"<@{interaction.user.id}> asked for help in room {room.index + 1} of brew "
-            f"{room.brew.number}: <#{room.text_channel_id}> ({link}).",
-            ping=True,
-        )
 
 
 class RoomGone(Exception):

@@ -16,6 +16,7 @@ import discord
 from discord.ui import Button, DynamicItem
 
 from bot.core.content import Content
+from bot.shell import room_buttons
 from bot.shell.errors import report_component_error
 
 if TYPE_CHECKING:
@@ -59,8 +60,8 @@ class TurnButton(
         assert runner is not None
         await _guarded(
             interaction,
-            lambda: runner.press_turn_button(
-                interaction, self.room_id, self.step, self.action == "pass"
+            lambda: room_buttons.press_turn_button(
+                runner, interaction, self.room_id, self.step, self.action == "pass"
             ),
         )
 
@@ -88,7 +89,8 @@ class MoreTimeButton(DynamicItem[Button[Any]], template=r"bh:more:(?P<room>\d+):
         runner = _bot(interaction).runner
         assert runner is not None
         await _guarded(
-            interaction, lambda: runner.press_more_time(interaction, self.room_id, self.step)
+            interaction,
+            lambda: room_buttons.press_more_time(runner, interaction, self.room_id, self.step),
         )
 
 
@@ -110,7 +112,9 @@ class HelpButton(DynamicItem[Button[Any]], template=r"bh:help:(?P<room>\d+)"):
     async def callback(self, interaction: discord.Interaction) -> None:
         runner = _bot(interaction).runner
         assert runner is not None
-        await _guarded(interaction, lambda: runner.press_help(interaction, self.room_id))
+        await _guarded(
+            interaction, lambda: room_buttons.press_help(runner, interaction, self.room_id)
+        )
 
 
 def reflect_button(content: Content, brew_id: int) -> Button[Any]:

@@ -6,7 +6,16 @@ import pytest
 
 from bot.core.content import ContentError, load_content
 from bot.core.messages import RoomContext, guide_message, render, stamp_rel, stamp_time
-from bot.core.phases import Nudge, Phase, PhaseStarted, Recall, TurnEnded, TurnSkipped, TurnStarted
+from bot.core.phases import (
+    Nudge,
+    Phase,
+    PhaseStarted,
+    Recall,
+    Timing,
+    TurnEnded,
+    TurnSkipped,
+    TurnStarted,
+)
 
 CONTENT = load_content()
 PRINCIPLES = [
@@ -31,9 +40,15 @@ def test_the_shipped_content_has_the_six_principles_and_four_questions():
 
 def test_guide_has_question_first_then_guide_then_principles():
     text = guide_message(
-        CONTENT, "What's missing? @everyone", [11, 22], title="Norfolk", turns_in_text=False,
+        CONTENT,
+        "What's missing? @everyone",
+        [11, 22],
+        title="Norfolk",
+        turns_in_text=False,
         all_text_only=False,
+        timing=Timing(think=90, turn=120),
     )
+    assert "Think: 90 seconds of quiet" in text and "2 minutes each" in text
     assert text.index("What's missing?") < text.index("Grab a brew") < text.index(PRINCIPLES[0])
     for principle in PRINCIPLES:
         assert principle in text
@@ -68,6 +83,19 @@ def test_close_offers_a_reflection_and_recall_says_when_rooms_go():
     assert close is not None and "reflect" in close.buttons and "anonymous" in close.text
     recall = render(CONTENT, Recall(1_700_000_600.0), RoomContext("q"))
     assert recall is not None and "<t:1700000600:R>" in recall.text
+
+
+def test_no_think_time_leaves_the_think_step_out():
+    text = guide_message(
+        CONTENT,
+        "q",
+        [1, 2],
+        title="t",
+        turns_in_text=False,
+        all_text_only=False,
+        timing=Timing(think=0),
+    )
+    assert "Think:" not in text and "1. Grab a brew" in text and "2. Have your say" in text
 
 
 def test_no_message_depends_on_emoji():

@@ -46,7 +46,14 @@ def test_a_whole_room_goes_through_every_phase_in_order():
     state, first = phases.start_room(["a", "b", "c"], TIMING, T0, largest_group=3)
     state, events = run_until(state, TIMING, T0 + 1800 + 700)
     started = [e.phase for e in first + [e for _, e in events] if isinstance(e, PhaseStarted)]
-    assert started == [Phase.ARRIVE, Phase.THINK, Phase.TURNS, Phase.REFLECT, Phase.STILL, Phase.CLOSE]
+    assert started == [
+        Phase.ARRIVE,
+        Phase.THINK,
+        Phase.TURNS,
+        Phase.REFLECT,
+        Phase.STILL,
+        Phase.CLOSE,
+    ]
     kinds = [type(e) for _, e in events]
     assert kinds.count(TurnStarted) == 3
     assert kinds.count(Nudge) == 3
@@ -197,7 +204,9 @@ def test_still_got_some_time_shrinks_before_reflection_does():
     think=st.integers(0, 120),
     actions=st.lists(st.sampled_from(["done", "pass", "more", "wait"]), max_size=30),
 )
-def test_any_sequence_of_presses_gives_every_speaker_one_prompt_and_ends(n, turn, arrive, think, actions):
+def test_any_sequence_of_presses_gives_every_speaker_one_prompt_and_ends(
+    n, turn, arrive, think, actions
+):
     timing = Timing(arrive=arrive, think=think, turn=turn, nudge=min(30, turn - 1))
     length = timing.shortest_length(n) * 60 + 300
     timing = Timing(arrive=arrive, think=think, turn=turn, nudge=min(30, turn - 1), length=length)
@@ -209,7 +218,9 @@ def test_any_sequence_of_presses_gives_every_speaker_one_prompt_and_ends(n, turn
         state, ev = phases.advance(state, timing, now)
         events += ev
         if state.speaker is not None and action in ("done", "pass"):
-            state, ev = phases.finish_turn(state, timing, now, state.speaker, passed=action == "pass")
+            state, ev = phases.finish_turn(
+                state, timing, now, state.speaker, passed=action == "pass"
+            )
             events += ev
         elif action == "more":
             state, ev = phases.extend(state, 60, timing, once=True)

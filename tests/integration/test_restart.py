@@ -1,0 +1,62 @@
+"""Stop the bot mid-turn; a new process on the same database finishes the brew, each prompt once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from bot.db.models import Brew, Room
+
+from .conftest import Harness
+
+
+@pytest.fixture
+def speed() -> float:
+    return 60.0  # a one-minute turn lasts one second
+
+
+async def test_a_brew_survives_a_restart_mid_turn(harness: Harness) -> None:
+    sim, world = harness.sim, harness.world
+    await harness.put_in_voice([*world.people[:8], world.facilitator])
+    rec = await harness.command(world.facilitator, "brew start", question="What's missing?")
+    assert "2 rooms are open" in await harness.final_text(rec)
+    rooms = harness.room_channels()
+
+    # Wait until the first room is in its second person's turn, then stop the bot.
+    def in_second_turn() -> bool:
+        return any("(2 of 4)" in t for t in harness.texts(rooms[0]))
+
+    await harness.wait_for(in_second_turn, timeout=20)
+    await harness.stop()
+    await asyncio.sleep(1.5)  # deadlines fall due while nobody is running
+
+    await harness.start(seed=99)  # a new process: nothing in memory, only the database
+    await harness.wait_for(lambda: not harness.room_channels(), timeout=40)
+
+    from bot.db.session import create_engine, session_factory
+
+    engine = create_engine(harness.db_url)
+    async with session_factory(engine)() as session:
+        brew = await session.scalar(select(Brew))
+        db_rooms = list(await session.scalars(select(Room).order_by(Room.index)))
+    await engine.dispose()
+    assert brew is not None
+    for room in db_rooms:
+        texts = [
+            m.content
+            for m in sim.messages(room.text_channel_id, include_deleted=True)
+            if m.author_id == sim.bot_id
+        ]
+        speakers = [
+            int(re.search(r"<@(\d+)>", t).group(1)) for t in texts if "it is your turn" in t
+        ]
+        assert speakers == room.turn_order, (speakers, room.turn_order)
+        counts = Counter(texts)
+        duplicates = {t: n for t, n in counts.items() if n > 1}
+        assert not duplicates
+        heads = [t.split("\n")[0] for t in texts if t.startswith("**")][1:]
+        assert heads[-1] == "**Close**" and heads.count("**Reflect together**") == 1

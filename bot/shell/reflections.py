@@ -25,6 +25,7 @@ the secret and a live interaction) can recompute.
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from sqlalchemy import delete, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.anonymity import receipt, submitted_on
@@ -50,6 +51,8 @@ from bot.db.models import Brew, Membership, Reflection, ReflectionReceipt, Room
 
 if TYPE_CHECKING:
     from bot.shell.app import Services
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CONSENT_ID",
@@ -410,9 +413,22 @@ async def close_reflection_windows(services: Services, now: datetime) -> int:
 
 
 async def checkpoint(services: Services) -> None:
-    """Fold SQLite's write-ahead log into the database and truncate it, so deleted keys and
-    receipts do not survive in the ``-wal`` file. Best effort: skipped if readers hold it."""
-    async with services.sessions() as session:
-        bind = session.bind
-        if bind is not None and bind.dialect.name == "sqlite":
-            await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    """Leave no copy of deleted keys, receipts or people's ids in SQLite's files.
+
+    ``VACUUM`` rebuilds the database file, so no stale copy of a destroyed value survives in
+    free pages or free space inside pages (SQLite builds without ``SECURE_DELETE`` leave them
+    there after ordinary updates); a ``TRUNCATE`` checkpoint then empties the ``-wal`` file.
+    Best effort and quick for a database this size: if another connection holds a lock past
+    the busy timeout it is skipped with a warning and the next sweep tries again.
+    No-op on PostgreSQL, whose storage is managed by its own vacuum.
+    """
+    engine = services.sessions.kw.get("bind")
+    if engine is None or engine.dialect.name != "sqlite":
+        return
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("VACUUM")
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError as exc:
+        log.warning("could not compact the database after deleting private data: %s", exc)

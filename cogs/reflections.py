@@ -27,6 +27,7 @@ from bot.shell.organiser import apply_retention
 from bot.shell.reflections import (
     CONSENT_ID,
     FORM_ID,
+    Latest,
     Outcome,
     Result,
     close_reflection_windows,
@@ -127,7 +128,7 @@ class ReflectionsCog(commands.Cog):
         services = self.bot.services
         content = services.content
         assert interaction.guild_id is not None
-        latest: Any = None
+        latest: Latest | None = None
         try:
             async with asyncio.timeout(LOOKUP_BUDGET_S):
                 async with services.sessions() as session:

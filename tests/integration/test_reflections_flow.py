@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -227,7 +228,9 @@ async def run_brew_with_reflections(world: BrewWorld) -> FlowResult:
 
 
 # ------------------------------------------------------------------ the test
-async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) -> None:
+async def test_reflections_and_exports_through_discord(
+    brew_world: BrewWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world = brew_world
     content = world.services.content
     runner = world.h.bot.runner if world.h.bot else None
@@ -315,6 +318,16 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
     await settled(world, empty)
     assert any("nothing to export" in t for t in texts(empty))
 
+    # If looking up the member's brew is slow, /reflect opens the form for "your latest brew"
+    # at once and everything is checked when it comes back.
+    # (discord.py loads extensions without binding them to their package: patch the module.)
+    monkeypatch.setattr(sys.modules["cogs.reflections"], "LOOKUP_BUDGET_S", 0)
+    rec = await command(world, erin, "reflect")
+    assert rec.modal is not None and rec.modal["custom_id"] == "bh:rf:latest"
+    sub = await submit_form(world, erin, rec, {"q:lasting": "Glad I came."})
+    assert any(saved in t for t in texts(sub))
+    monkeypatch.undo()
+
     # A form opened while the window was open but sent after it closed: not saved, and the
     # words come back so nothing typed is lost.
     rec = await command(world, erin, "reflect")
@@ -330,7 +343,7 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
     assert said[0] == content.text("reflection.window_closed")
     assert words in said[1]
     async with world.services.sessions() as session:
-        assert len(list(await session.scalars(select(Reflection)))) == 3
+        assert len(list(await session.scalars(select(Reflection)))) == 4
 
     # Deleting the brew: refused for a plain member; the organiser confirms with a button.
     denied = await command(world, world.stranger, "brew purge", brew=flow.brew.number)
@@ -339,7 +352,7 @@ async def test_reflections_and_exports_through_discord(brew_world: BrewWorld) ->
     question = ask.original_message
     assert question is not None and question.ephemeral
     assert "Delete brew 1 (Co-production week)" in question.content
-    assert "3 reflections" in question.content
+    assert "4 reflections" in question.content
     cancel = await world.sim.click_button(
         owner.id, question.channel_id, question.id, question.button("Cancel")["custom_id"]
     )

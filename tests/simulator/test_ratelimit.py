@@ -132,7 +132,7 @@ async def await_send(target: discord.PartialMessageable, content: str) -> discor
 
 
 async def test_global_limit_is_waited_out_by_discord_py() -> None:
-    policy = RateLimitPolicy(global_limit=10, global_window=0.3)
+    policy = RateLimitPolicy(global_limit=5, global_window=0.5)
     async with asyncio.timeout(20), DiscordSimulator(rate_limits=policy) as sim:
         world = build_world(sim)
         channels = [sim.create_channel(world.guild.id, f"ch{i}") for i in range(5)]

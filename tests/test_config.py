@@ -68,5 +68,5 @@ def test_mistakes_name_the_file_the_key_and_what_is_expected(tmp_path, text, key
 def test_missing_file_and_missing_token(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.toml", env={})
-    with pytest.raises(ConfigError, match="discord.token: no bot token"):
+    with pytest.raises(ConfigError, match=r"discord\.token: no bot token"):
         require_token(load_config(None, env={}))

@@ -58,6 +58,7 @@ User actions (async)::
     rec = await sim.invoke_message_command(guild_id, channel_id, user_id, name, target)
     choices = await sim.autocomplete(guild_id, channel_id, user_id, "brew open", "question",
                                      options=None, *, timeout=5.0, **typed)
+    rec = await sim.start_autocomplete(...same arguments...)   # without waiting
     rec = await sim.click_button(user_id, channel_id, message_id, custom_id)
     rec = await sim.select(user_id, channel_id, message_id, custom_id, values)
     rec = await sim.submit_modal(user_id, rec_that_got_the_modal, {custom_id: value})
@@ -94,6 +95,12 @@ bytes), ``author_id``, ``allowed_mentions`` (as sent), ``mentions``/``mention_ro
 ``mention_everyone`` (pings actually delivered), ``flags``, ``ephemeral``, ``visible_to``,
 ``created_at``, ``edited_at``, ``interaction_id`` and helpers ``custom_ids()``, ``button(label)``,
 ``component(custom_id)``, ``text``.
+
+Module layout: :mod:`.driver` (this API), :mod:`.rest` and :mod:`.gateway` (the servers),
+:mod:`.interactions` and :mod:`.commands` (interaction payloads and responses), :mod:`.state`
+(``SimState`` = :mod:`.statebase` + :mod:`.guilds`, :mod:`.channels`, :mod:`.messages`,
+:mod:`.appcommands`), :mod:`.permissions`, :mod:`.ratelimit`, :mod:`.validation`,
+:mod:`.models`, :mod:`.payloads`, :mod:`.snowflake`, :mod:`.errors`.
 
 Routes, events and limits are listed in the docstrings of :mod:`.rest`, :mod:`.gateway`,
 :mod:`.ratelimit` (the ``discord_like()`` table) and :mod:`.validation`.

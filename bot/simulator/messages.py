@@ -44,6 +44,9 @@ from .validation import bad_len, check_message
 
 _log = logging.getLogger("bot.simulator.state")
 
+#: How long Discord remembers a nonce for enforce_nonce (a few minutes, per its docs).
+NONCE_WINDOW_SECONDS = 300.0
+
 _USER_MENTION = re.compile(r"<@!?(\d{15,21})>")
 _ROLE_MENTION = re.compile(r"<@&(\d{15,21})>")
 
@@ -264,6 +267,11 @@ class MessageOps(StateBase):
                     **({"guild_id": str(channel.guild_id)} if channel.guild_id else {}),
                 }
         ephemeral = bool(flags & FLAG_EPHEMERAL)
+        duplicate = self._same_nonce(channel_id, author_id, body)
+        if duplicate is not None:
+            # Discord: with enforce_nonce, a second message with the same nonce from the same
+            # author within a few minutes returns the first message instead of creating one.
+            return duplicate
         msg = Message(
             id=self.ids.next(),
             channel_id=channel_id,
@@ -300,6 +308,25 @@ class MessageOps(StateBase):
         _log.debug("message %s created in %s by %s", msg.id, channel_id, author_id)
         self._dispatch_message("MESSAGE_CREATE", msg)
         return msg
+
+    def _same_nonce(
+        self, channel_id: int, author_id: int, body: Mapping[str, Any]
+    ) -> Message | None:
+        nonce = body.get("nonce")
+        if not nonce or not body.get("enforce_nonce"):
+            return None
+        horizon = self.now_monotonic() - NONCE_WINDOW_SECONDS
+        for message_id in reversed(self.channel_messages.get(channel_id, [])):
+            earlier = self.messages[message_id]
+            if earlier.created_monotonic < horizon:
+                break
+            if (
+                earlier.author_id == author_id
+                and str(earlier.nonce) == str(nonce)
+                and not earlier.deleted
+            ):
+                return earlier
+        return None
 
     def edit_message(
         self,

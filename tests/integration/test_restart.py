@@ -60,3 +60,54 @@ async def test_a_brew_survives_a_restart_mid_turn(harness: Harness) -> None:
         assert not duplicates
         heads = [t.split("\n")[0] for t in texts if t.startswith("**")][1:]
         assert heads[-1] == "**Close**" and heads.count("**Reflect together**") == 1
+
+
+async def test_a_crash_between_posting_and_noting_it_posts_nothing_twice(harness: Harness) -> None:
+    """The hardest window: the prompt went out, then the process died before it deleted the
+    outbox row. On restart the row is carried out again with the same nonce, and Discord (here,
+    the simulator) returns the first message instead of posting a second."""
+    from bot.db.models import Outbox
+
+    sim, world = harness.sim, harness.world
+    await harness.put_in_voice([*world.people[:4], world.facilitator])
+    rec = await harness.command(world.facilitator, "brew start", question="What's missing?")
+    assert "1 room is open" in await harness.final_text(rec)
+    room_channel = harness.room_channels()[0]
+    await harness.wait_for(lambda: any("(1 of 4)" in t for t in harness.texts(room_channel)))
+    await harness.command(world.facilitator, "brew pause")
+    await harness.wait_for(lambda: any("paused the brew" in t for t in harness.texts(room_channel)))
+    await harness.stop()
+
+    prompt = next(m for m in sim.messages(room_channel.id) if "(1 of 4)" in m.content and m.nonce)
+    async with harness_sessions(harness) as session:
+        room = await session.scalar(select(Room))
+        assert room is not None
+        session.add(
+            Outbox(
+                room_id=room.id,
+                kind="post",
+                nonce=str(prompt.nonce),
+                text=prompt.content,
+                step=room.step,
+            )
+        )
+        await session.commit()
+
+    await harness.start()
+    await harness.wait_for(lambda: not outbox_left(harness), timeout=10)
+    texts = [m.content for m in sim.messages(room_channel.id) if m.author_id == sim.bot_id]
+    assert sum("(1 of 4)" in t for t in texts) == 1
+
+
+def harness_sessions(harness: Harness):  # type: ignore[no-untyped-def]
+    from bot.db.session import create_engine, session_factory
+
+    return session_factory(create_engine(harness.db_url))()
+
+
+def outbox_left(harness: Harness) -> bool:
+    import sqlite3
+
+    path = harness.db_url.split("///", 1)[1]
+    with sqlite3.connect(path) as conn:
+        return bool(conn.execute("select count(*) from outbox").fetchone()[0])

@@ -329,3 +329,19 @@ async def test_raw_error_shapes(sim: DiscordSimulator, world: World) -> None:
                     },
                 }
         assert [c.status for c in sim.rest_log] == [404, 401, 404, 400]
+
+
+async def test_enforced_nonce_returns_the_first_message_instead_of_a_duplicate(
+    sim: DiscordSimulator, world: World, running: RunningBot
+) -> None:
+    """Brew Host relies on this to post each prompt exactly once across a restart."""
+    async with asyncio.timeout(10):
+        channel = running.bot.get_channel(world.general.id)
+        assert isinstance(channel, discord.TextChannel)
+        first = await channel.send("Turn 2 of 4", nonce="bh7n12")
+        again = await channel.send("Turn 2 of 4", nonce="bh7n12")
+        other = await channel.send("Turn 3 of 4", nonce="bh7n13")
+        assert again.id == first.id
+        assert other.id != first.id
+        posted = [m.content for m in sim.messages(world.general.id)]
+        assert posted.count("Turn 2 of 4") == 1

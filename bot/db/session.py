@@ -27,6 +27,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows (a destroyed reflection key, purged reflections) are overwritten on disk,
+    # not just unlinked, so nothing deleted can be read back from the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

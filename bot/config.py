@@ -39,6 +39,9 @@ class DiscordConfig:
     #: Longest time discord.py may wait on a rate limit before giving up with an error,
     #: so a brew never stalls silently for minutes.
     max_ratelimit_timeout: float = 30.0
+    #: Gateway sharding across processes (with PostgreSQL): this process's shard and the total.
+    shard_id: int | None = None
+    shard_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class Config:
 # Allowed ranges: (minimum, maximum) inclusive. Anything outside is refused with the range stated.
 _RANGES: dict[str, tuple[float, float]] = {
     "discord.max_ratelimit_timeout": (1, 600),
+    "discord.shard_id": (0, 10000),
+    "discord.shard_count": (1, 10000),
     "brew.group_size": (2, 8),
     "brew.arrive_seconds": (0, 1800),
     "brew.think_seconds": (0, 600),
@@ -134,6 +139,7 @@ def _describe(kind: Any) -> str:
         "float": "a number",
         "str": "text in quotes",
         "str | None": "text in quotes",
+        "int | None": "a whole number",
         "tuple[int, ...]": "a list of server ids, like [123456789012345678]",
         "bool": "true or false",
     }.get(str(kind), str(kind))
@@ -141,7 +147,7 @@ def _describe(kind: Any) -> str:
 
 def _coerce(source: str, key: str, kind: Any, value: Any) -> Any:
     kind = str(kind)
-    if kind == "int":
+    if kind in ("int", "int | None"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
     elif kind == "float":
@@ -211,6 +217,21 @@ def _check_consistency(config: Config) -> None:
             raise ConfigError(
                 config.source, key, "expected a URL starting with http(s):// or ws(s)://"
             )
+    shard_id, shard_count = config.discord.shard_id, config.discord.shard_count
+    if (shard_id is None) != (shard_count is None):
+        raise ConfigError(
+            config.source, "discord.shard_id", "set shard_id and shard_count together, or neither"
+        )
+    if shard_id is not None and shard_count is not None and not 0 <= shard_id < shard_count:
+        raise ConfigError(
+            config.source, "discord.shard_id", f"expected 0 to {shard_count - 1} (shard_count - 1)"
+        )
+    if shard_count is not None and config.database.url.startswith("sqlite"):
+        raise ConfigError(
+            config.source,
+            "discord.shard_count",
+            "several processes need a shared PostgreSQL database (database.url)",
+        )
     db = config.database.url
     if not db.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ConfigError(

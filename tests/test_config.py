@@ -53,6 +53,14 @@ def test_environment_token_wins_and_is_not_in_the_repr(tmp_path):
         ("[discord]\nguild_ids = ['abc']\n", "discord.guild_ids", "list of server ids"),
         ("[logging]\nlevel = 'LOUD'\n", "logging.level", "DEBUG"),
         ("[brew]\nnudge_seconds = 200\nturn_seconds = 120\n", "brew.nudge_seconds", "less than"),
+        ("[discord]\nshard_id = 0\n", "discord.shard_id", "together"),
+        (
+            "[discord]\nshard_id = 2\nshard_count = 2\n"
+            "[database]\nurl = 'postgresql+asyncpg://x@h/db'\n",
+            "discord.shard_id",
+            "expected 0 to 1",
+        ),
+        ("[discord]\nshard_id = 0\nshard_count = 2\n", "discord.shard_count", "PostgreSQL"),
     ],
 )
 def test_mistakes_name_the_file_the_key_and_what_is_expected(tmp_path, text, key, expected):
@@ -70,3 +78,13 @@ def test_missing_file_and_missing_token(tmp_path):
         load_config(tmp_path / "nope.toml", env={})
     with pytest.raises(ConfigError, match=r"discord\.token: no bot token"):
         require_token(load_config(None, env={}))
+
+
+def test_sharding_with_postgresql_is_accepted(tmp_path):
+    path = write(
+        tmp_path,
+        "[discord]\nshard_id = 1\nshard_count = 2\n"
+        "[database]\nurl = 'postgresql+asyncpg://brewhost@db/brewhost'\n",
+    )
+    config = load_config(path, env={})
+    assert (config.discord.shard_id, config.discord.shard_count) == (1, 2)

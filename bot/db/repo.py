@@ -115,20 +115,22 @@ async def room_by_channel(session: AsyncSession, channel_id: int) -> Room | None
     )
 
 
-async def live_room_ids(session: AsyncSession) -> list[int]:
-    """Rooms with a timetable still to run (any brew that is not finished)."""
-    rows = await session.scalars(
-        select(Room.id)
+async def live_room_ids(session: AsyncSession) -> list[tuple[int, int]]:
+    """(room id, server id) of rooms with a timetable still to run."""
+    rows = await session.execute(
+        select(Room.id, Brew.guild_id)
         .join(Brew)
         .where(Brew.status == "running", Room.status == "running", Room.phase != Phase.DONE.value)
     )
-    return list(rows)
+    return [(r, g) for r, g in rows]
 
 
-async def rooms_still_opening(session: AsyncSession, started_before: datetime) -> list[int]:
-    """Rooms a previous process began to open and never finished."""
-    rows = await session.scalars(
-        select(Room.id)
+async def rooms_still_opening(
+    session: AsyncSession, started_before: datetime
+) -> list[tuple[int, int]]:
+    """(room id, server id) of rooms a previous process began to open and never finished."""
+    rows = await session.execute(
+        select(Room.id, Brew.guild_id)
         .join(Brew)
         .where(
             Brew.status == "running",
@@ -136,7 +138,7 @@ async def rooms_still_opening(session: AsyncSession, started_before: datetime) -
             Brew.started_at < started_before,
         )
     )
-    return list(rows)
+    return [(r, g) for r, g in rows]
 
 
 async def outbox_for(session: AsyncSession, room_id: int) -> list[Outbox]:
@@ -145,8 +147,14 @@ async def outbox_for(session: AsyncSession, room_id: int) -> list[Outbox]:
     )
 
 
-async def rooms_with_outbox(session: AsyncSession) -> list[int]:
-    return list(await session.scalars(select(Outbox.room_id).distinct()))
+async def rooms_with_outbox(session: AsyncSession) -> list[tuple[int, int]]:
+    rows = await session.execute(
+        select(Outbox.room_id, Brew.guild_id)
+        .join(Room, Outbox.room_id == Room.id)
+        .join(Brew)
+        .distinct()
+    )
+    return [(r, g) for r, g in rows]
 
 
 async def latest_membership(

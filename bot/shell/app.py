@@ -57,6 +57,8 @@ class BrewBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             max_ratelimit_timeout=services.config.discord.max_ratelimit_timeout,
+            shard_id=services.config.discord.shard_id,
+            shard_count=services.config.discord.shard_count,
             **client_options,
         )
         self.services = services

@@ -90,9 +90,15 @@ class BrewRunner:
         """Put every running brew's timers back, after carrying out what was left undone."""
         await self.bot.wait_until_ready()
         async with self.services.sessions() as session:
-            half_open = await repo.rooms_still_opening(session, self.started_at)
-            pending = await repo.rooms_with_outbox(session)
-            live = await repo.live_room_ids(session)
+            found_half_open = await repo.rooms_still_opening(session, self.started_at)
+            found_pending = await repo.rooms_with_outbox(session)
+            found_live = await repo.live_room_ids(session)
+        # With several processes (one gateway shard each), a process looks after the brews of
+        # the servers it is connected to, and only those.
+        mine = {guild.id for guild in self.bot.guilds}
+        half_open = [r for r, g in found_half_open if g in mine]
+        pending = [r for r, g in found_pending if g in mine]
+        live = [r for r, g in found_live if g in mine]
         for room_id in half_open:
             # The bot stopped while this room was being opened: its timetable never started.
             await self.room_lost(room_id, "the bot restarted while the room was being opened")

@@ -21,6 +21,19 @@ def speed() -> float:
     return 300.0
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """The whole brew runs on both databases (PostgreSQL when it answers on 127.0.0.1)."""
+    from bot.db.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'brewhost.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    return url
+
+
 async def test_eleven_people_through_a_whole_brew(harness: Harness) -> None:
     sim, world = harness.sim, harness.world
     voice_people, text_people = world.people[:9], world.people[9:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -13,6 +14,7 @@ from discord.ext import commands
 
 from bot.core.messages import stamp_rel
 from bot.core.phases import Phase
+from bot.core.text import check_length, inert
 from bot.db import repo
 from bot.db.models import Brew, Signup
 from bot.shell.access import FACILITATOR_ONLY, MANAGER_ONLY, is_facilitator
@@ -248,33 +250,37 @@ class BrewCog(commands.Cog):
             log.info("could not close the sign-up card: %s", exc)
 
     # ------------------------------------------------------------ controls
+    async def _control(
+        self,
+        interaction: discord.Interaction,
+        number: int | None,
+        action: Callable[[Brew], Awaitable[str]],
+    ) -> None:
+        """The shape every control shares: who may, which brew, answer in time, then act."""
+        await self._require_facilitator(interaction)
+        target = await self._my_brew(interaction, number)
+        await interaction.response.defer(ephemeral=True)
+        await interaction.followup.send(await action(target), ephemeral=True)
+
     @brew.command(name="pause", description="Pause the timer in every room")
     @app_commands.autocomplete(brew=brew_autocomplete)
     async def pause(self, interaction: discord.Interaction, brew: int | None = None) -> None:
-        await self._require_facilitator(interaction)
-        target = await self._my_brew(interaction, brew)
-        await interaction.response.defer(ephemeral=True)
-        done = await self.runner.pause(target.id)
-        await interaction.followup.send(
-            "Paused. The timer has stopped in every room; /brew resume starts it again."
-            if done
-            else "That brew is already paused.",
-            ephemeral=True,
-        )
+        async def act(target: Brew) -> str:
+            if await self.runner.pause(target.id):
+                return "Paused. The timer has stopped in every room; /brew resume starts it again."
+            return "That brew is already paused."
+
+        await self._control(interaction, brew, act)
 
     @brew.command(name="resume", description="Start the timer again after a pause")
     @app_commands.autocomplete(brew=brew_autocomplete)
     async def resume(self, interaction: discord.Interaction, brew: int | None = None) -> None:
-        await self._require_facilitator(interaction)
-        target = await self._my_brew(interaction, brew)
-        await interaction.response.defer(ephemeral=True)
-        done = await self.runner.resume(target.id)
-        await interaction.followup.send(
-            "Resumed. Every room carries on where it stopped."
-            if done
-            else "That brew isn't paused.",
-            ephemeral=True,
-        )
+        async def act(target: Brew) -> str:
+            if await self.runner.resume(target.id):
+                return "Resumed. Every room carries on where it stopped."
+            return "That brew isn't paused."
+
+        await self._control(interaction, brew, act)
 
     @brew.command(name="extend", description="Give every room more time for the current step")
     @app_commands.describe(minutes="How many more minutes (1 to 30)")
@@ -285,28 +291,23 @@ class BrewCog(commands.Cog):
         minutes: app_commands.Range[int, 1, 30],
         brew: int | None = None,
     ) -> None:
-        await self._require_facilitator(interaction)
-        target = await self._my_brew(interaction, brew)
-        await interaction.response.defer(ephemeral=True)
-        await self.runner.extend(target.id, minutes)
-        await interaction.followup.send(
-            f"Added {minutes} minutes to the current step in every room; "
-            f"the brew ends {minutes} minutes later.",
-            ephemeral=True,
-        )
+        async def act(target: Brew) -> str:
+            await self.runner.extend(target.id, minutes)
+            more = plural(minutes, "minute", "minutes")
+            return f"Added {more} to the current step in every room; the brew ends {more} later."
+
+        await self._control(interaction, brew, act)
 
     @brew.command(name="next", description="End the current step in every room and move on")
     @app_commands.autocomplete(brew=brew_autocomplete)
     async def next_(self, interaction: discord.Interaction, brew: int | None = None) -> None:
-        await self._require_facilitator(interaction)
-        target = await self._my_brew(interaction, brew)
-        if target.paused_at is not None:
-            raise UserFacingError(
-                "This brew is paused. Resume it with /brew resume before moving rooms on."
-            )
-        await interaction.response.defer(ephemeral=True)
-        await self.runner.next_phase(target.id)
-        await interaction.followup.send("Every room has moved on to the next step.", ephemeral=True)
+        async def act(target: Brew) -> str:
+            if target.paused_at is not None:
+                return "This brew is paused. Resume it with /brew resume before moving rooms on."
+            await self.runner.next_phase(target.id)
+            return "Every room has moved on to the next step."
+
+        await self._control(interaction, brew, act)
 
     @brew.command(name="broadcast", description="Post a message in every room (pings nobody)")
     @app_commands.describe(message="What to say to every room")
@@ -317,14 +318,13 @@ class BrewCog(commands.Cog):
         message: app_commands.Range[str, 1, 1500],
         brew: int | None = None,
     ) -> None:
-        await self._require_facilitator(interaction)
-        from bot.core.text import check_length, inert
-
         text = inert(check_length("message", message, BROADCAST_LIMIT))
-        target = await self._my_brew(interaction, brew)
-        await interaction.response.defer(ephemeral=True)
-        rooms = await self.runner.broadcast(target.id, text)
-        await interaction.followup.send(f"Posted in {rooms} rooms.", ephemeral=True)
+
+        async def act(target: Brew) -> str:
+            rooms = await self.runner.broadcast(target.id, text)
+            return f"Posted in {plural(rooms, 'room', 'rooms')}."
+
+        await self._control(interaction, brew, act)
 
     @brew.command(name="status", description="How each room is doing")
     @app_commands.autocomplete(brew=brew_autocomplete)

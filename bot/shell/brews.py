@@ -12,7 +12,7 @@ import discord
 
 from bot.core.anonymity import new_secret
 from bot.core.grouping import GroupingError, Person, plan_groups
-from bot.core.phases import PlanError, Timing
+from bot.core.phases import PlanError
 from bot.core.text import check_length, inert
 from bot.db import repo
 from bot.db.models import Brew, Membership, Room, Signup
@@ -104,16 +104,7 @@ def apply_overrides(brew: Brew, options: BrewOptions) -> None:
 
 
 def check_timing(brew: Brew, largest_group: int) -> None:
-    timing = Timing(
-        arrive=brew.arrive_s,
-        think=brew.think_s,
-        turn=brew.turn_s,
-        nudge=brew.nudge_s,
-        length=brew.length_s,
-        still=brew.still_s,
-        close=brew.close_s,
-        min_reflect=brew.min_reflect_s,
-    )
+    timing = repo.timing_of(brew)
     try:
         timing.check_fits(largest_group)
     except PlanError as exc:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.core.anonymity import new_secret
-from bot.core.grouping import GroupingError, Person, plan_groups
+from bot.core.grouping import ApartConstraintError, GroupingError, Person, plan_groups
 from bot.core.phases import PlanError
 from bot.core.text import check_length, inert
 from bot.db import repo
@@ -165,6 +165,8 @@ async def start_brew(
                 recent_pairs=recent,
                 apart=apart,
             )
+        except ApartConstraintError as exc:
+            raise UserFacingError(apart_refusal(exc)) from None
         except GroupingError as exc:
             raise UserFacingError(
                 f"I couldn't make the groups: {exc} Nothing has been created."
@@ -225,6 +227,22 @@ async def start_brew(
     )
     await bot.runner.maybe_finish_brew(brew.id)
     return brew, report
+
+
+def apart_refusal(exc: ApartConstraintError) -> str:
+    """Say which keep-apart notes stop the grouping, naming people as Discord shows them
+    (this reply is private to the facilitator and pings nobody)."""
+    pairs = "; ".join(f"<@{a}> and <@{b}>" for a, b in exc.pairs)
+    certainty = (
+        "There is no way to make these rooms"
+        if exc.proven
+        else "I could not find a way to make these rooms"
+    )
+    return (
+        f"{certainty} without putting people together who are marked to be kept apart: {pairs}. "
+        "Try a different group size, or check the notes with the people involved "
+        "(/brew apart_clear removes one). Nothing has been created."
+    )
 
 
 def card_text(bot: BrewBot, brew: Brew, count: int) -> str:

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+
+import pytest
 
 from bot.logging_setup import RedactToken, setup_logging
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.secret-secret-secret"
+
+
+@pytest.fixture(autouse=True)
+def keep_root_handlers() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def test_the_token_is_replaced_in_messages_and_arguments(capsys):

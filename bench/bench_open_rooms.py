@@ -1,0 +1,612 @@
+"""Opening rooms for a big brew: REST calls and wall time against the floor.
+
+Runs the real BrewBot against the local Discord simulator, puts ``--people`` members in the
+main voice channel and times ``/brew start`` until its final "has started" reply. Reports:
+
+* wall time from the command to the final reply; when the first and the last room's guide was
+  posted; when the last member was moved; how fast the command was deferred (Discord allows 3 s);
+* REST calls by kind (categories, channel creates, guide posts, other room messages, member
+  moves, interaction callback and edits), with the 429s received and whether each was retried;
+* the floor (issue 3: per group 2 channel creates + 1 guide post, one move per voice member, one
+  category per 25 groups) and the calls made above it;
+* the theoretical minimum wall time under the same rate-limit policy: the floor's requests
+  replayed through the simulator's own ``RateLimiter`` on a virtual clock with zero latency,
+  each sent the moment it is ready (categories, then channel creates, then the guide and the
+  moves of a room as soon as its channels exist).
+
+Run from the repository root::
+
+    python bench/bench_open_rooms.py                        # 160 people, discord-like limits
+    python bench/bench_open_rooms.py --rate-limits off --repeat 3
+    python bench/bench_open_rooms.py --rate-limits both --repeat 3
+    python bench/bench_open_rooms.py --time-scale 0.1       # every window 10x shorter (quick)
+
+With Discord-like limits a run for 160 people takes about two and a half minutes: the member-move
+bucket (10 per 10 s per server) is the bottleneck. Exits non-zero if a room failed to open, a
+member was not moved, a 429 was not retried, or the defer missed Discord's 3-second deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import heapq
+import logging
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.clock import SystemClock
+from bot.config import BrewDefaults, Config, DatabaseConfig, DiscordConfig, TimingConfig
+from bot.core.content import load_content
+from bot.db.migrate import upgrade
+from bot.db.session import create_engine, session_factory
+from bot.shell.app import BrewBot, Services
+from bot.simulator import (
+    GUILD_CATEGORY,
+    GUILD_TEXT,
+    GUILD_VOICE,
+    DiscordSimulator,
+    RateLimitPolicy,
+    RestCall,
+)
+from bot.simulator.ratelimit import RateLimiter
+
+MANAGE_GUILD = 1 << 5
+GROUPS_PER_CATEGORY = 25
+DEFER_DEADLINE_S = 3.0
+
+CHANNELS = "/guilds/{guild_id}/channels"
+MESSAGES = "/channels/{channel_id}/messages"
+MEMBER = "/guilds/{guild_id}/members/{user_id}"
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+ORIGINAL = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"
+
+#: Row order of the REST table.
+KINDS = (
+    "categories",
+    "channel creates",
+    "guide posts",
+    "member moves",
+    "other room messages",
+    "interaction callback",
+    "interaction edits",
+    "other",
+)
+FLOOR_KINDS = ("categories", "channel creates", "guide posts", "member moves")
+
+
+# --------------------------------------------------------------------------- the world
+@dataclass
+class World:
+    sim: DiscordSimulator
+    guild_id: int
+    hall_id: int
+    lounge_id: int
+    facilitator_id: int
+    people: list[int]
+
+
+async def start_world(
+    sim: DiscordSimulator, people: int, group_size: int, db_url: str
+) -> tuple[World, BrewBot, asyncio.Task[None], Any]:
+    """A server with ``people`` members, the real BrewBot on it, ``/brew settings`` done.
+
+    ``sim`` must be started and patched into discord.py (``sim.patch_discord()``)."""
+    guild = sim.create_guild("Bench Network")
+    admins = sim.create_role(guild.id, "Admins", permissions=MANAGE_GUILD)
+    admin = sim.create_member(guild.id, "Ada Admin", roles=[admins.id])
+    facilitators = sim.create_role(guild.id, "Facilitators")
+    facilitator = sim.create_member(guild.id, "Fran Facilitator", roles=[facilitators.id])
+    hall = sim.create_channel(guild.id, "brew-hall", type=GUILD_TEXT)
+    lounge = sim.create_channel(guild.id, "Lounge", type=GUILD_VOICE)
+    members = [sim.create_member(guild.id, f"Person {i + 1}").id for i in range(people)]
+    world = World(sim, guild.id, hall.id, lounge.id, facilitator.id, members)
+
+    config = Config(
+        discord=DiscordConfig(
+            token=sim.bot_token,
+            guild_ids=(guild.id,),
+            api_base_url=sim.api_base_url,
+            gateway_url=sim.gateway_url,
+        ),
+        database=DatabaseConfig(url=db_url),
+        brew=BrewDefaults(group_size=group_size),
+        timing=TimingConfig(speed=1.0),
+    )
+    engine = create_engine(db_url)
+    services = Services(
+        config=config,
+        sessions=session_factory(engine),
+        clock=SystemClock(1.0),
+        content=load_content(),
+        seed=lambda: 7,
+    )
+    bot = BrewBot(services, guild_ready_timeout=0.05)
+    await bot.login(sim.bot_token)
+    task = asyncio.create_task(bot.connect())
+    async with asyncio.timeout(30):
+        await bot.wait_until_ready()
+    await sim.wait_for(lambda: sim.commands(guild.id), timeout=60)
+    rec = await sim.invoke_command(
+        guild.id,
+        hall.id,
+        admin.id,
+        "brew settings",
+        facilitator_role=facilitators.id,
+        main_voice_channel=lounge.id,
+    )
+    await rec.wait_response(timeout=10)
+    for user_id in [*members, facilitator.id]:
+        await sim.set_voice(guild.id, user_id, lounge.id)
+
+    def bot_sees_everyone() -> bool:
+        channel = bot.get_channel(lounge.id)
+        return channel is not None and len(channel.members) == people + 1  # type: ignore[union-attr]
+
+    await sim.wait_for(bot_sees_everyone, timeout=30)
+    return world, bot, task, engine
+
+
+# --------------------------------------------------------------------------- one run
+@dataclass
+class Run:
+    mode: str
+    people: int
+    group_size: int
+    rooms: int
+    voice_members: int
+    wall_s: float
+    bot_reported_s: float | None
+    defer_s: float
+    first_guide_s: float
+    last_guide_s: float
+    last_move_s: float
+    last_create_s: float
+    progress_edits: int
+    cpu_s: float
+    #: (first, last) arrival of a successful call, seconds from the command, by kind.
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)  # successful calls by kind
+    limited: Counter[str] = field(default_factory=Counter)  # 429s by kind
+    retried_ok: int = 0
+    not_retried: int = 0
+    rooms_failed: int = 0
+    not_moved: int = 0
+
+    @property
+    def floor(self) -> dict[str, int]:
+        return floor_calls(self.rooms, self.voice_members)
+
+
+def floor_calls(rooms: int, voice_members: int) -> dict[str, int]:
+    return {
+        "categories": math.ceil(rooms / GROUPS_PER_CATEGORY),
+        "channel creates": 2 * rooms,
+        "guide posts": rooms,
+        "member moves": voice_members,
+    }
+
+
+def _ok(call: RestCall) -> bool:
+    return 200 <= call.status < 300
+
+
+def classify(calls: Sequence[RestCall], room_text_ids: set[int]) -> list[tuple[RestCall, str]]:
+    """Each call with its kind; the first successful post in a room's text channel is its guide."""
+    guided: set[str] = set()
+    out: list[tuple[RestCall, str]] = []
+    for call in calls:
+        body = call.body if isinstance(call.body, dict) else {}
+        kind = "other"
+        if call.method == "POST" and call.route == CHANNELS:
+            kind = "categories" if body.get("type") == GUILD_CATEGORY else "channel creates"
+        elif call.method == "POST" and call.route == MESSAGES:
+            channel_id = int(call.path.rstrip("/").split("/")[-2])
+            if channel_id in room_text_ids:
+                if call.path not in guided:
+                    kind = "guide posts"
+                    if _ok(call):
+                        guided.add(call.path)
+                else:
+                    kind = "other room messages"
+        elif call.method == "PATCH" and call.route == MEMBER and "channel_id" in body:
+            kind = "member moves"
+        elif call.route == CALLBACK:
+            kind = "interaction callback"
+        elif call.route == ORIGINAL and call.method == "PATCH":
+            kind = "interaction edits"
+        out.append((call, kind))
+    return out
+
+
+async def run_once(mode: str, people: int, group_size: int, time_scale: float, db_dir: Path) -> Run:
+    policy = (
+        RateLimitPolicy.discord_like(time_scale=time_scale)
+        if mode == "discord"
+        else RateLimitPolicy.off()
+    )
+    db_url = f"sqlite+aiosqlite:///{db_dir / f'bench-{mode}-{time.monotonic_ns()}.db'}"
+    await asyncio.to_thread(upgrade, db_url)
+    sim = DiscordSimulator(rate_limits=policy)
+    await sim.start()
+    try:
+        with sim.patch_discord():
+            world, bot, task, engine = await start_world(sim, people, group_size, db_url)
+            try:
+                return await _measure(world, mode, people, group_size)
+            finally:
+                await bot.close()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await engine.dispose()
+    finally:
+        await sim.close()
+
+
+async def _measure(world: World, mode: str, people: int, group_size: int) -> Run:
+    sim = world.sim
+    start_index = len(sim.rest_log)
+    cpu0 = time.process_time()
+    t0 = sim.now()
+    rec = await sim.invoke_command(
+        world.guild_id,
+        world.hall_id,
+        world.facilitator_id,
+        "brew start",
+        question="What's missing?",
+        group_size=group_size,
+    )
+    await rec.wait_response(timeout=DEFER_DEADLINE_S + 5)
+
+    def final() -> str | None:
+        msg = rec.original_message
+        return msg.content if msg is not None and "has started" in msg.content else None
+
+    summary = await sim.wait_for(final, timeout=1800)
+    cpu = time.process_time() - cpu0
+    calls = list(sim.rest_log)[start_index:]
+
+    done_at = next(
+        c.at
+        for c in calls
+        if c.route == ORIGINAL
+        and isinstance(c.body, dict)
+        and "has started" in (c.body.get("content") or "")
+    )
+    texts = {
+        c.id for c in sim.channels(world.guild_id, type=GUILD_TEXT) if c.name.startswith("room-")
+    }
+    rooms = len(texts)
+    kinds = classify([c for c in calls if c.at <= done_at], texts)
+
+    run = Run(
+        mode=mode,
+        people=people,
+        group_size=group_size,
+        rooms=rooms,
+        voice_members=people,
+        wall_s=done_at - t0,
+        bot_reported_s=_reported_seconds(summary),
+        defer_s=rec.latency or float("nan"),
+        first_guide_s=min(c.at for c, k in kinds if k == "guide posts" and _ok(c)) - t0,
+        last_guide_s=max(c.at for c, k in kinds if k == "guide posts" and _ok(c)) - t0,
+        last_move_s=max((c.at for c, k in kinds if k == "member moves" and _ok(c)), default=t0)
+        - t0,
+        last_create_s=max(c.at for c, k in kinds if k == "channel creates" and _ok(c)) - t0,
+        progress_edits=sum(
+            1
+            for c, k in kinds
+            if k == "interaction edits"
+            and "rooms ready" in str((c.body or {}).get("content", ""))
+            and _ok(c)
+        ),
+        cpu_s=cpu,
+    )
+    for call, kind in kinds:
+        if call.status == 429:
+            run.limited[kind] += 1
+            if any(
+                later.method == call.method and later.path == call.path and _ok(later)
+                for later in calls
+                if later.at >= call.at and later is not call
+            ):
+                run.retried_ok += 1
+            else:
+                run.not_retried += 1
+        elif _ok(call):
+            run.calls[kind] += 1
+            first, last = run.spans.get(kind, (call.at - t0, call.at - t0))
+            run.spans[kind] = (min(first, call.at - t0), max(last, call.at - t0))
+    moved = {c.path.rsplit("/", 1)[-1] for c, k in kinds if k == "member moves" and _ok(c)}
+    run.not_moved = people - len(moved)
+    run.rooms_failed = sum(
+        1
+        for c in sim.channels(world.guild_id, type=GUILD_TEXT)
+        if c.name.startswith("room-") and not sim.messages(c.id)
+    )
+    if "could not be opened" in summary:
+        run.rooms_failed = max(run.rooms_failed, 1)
+    return run
+
+
+def _reported_seconds(summary: str) -> float | None:
+    marker = "(in "
+    if marker not in summary:
+        return None
+    try:
+        return float(summary.split(marker, 1)[1].split(" ", 1)[0])
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- theory
+@dataclass
+class Theory:
+    last_create_s: float
+    first_guide_s: float
+    last_guide_s: float
+    last_move_s: float
+
+    @property
+    def wall_s(self) -> float:
+        return max(self.last_create_s, self.last_guide_s, self.last_move_s)
+
+
+def theoretical_minimum(policy: RateLimitPolicy, room_sizes: Sequence[int]) -> Theory:
+    """The floor's requests through the simulator's own limiter, on a virtual clock.
+
+    Zero latency and perfect knowledge: every request goes out the instant it is ready and its
+    bucket allows it. Order: the categories, then each room's voice and text channel (room by
+    room, as the bot queues them), then the room's guide as soon as its text channel exists and
+    its moves as soon as its voice channel exists. Guild and channel ids only select buckets.
+    """
+    now = [0.0]
+    limiter = RateLimiter(policy, clock=lambda: now[0])
+    guild = {"guild_id": "1"}
+    rooms = len(room_sizes)
+    parts = math.ceil(rooms / GROUPS_PER_CATEGORY)
+    heap: list[tuple[float, int, tuple[Any, ...]]] = []
+    seq = 0
+
+    def push(at: float, item: tuple[Any, ...]) -> None:
+        nonlocal seq
+        heapq.heappush(heap, (at, seq, item))
+        seq += 1
+
+    for part in range(parts):
+        push(0.0, ("category", part))
+    done: dict[tuple[Any, ...], float] = {}
+    categories_left = parts
+    while heap:
+        at, _, item = heapq.heappop(heap)
+        now[0] = at
+        kind = item[0]
+        if kind in ("category", "voice", "text"):
+            decision = limiter.check("POST", CHANNELS, guild, ("name", "type"))
+        elif kind == "guide":
+            decision = limiter.check("POST", MESSAGES, {"channel_id": f"t{item[1]}"}, ("content",))
+        else:  # move
+            decision = limiter.check(
+                "PATCH", MEMBER, {**guild, "user_id": f"{item[1]}.{item[2]}"}, ("channel_id",)
+            )
+        if not decision.allowed:
+            push(at + max(decision.retry_after, 1e-6), item)
+            continue
+        done[item] = at
+        if kind == "category":
+            categories_left -= 1
+            if categories_left == 0:  # the bot creates every category before any room
+                for room in range(rooms):
+                    push(at, ("voice", room))
+                    push(at, ("text", room))
+        elif kind == "text":
+            push(at, ("guide", item[1]))
+        elif kind == "voice":
+            for member in range(room_sizes[item[1]]):
+                push(at, ("move", item[1], member))
+    guides = [t for k, t in done.items() if k[0] == "guide"]
+    return Theory(
+        last_create_s=max(t for k, t in done.items() if k[0] in ("voice", "text")),
+        first_guide_s=min(guides),
+        last_guide_s=max(guides),
+        last_move_s=max((t for k, t in done.items() if k[0] == "move"), default=0.0),
+    )
+
+
+def room_sizes(people: int, group_size: int) -> list[int]:
+    from bot.core.grouping import group_sizes
+
+    return list(group_sizes(people, group_size))
+
+
+# --------------------------------------------------------------------------- report
+def _med(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.2f}"
+
+
+def _span(values: Sequence[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def report(runs: list[Run], time_scale: float) -> bool:
+    ok = True
+    by_mode: dict[str, list[Run]] = {}
+    for run in runs:
+        by_mode.setdefault(run.mode, []).append(run)
+    for mode, group in by_mode.items():
+        first = group[0]
+        scale = f", windows x{time_scale:g}" if mode == "discord" and time_scale != 1 else ""
+        print(
+            f"\n== {first.people} people in groups of {first.group_size}: {first.rooms} rooms, "
+            f"rate limits {mode}{scale}, {len(group)} run(s) =="
+        )
+        theory = (
+            theoretical_minimum(
+                RateLimitPolicy.discord_like(time_scale=time_scale), SIZES[first.people]
+            )
+            if mode == "discord"
+            else None
+        )
+        print("\nTimes in seconds from /brew start (median, and range over runs):")
+        rows = [
+            ("first room's guide posted", [r.first_guide_s for r in group], "first_guide_s"),
+            ("last channel created", [r.last_create_s for r in group], "last_create_s"),
+            ("last room's guide posted", [r.last_guide_s for r in group], "last_guide_s"),
+            ("last member moved", [r.last_move_s for r in group], "last_move_s"),
+            ("final 'has started' reply", [r.wall_s for r in group], "wall_s"),
+        ]
+        print(f"  {'':36} {'measured':>22} {'theoretical min':>16}")
+        for label, values, attr in rows:
+            th = f"{getattr(theory, attr):.2f}" if theory and attr else "-"
+            print(f"  {label:36} {_span(values):>22} {th:>16}")
+        if theory:
+            ratio = statistics.median(r.wall_s for r in group) / theory.wall_s
+            print(f"  measured / theoretical wall time: {ratio:.2f}")
+        defer_ms = [r.defer_s * 1000 for r in group]
+        print(
+            f"  defer answered in {_span(defer_ms)} ms (Discord's deadline: "
+            f"{DEFER_DEADLINE_S * 1000:.0f} ms)"
+        )
+        print(
+            f"  bot's own figure in its reply: {_span([r.bot_reported_s or 0 for r in group])}; "
+            f"CPU (bot + simulator, one process): {_span([r.cpu_s for r in group])}; "
+            f"progress edits: {_span([float(r.progress_edits) for r in group])}"
+        )
+        print("\nREST calls during opening (successful calls, per run; 429s separately):")
+        print(f"  {'kind':24} {'calls':>7} {'floor':>7} {'over':>6} {'429s':>6}")
+        floor = first.floor
+        for kind in KINDS:
+            counts = [r.calls[kind] for r in group]
+            limited = [r.limited[kind] for r in group]
+            fl = floor.get(kind)
+            over = f"{max(counts) - fl:+d}" if fl is not None else ""
+            print(
+                f"  {kind:24} {max(counts):>7} {fl if fl is not None else '':>7} {over:>6} "
+                f"{max(limited):>6}"
+            )
+        total_floor = sum(floor.values())
+        floor_calls_made = max(sum(r.calls[k] for k in FLOOR_KINDS) for r in group)
+        print(
+            f"  {'floor total':24} {floor_calls_made:>7} {total_floor:>7} "
+            f"{floor_calls_made - total_floor:>+6d} "
+            f"{max(sum(r.limited.values()) for r in group):>6}"
+        )
+        every = [float(sum(r.calls.values()) + sum(r.limited.values())) for r in group]
+        print(
+            f"  all calls (incl. 429s): {_span(every)}; "
+            f"429s retried: {sum(r.retried_ok for r in group)}, "
+            f"not retried: {sum(r.not_retried for r in group)}"
+        )
+        if mode == "discord":
+            policy = RateLimitPolicy.discord_like(time_scale=time_scale)
+            print("\nThroughput of the server-wide buckets (median over runs):")
+            print(f"  {'kind':24} {'first s':>8} {'last s':>8} {'per s':>7} {'limit per s':>12}")
+            for kind, (method, route) in BUCKETS.items():
+                spans = [r.spans[kind] for r in group if kind in r.spans]
+                if not spans:
+                    continue
+                first_s = statistics.median(a for a, _ in spans)
+                last_s = statistics.median(b for _, b in spans)
+                count = statistics.median(r.calls[kind] for r in group)
+                rate = (count - 1) / (last_s - first_s) if last_s > first_s else float("inf")
+                print(
+                    f"  {kind:24} {first_s:>8.2f} {last_s:>8.2f} {rate:>7.2f} "
+                    f"{_limit_per_s(policy, method, route):>12}"
+                )
+        for run in group:
+            problems = []
+            if run.rooms_failed:
+                problems.append(f"{run.rooms_failed} rooms failed")
+            if run.not_moved:
+                problems.append(f"{run.not_moved} people not moved")
+            if run.not_retried:
+                problems.append(f"{run.not_retried} 429s not retried")
+            if run.defer_s >= DEFER_DEADLINE_S:
+                problems.append(f"defer took {run.defer_s:.2f}s")
+            if problems:
+                ok = False
+                print("  PROBLEM: " + "; ".join(problems))
+    return ok
+
+
+SIZES: dict[int, list[int]] = {}
+
+BUCKETS = {
+    "channel creates": ("POST", CHANNELS),
+    "member moves": ("PATCH", MEMBER),
+}
+
+
+def _limit_per_s(policy: RateLimitPolicy, method: str, route: str) -> str:
+    for rule in policy.routes:
+        if rule.matches(method, route) and not rule.body_keys:
+            return f"{rule.limit / rule.window:.2f}"
+    return "-"
+
+
+async def main(args: argparse.Namespace) -> int:
+    modes = ["discord", "off"] if args.rate_limits == "both" else [args.rate_limits]
+    SIZES[args.people] = room_sizes(args.people, args.group_size)
+    rooms = len(SIZES[args.people])
+    floor = floor_calls(rooms, args.people)
+    print(
+        f"Opening rooms: {args.people} people in voice, group size {args.group_size} -> "
+        f"{rooms} rooms. Floor: {floor['channel creates']} channel creates + "
+        f"{floor['guide posts']} guide posts + {floor['member moves']} moves + "
+        f"{floor['categories']} categories = {sum(floor.values())} calls, plus the defer and "
+        "the interaction edits."
+    )
+    if "discord" in modes:
+        theory = theoretical_minimum(
+            RateLimitPolicy.discord_like(time_scale=args.time_scale), SIZES[args.people]
+        )
+        print(
+            f"Theoretical minimum with discord-like limits (x{args.time_scale:g}): "
+            f"{theory.wall_s:.2f}s (last create {theory.last_create_s:.2f}s, last guide "
+            f"{theory.last_guide_s:.2f}s, last move {theory.last_move_s:.2f}s)"
+        )
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in modes:
+            for i in range(args.repeat):
+                run = await run_once(mode, args.people, args.group_size, args.time_scale, Path(tmp))
+                print(
+                    f"  run {i + 1} ({mode}): {run.wall_s:.2f}s to the final reply, "
+                    f"{sum(run.calls.values())} calls, {sum(run.limited.values())} 429s",
+                    flush=True,
+                )
+                runs.append(run)
+    return 0 if report(runs, args.time_scale) else 1
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=160)
+    parser.add_argument("--group-size", type=int, default=4)
+    parser.add_argument("--rate-limits", choices=("discord", "off", "both"), default="discord")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every discord-like window by this (counts unchanged); <1 for quick runs",
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR)
+    sys.exit(asyncio.run(main(parse_args())))

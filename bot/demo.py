@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 QUESTION = "Co-production: what's missing?"
 TITLE = "Co-production week"
 AREA = "Norfolk"
+BROADCAST = "No need to fill the silence. Take your time, and thank you for being here."
 SERVER = "Norfolk Network"
 MANAGE_GUILD = 1 << 5
 #: The real defaults (a 30-minute brew), except that rooms are tidied away one minute after they
@@ -548,7 +549,7 @@ class Demo:
         elif heading == phases["reflect"].name:
             if not self.asked_status:  # the first room to finish its turns: how are the others?
                 self.asked_status = True
-                self.spawn("/brew status", self.check_status(delay=20))
+                self.spawn("the facilitator's check", self.check_in(delay=20))
             for person in self.room_people(room):
                 if person.part.typed_reflection:
                     self.spawn(f"{person.name} typing", self.chat(person, room, 30))
@@ -612,9 +613,13 @@ class Demo:
         if person.part.typed_reflection and room.channel_id in self.watch.channels:
             await self.type_in(person.id, room.channel_id, person.part.typed_reflection)
 
-    async def check_status(self, delay: float) -> None:
+    async def check_in(self, delay: float) -> None:
+        """The facilitator looks at how every room is doing, and later sends a word to all."""
         await self.pause(delay)
         await self.command(self.world.facilitator, "brew status")
+        await self.pause(300)
+        if self.watch.open_rooms():
+            await self.command(self.world.facilitator, "brew broadcast", message=BROADCAST)
 
     async def reflect_by_button(self, person: Person, close: Message) -> None:
         from bot.simulator import SimulatorError

@@ -20,10 +20,13 @@ Run from the repository root::
     python bench/bench_open_rooms.py --rate-limits off --repeat 3
     python bench/bench_open_rooms.py --rate-limits both --repeat 3
     python bench/bench_open_rooms.py --time-scale 0.1       # every window 10x shorter (quick)
+    python bench/bench_open_rooms.py --library-baseline --time-scale 0.1   # discord.py alone
 
-With Discord-like limits a run for 160 people takes about two and a half minutes: the member-move
-bucket (10 per 10 s per server) is the bottleneck. Exits non-zero if a room failed to open, a
-member was not moved, a 429 was not retried, or the defer missed Discord's 3-second deadline.
+With Discord-like limits a run for 160 people takes four to five minutes: the member-move bucket
+(10 per 10 s per server) is the bottleneck, and discord.py's own rate-limit queue drains it below
+its limit once moves arrive spread out (``--library-baseline`` shows that with a bare client).
+Exits non-zero if a room failed to open, a member was not moved, a 429 was not retried, or the
+defer missed Discord's 3-second deadline.
 """
 
 from __future__ import annotations
@@ -557,7 +560,71 @@ def _limit_per_s(policy: RateLimitPolicy, method: str, route: str) -> str:
     return "-"
 
 
+# --------------------------------------------------------------------------- library baseline
+async def library_baseline(
+    people: int, group_size: int, time_scale: float, stagger: float
+) -> float:
+    """Moves alone, from a bare discord.py client (no Brew Host code): ``people`` members
+    moved into rooms of ``group_size``, one room's moves issued every ``stagger`` seconds (as
+    rooms become ready while their channels are created), or all at once with ``stagger=0``.
+    Returns the seconds from the first move issued to the last one answered."""
+    import discord
+
+    sim = DiscordSimulator(rate_limits=RateLimitPolicy.discord_like(time_scale=time_scale))
+    await sim.start()
+    try:
+        guild = sim.create_guild("Baseline")
+        lounge = sim.create_channel(guild.id, "Lounge", type=GUILD_VOICE)
+        rooms = math.ceil(people / group_size)
+        targets = [
+            sim.create_channel(guild.id, f"Room {i + 1}", type=GUILD_VOICE) for i in range(rooms)
+        ]
+        members = [sim.create_member(guild.id, f"P{i}") for i in range(people)]
+        for member in members:
+            await sim.set_voice(guild.id, member.id, lounge.id)
+        with sim.patch_discord():
+            client = discord.Client(
+                intents=discord.Intents.default(),
+                guild_ready_timeout=0.05,
+                max_ratelimit_timeout=30,
+            )
+            task = asyncio.create_task(client.start(sim.bot_token))
+            await sim.wait_for(client.is_ready, 30)
+            g = client.get_guild(guild.id)
+            assert g is not None
+
+            async def room(i: int) -> None:
+                await asyncio.sleep(stagger * i)
+                channel = g.get_channel(targets[i].id)
+                batch = members[i * group_size : (i + 1) * group_size]
+                await asyncio.gather(*(g.get_member(m.id).move_to(channel) for m in batch))  # type: ignore[union-attr, arg-type]
+
+            started = time.monotonic()
+            await asyncio.gather(*(room(i) for i in range(rooms)))
+            took = time.monotonic() - started
+            await client.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return took
+    finally:
+        await sim.close()
+
+
 async def main(args: argparse.Namespace) -> int:
+    if args.library_baseline:
+        window = 10 * args.time_scale
+        floor_s = (math.ceil(args.people / 10) - 1) * window
+        # Rooms become ready as their channels are created: 5 creates per 5 s = 2.5 rooms.
+        stagger = 2.0 * args.time_scale
+        together = await library_baseline(args.people, args.group_size, args.time_scale, 0.0)
+        spread = await library_baseline(args.people, args.group_size, args.time_scale, stagger)
+        print(
+            f"Bare discord.py client, {args.people} member moves, discord-like limits "
+            f"x{args.time_scale:g} (10 per {window:g} s; minimum {floor_s:.2f} s):\n"
+            f"  all issued at once:            {together:.2f} s\n"
+            f"  one room's moves every {stagger:.2f} s: {spread:.2f} s"
+        )
+        return 0
     modes = ["discord", "off"] if args.rate_limits == "both" else [args.rate_limits]
     SIZES[args.people] = room_sizes(args.people, args.group_size)
     rooms = len(SIZES[args.people])
@@ -598,6 +665,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--rate-limits", choices=("discord", "off", "both"), default="discord")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--library-baseline",
+        action="store_true",
+        help="time the moves alone from a bare discord.py client (no Brew Host code)",
+    )
     parser.add_argument(
         "--time-scale",
         type=float,

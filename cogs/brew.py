@@ -192,6 +192,7 @@ class BrewCog(commands.Cog):
                 brew.facilitator_id = interaction.user.id
                 signups = list(brew.signups)
                 await session.commit()
+        created_here = brew is None
         if brew is None:
             brew = await repo.save_numbered(
                 self.bot.services.sessions,
@@ -212,6 +213,9 @@ class BrewCog(commands.Cog):
         try:
             brew, report = await start_brew(self.bot, guild, brew_id, people, progress=progress)
         except UserFacingError:
+            if created_here:
+                # Refused before anything existed: leave no half-made brew in this channel.
+                await repo.discard_unstarted(self.bot.services.sessions, brew_id)
             raise
         ready = report.rooms_ready
         lines = [

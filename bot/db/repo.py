@@ -175,6 +175,18 @@ async def signup_of(session: AsyncSession, brew_id: int, user_id: int) -> Signup
     )
 
 
+async def discard_unstarted(sessions: async_sessionmaker[AsyncSession], brew_id: int) -> None:
+    """Delete a brew that never started (no rooms, no sign-ups, nothing anyone submitted)."""
+    async with sessions() as session:
+        brew = await session.get(Brew, brew_id)
+        if brew is not None and brew.status == "open" and brew.started_at is None:
+            settings = await settings_for(session, brew.guild_id)
+            if settings.next_brew_number == brew.number + 1:
+                settings.next_brew_number = brew.number  # the number was never seen in use
+            await session.delete(brew)
+            await session.commit()
+
+
 def timing_of(brew: Brew) -> Timing:
     return Timing(
         arrive=brew.arrive_s,

@@ -189,21 +189,11 @@ async def test_apart_that_cannot_be_met_is_refused_before_anything_is_created(
     rec = await harness.command(world.facilitator, "brew apart_clear", member_a=b.id, member_b=a.id)
     resp = await rec.wait_response()
     assert resp.ephemeral and "Removed 1 keep-apart" in resp.content
-    summary = await start(harness, group_size=4)
+    summary = await start(harness, question=QUESTION, group_size=4)
     assert "has started: 1 room is open for 4 people" in summary, summary
     assert await rooms_of(harness, 1) == [{p.id for p in people}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cogs/brew.py start(): with no brew open in the channel it saves a new 'open' brew "
-        "(repo.save_numbered, line ~196) before start_brew() can refuse, and the "
-        "`except UserFacingError: raise` (line ~214) leaves it behind. After a refusal that says "
-        "'Nothing has been created', /brew open in that channel answers 'Brew 1 is already "
-        "taking sign-ups in this channel' although no sign-up card was ever posted."
-    ),
-)
 async def test_a_refused_start_leaves_nothing_behind(harness: Harness) -> None:
     world = harness.world
     people = world.people[:4]

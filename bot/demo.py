@@ -172,6 +172,9 @@ class ErrorLog(logging.Handler):
             message = record.getMessage().split("\n")[0]
         except Exception:  # a broken log call must not break the demo
             message = str(record.msg)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            message += f" ({type(exc).__name__}: {exc})"
         if record.levelno >= logging.ERROR:
             self.errors.append(f"{record.name}: {message}")
             self.transcript.say("log", f"ERROR {record.name}: {message}")
@@ -280,25 +283,30 @@ class Demo:
         engine: Any = None
         bot: BrewBot | None = None
         connection: asyncio.Task[None] | None = None
+        # discord.py must point at the simulator until the bot has closed, so nothing it sends
+        # while stopping can ever reach discord.com.
+        patched = contextlib.ExitStack()
+        patched.enter_context(sim.patch_discord())
         try:
-            with sim.patch_discord():
-                self.world = self.build_world()
-                self.header()
-                bot, engine = await self.start_bot()
-                connection = asyncio.ensure_future(bot.connect())
-                async with asyncio.timeout(20):
-                    await bot.wait_until_ready()
-                    await sim.wait_for(lambda: sim.commands(self.world.guild_id), timeout=20)
-                self.bot = bot
-                self.watch = Watcher(self)
-                watcher = asyncio.ensure_future(self.watch.run())
-                await self.play()
-                self.watch.scan()
-                self.check()
+            self.world = self.build_world()
+            self.header()
+            bot, engine = await self.start_bot()
+            connection = asyncio.ensure_future(bot.connect())
+            async with asyncio.timeout(20):
+                await bot.wait_until_ready()
+                await sim.wait_for(lambda: sim.commands(self.world.guild_id), timeout=20)
+            self.bot = bot
+            self.watch = Watcher(self)
+            watcher = asyncio.ensure_future(self.watch.run())
+            await self.play()
+            self.watch.scan()
+            self.check()
         except DemoFailed as exc:
             self.fail(str(exc))
         except TimeoutError as exc:
             self.fail(f"timed out: {exc}" if str(exc) else "timed out waiting for the bot")
+        except Exception as exc:  # the demo's own fault: still stop cleanly and say why
+            self.fail(f"the demo itself failed: {type(exc).__name__}: {exc}")
         finally:
             for task in list(self.tasks):
                 task.cancel()
@@ -313,6 +321,7 @@ class Demo:
             if engine is not None:
                 await engine.dispose()
             await sim.close()
+            patched.close()
             root.handlers[:] = saved_handlers
             root.setLevel(saved_level)
         return self.finish()
@@ -744,12 +753,13 @@ class Demo:
         latencies = sorted(r.latency for r in interactions if r.latency is not None)
         late = len(sim.late_interactions)
         failed = len(sim.failed_interactions)
+        # The causes first: an error in the bot explains a missing phase, not the other way.
+        causes = [f"the bot logged an error: {error}" for error in self.errors.errors]
         if late:
-            self.fail(f"{late} interactions were answered too late")
+            causes.append(f"{late} interactions were answered too late")
         elif failed:
-            self.fail(f"{failed} interactions failed")
-        for error in self.errors.errors:
-            self.fail(f"the bot logged an error: {error}")
+            causes.append(f"{failed} interactions failed")
+        self.failures[:0] = causes
         rest = list(sim.rest_log)
         throttled = sum(1 for c in rest if c.status == 429)
         posts = [m for r in self.rooms.values() for m in r.posts]
@@ -779,6 +789,9 @@ class Demo:
         for path in self.stats.files:
             t.plain(f"- Wrote {path}")
         if self.failures:
+            t.plain(f"Problems: {len(self.failures)}")
+            for failure in self.failures:
+                t.plain(f"- {failure}")
             print(f"brewhost demo failed: {self.failures[0]}", file=sys.stderr)
             return EXIT_FAILED
         t.plain("The brew went as it should.")

@@ -195,3 +195,22 @@ def test_relative_times_read_like_discord() -> None:
     assert _relative(10) == "in a few seconds"
     assert _relative(-300) == "5 minutes ago"
     assert _relative(2 * 3600) == "in 2 hours"
+
+
+def test_a_fault_in_the_bot_fails_the_demo_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot.shell import room_buttons
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("help is broken")
+
+    monkeypatch.setattr(room_buttons, "press_help", broken)
+    argv = ["demo", "--people", "3", "--text-only", "0", "--speed", "600", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    [reason] = captured.err.strip().splitlines()
+    assert reason.startswith("brewhost demo failed: the bot logged an error: ")
+    assert "RuntimeError: help is broken" in reason
+    assert "- the help request did not reach the facilitators" in captured.out
+    assert "The brew went as it should." not in captured.out

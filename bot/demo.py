@@ -97,7 +97,12 @@ def run_demo(args: argparse.Namespace) -> int:
                 url = _sqlite_url(Path(folder) / "demo.db")
             from bot.db.migrate import upgrade
 
-            upgrade(url)  # runs its own event loop: before ours
+            try:
+                upgrade(url)  # runs its own event loop: before ours
+            except Exception as exc:
+                reason = str(exc).split("\n")[0]
+                print(f"brewhost demo failed: the database at {url}: {reason}", file=sys.stderr)
+                return EXIT_FAILED
             demo = Demo(args, url, out, sys.stdout)
             return asyncio.run(demo.run())
     except KeyboardInterrupt:
@@ -126,14 +131,13 @@ class Transcript:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.started = time.monotonic()
-        self.lines: list[str] = []
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def stamp(self) -> str:
-        seconds = self.elapsed()
-        return f"[{int(seconds // 60):02d}:{seconds % 60:04.1f}]"
+        tenths = int(self.elapsed() * 10)
+        return f"[{tenths // 600:02d}:{tenths % 600 // 10:02d}.{tenths % 10}]"
 
     def say(self, place: str, text: str) -> None:
         prefix = f"{self.stamp()} {place:<{PLACE_WIDTH}} "
@@ -154,7 +158,6 @@ class Transcript:
         self.emit(text)
 
     def emit(self, text: str) -> None:
-        self.lines.append(text)
         print(text, file=self.stream, flush=True)
 
 
@@ -471,10 +474,8 @@ class Demo:
     ) -> InteractionRecord:
         channel = channel or self.world.hall
         shown = " ".join(f"{k}:{self._option_text(v)}" for k, v in options.items())
-        self.transcript.say(
-            self.place(channel.id),
-            f"{self.names[user.id]} runs /{name}" + (f" {shown}" * bool(shown)),
-        )
+        said = f"{self.names[user.id]} runs /{name}" + (f" {shown}" if shown else "")
+        self.transcript.say(self.place(channel.id), said)
         rec = await self.sim.invoke_command(
             self.world.guild_id, channel.id, user.id, name, **options
         )
@@ -866,7 +867,7 @@ class Watcher:
         self.voice: dict[int, int | None] = {}
         self.expected: dict[int, int | None] = {}
         self.hall_posts: list[Message] = []
-        self.guides_shown: set[str] = set()
+        self.guide_shown = False
         for user_id in self._tracked():
             self.voice[user_id] = self.sim.voice_channel_of(self.guild_id, user_id)
         self.sim.state.listeners.append(self.wake.set)
@@ -990,10 +991,10 @@ class Watcher:
         if room is not None and message.content.startswith(f"**{guide}"):
             members = [int(i) for i in _MENTION.findall(message.content)]
             room.members = members
-            if "guide" in self.guides_shown:
+            if self.guide_shown:  # once in full is enough
                 names = _names([demo.names.get(m, "someone") for m in members])
                 body = f"(the same guide as above) In this room: {names}."
-            self.guides_shown.add("guide")
+            self.guide_shown = True
         if message.attachments:
             files = ", ".join(f"{a.filename} ({_size(a.size)})" for a in message.attachments)
             body += f"\n[attached: {files}]"

@@ -105,11 +105,9 @@ def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
         return _phase(content, event, ctx)
     if isinstance(event, TurnStarted):
         speaker = int(event.speaker)
-        key = (
-            "turns.start_text"
-            if speaker in ctx.text_only_members or ctx.turns_in_text
-            else "turns.start"
-        )
+        # Only people taking part by text are asked to type; in a mixed room a voice speaker
+        # still speaks (the guide says "you can type or speak").
+        key = "turns.start_text" if speaker in ctx.text_only_members else "turns.start"
         text = content.format(
             key,
             mention=mention(speaker),

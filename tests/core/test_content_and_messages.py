@@ -71,8 +71,12 @@ def test_only_the_speaker_is_pinged_and_gets_turn_buttons():
     post = render(CONTENT, TurnStarted("42", 1, 3, 1_700_000_000.0), ctx)
     assert post is not None and post.ping == (42,) and "turn" in post.buttons
     assert "<@42>" in post.text and "1 of 3" in post.text and "Pass" in post.text
-    text_room = render(CONTENT, TurnStarted("42", 1, 3, 1.0), RoomContext("q", turns_in_text=True))
+    typist = RoomContext("q", turns_in_text=True, text_only_members=frozenset({42}))
+    text_room = render(CONTENT, TurnStarted("42", 1, 3, 1.0), typist)
     assert text_room is not None and "Type your answer" in text_room.text
+    # A voice speaker in a room shared with someone typing is not asked to type.
+    mixed = render(CONTENT, TurnStarted("7", 2, 3, 1.0), typist)
+    assert mixed is not None and "Type your answer" not in mixed.text
     for event in (Nudge("42", 1.0, 30), TurnSkipped("42", 1, 3), TurnEnded("42", "passed")):
         other = render(CONTENT, event, ctx)
         assert other is not None and other.ping == ()

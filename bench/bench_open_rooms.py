@@ -25,7 +25,8 @@ Run from the repository root::
 With Discord-like limits a run for 160 people takes four to five minutes: the member-move bucket
 (10 per 10 s per server) is the bottleneck, and discord.py's own rate-limit queue drains it below
 its limit once moves arrive spread out (``--library-baseline`` shows that with a bare client).
-Exits non-zero if a room failed to open, a member was not moved, a 429 was not retried, or the
+Exits non-zero if a room failed to open or did not get its guide first, a member was not moved,
+a call outside the floor's kinds was made (a channel edit, say), a 429 was not retried, or the
 defer missed Discord's 3-second deadline.
 """
 
@@ -68,6 +69,7 @@ from bot.simulator.ratelimit import RateLimiter
 MANAGE_GUILD = 1 << 5
 GROUPS_PER_CATEGORY = 25
 DEFER_DEADLINE_S = 3.0
+GUIDE_MARK = "Welcome to your Over A Brew room"
 
 CHANNELS = "/guilds/{guild_id}/channels"
 MESSAGES = "/channels/{channel_id}/messages"
@@ -186,6 +188,8 @@ class Run:
     not_retried: int = 0
     rooms_failed: int = 0
     not_moved: int = 0
+    #: Rooms whose first message was not the guide.
+    guide_not_first: int = 0
 
     @property
     def floor(self) -> dict[str, int]:
@@ -333,6 +337,11 @@ async def _measure(world: World, mode: str, people: int, group_size: int) -> Run
             run.spans[kind] = (min(first, call.at - t0), max(last, call.at - t0))
     moved = {c.path.rsplit("/", 1)[-1] for c, k in kinds if k == "member moves" and _ok(c)}
     run.not_moved = people - len(moved)
+    run.guide_not_first = sum(
+        1
+        for c, k in kinds
+        if k == "guide posts" and _ok(c) and GUIDE_MARK not in str((c.body or {}).get("content"))
+    )
     run.rooms_failed = sum(
         1
         for c in sim.channels(world.guild_id, type=GUILD_TEXT)
@@ -535,6 +544,10 @@ def report(runs: list[Run], time_scale: float) -> bool:
                 problems.append(f"{run.rooms_failed} rooms failed")
             if run.not_moved:
                 problems.append(f"{run.not_moved} people not moved")
+            if run.guide_not_first:
+                problems.append(f"{run.guide_not_first} rooms did not get the guide first")
+            if run.calls["other"]:
+                problems.append(f"{run.calls['other']} unexpected calls (channel edits?)")
             if run.not_retried:
                 problems.append(f"{run.not_retried} 429s not retried")
             if run.defer_s >= DEFER_DEADLINE_S:

@@ -480,7 +480,7 @@ class BrewCog(commands.Cog):
             )
             await session.commit()
         await interaction.response.send_message(
-            f"Removed {removed} keep-apart notes.", ephemeral=True
+            f"Removed {plural(removed, 'keep-apart note', 'keep-apart notes')}.", ephemeral=True
         )
 
     # ------------------------------------------------------------ organiser

@@ -83,8 +83,10 @@ def guide_message(
         "turn": duration_words(timing.turn),
     }
     steps = content.list("guide.steps")
-    if timing.think <= 0:  # no thinking time: leave that step out rather than say "0 seconds"
-        steps = tuple(s for s in steps if "{think}" not in s)
+    # A step with no time is left out rather than shown as "0 seconds".
+    for name in ("arrive", "think"):
+        if getattr(timing, name) <= 0:
+            steps = tuple(s for s in steps if "{" + name + "}" not in s)
     lines += [f"{i}. {step.format(**durations)}" for i, step in enumerate(steps, 1)]
     lines += ["", f"**{content.text('guide.principles_heading')}**"]
     lines += [f"- {p}" for p in content.principles]

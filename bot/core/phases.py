@@ -205,10 +205,9 @@ def start_room(
         order=tuple(order),
         step=1,
     )
+    if timing.arrive <= 0:  # no arriving time: the room starts with the next step, silently
+        return _end_phase(state, timing, now, _everyone_here)
     events: list[Event] = [PhaseStarted(Phase.ARRIVE, state.phase_ends_at)]
-    if timing.arrive <= 0:
-        state, more = _end_phase(state, timing, now, _everyone_here)
-        events += more
     return state, events
 
 

@@ -225,6 +225,13 @@ async def start_brew(
         report.moved,
         report.seconds,
     )
+    if report.rooms_ready == 0:
+        await opener.give_up()
+        raise UserFacingError(
+            "I couldn't open any of the rooms, so this brew has not started: Discord refused or "
+            "asked me to wait too long. Everyone involved was told in this channel. Please try "
+            "/brew start again in a few minutes."
+        )
     await bot.runner.maybe_finish_brew(brew.id)
     return brew, report
 

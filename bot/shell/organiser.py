@@ -421,6 +421,14 @@ async def apply_retention(services: Services, now: datetime) -> RetentionReport:
     cutoff = now - timedelta(days=services.config.privacy.retention_days)
     async with services.sessions() as session:
         await secure_delete(session)
+        # A sign-up card nobody started or ended is given up once it is as old as the retention
+        # period, so its sign-ups do not stay for ever.
+        stale = await session.scalars(
+            select(Brew).where(Brew.status == "open", Brew.created_at < cutoff)
+        )
+        for brew in stale:
+            brew.status = "cancelled"
+        await session.flush()
         ids = list(
             await session.scalars(
                 select(Brew.id).where(

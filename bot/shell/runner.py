@@ -260,7 +260,7 @@ class BrewRunner:
                 except (discord.HTTPException, discord.RateLimited) as exc:
                     self._retry_flush_later(room_id)
                     log.warning(
-                        "room %s: could not %s (%s); will retry at the next step",
+                        "room %s: could not %s (%s); will try again in 10 seconds",
                         room_id,
                         item.kind,
                         exc,

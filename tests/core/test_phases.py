@@ -237,3 +237,10 @@ def test_any_sequence_of_presses_gives_every_speaker_one_prompt_and_ends(
     assert sum(isinstance(e, Recall) for e in events) == 1
     steps = [e for e in events if isinstance(e, PhaseStarted)]
     assert [e.phase for e in steps][-1] is Phase.CLOSE
+
+
+def test_zero_arrive_time_starts_with_thinking_and_says_nothing_about_arriving():
+    timing = Timing(arrive=0)
+    state, events = phases.start_room(["a", "b"], timing, T0, 2)
+    assert [e.phase for e in events if isinstance(e, PhaseStarted)] == [Phase.THINK]
+    assert state.phase is Phase.THINK and state.phase_ends_at == T0 + 60

@@ -245,3 +245,38 @@ async def test_purge_refuses_a_running_brew_and_deletes_everything_of_an_ended_o
     for model in (Reflection, ReflectionReceipt, PairHistory, Signup):
         assert await _count(db, model) == 0, model.__name__
     assert await _count(db, Membership) == 3  # the running brew's people only
+
+
+async def test_retention_gives_up_a_sign_up_card_nobody_started(db: Db) -> None:
+    """A card left open for longer than the retention period does not keep sign-ups for ever."""
+    stale = await add_brew(
+        db.sessions,
+        number=1,
+        status="open",
+        started_at=None,
+        ended_at=None,
+        window_days=None,
+        rooms=(),
+    )
+    fresh = await add_brew(
+        db.sessions,
+        number=2,
+        status="open",
+        started_at=None,
+        ended_at=None,
+        window_days=None,
+        rooms=(),
+    )
+    async with db.sessions() as session:
+        (await session.get(Brew, stale)).created_at = NOW - timedelta(days=91)  # type: ignore[union-attr]
+        for brew_id in (stale, fresh):
+            session.add(Signup(brew_id=brew_id, user_id=USERS[0], perspective="carer"))
+        await session.commit()
+
+    await apply_retention(db.services, NOW)
+
+    async with db.sessions() as session:
+        statuses = {b.id: b.status for b in await session.scalars(select(Brew))}
+        left = list(await session.scalars(select(Signup.brew_id)))
+    assert statuses == {stale: "cancelled", fresh: "open"}
+    assert left == [fresh]

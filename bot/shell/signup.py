@@ -8,10 +8,12 @@ interaction response, no extra channel message), and the person hears privately 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ui import Button, DynamicItem
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import repo
 from bot.db.models import Brew, Signup
@@ -51,6 +53,25 @@ async def _open_brew(bot: BrewBot, brew_id: int) -> None:
         raise UserFacingError(bot.services.content.text("signup.not_open"))
 
 
+async def _change_signup(
+    interaction: discord.Interaction,
+    brew_id: int,
+    change: Callable[[AsyncSession, Signup | None], Awaitable[None]],
+    reply_key: str,
+) -> None:
+    """Join or leave: save first, then update the card's count, then tell the person privately."""
+    bot: BrewBot = interaction.client  # type: ignore[assignment]
+    try:
+        await _open_brew(bot, brew_id)
+        async with bot.services.sessions() as session:
+            await change(session, await repo.signup_of(session, brew_id, interaction.user.id))
+            await session.commit()  # saved before anyone is told
+        await _refresh_card(interaction, bot, brew_id)
+        await interaction.followup.send(bot.services.content.text(reply_key), ephemeral=True)
+    except Exception as exc:
+        await report_component_error(interaction, exc)
+
+
 class JoinButton(DynamicItem[Button[Any]], template=r"bh:join:(?P<brew>\d+):(?P<mode>voice|text)"):
     def __init__(self, brew_id: int, mode: str, label: str = "Join") -> None:
         style = discord.ButtonStyle.success if mode == "voice" else discord.ButtonStyle.primary
@@ -64,26 +85,17 @@ class JoinButton(DynamicItem[Button[Any]], template=r"bh:join:(?P<brew>\d+):(?P<
         return cls(int(match["brew"]), match["mode"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: BrewBot = interaction.client  # type: ignore[assignment]
-        try:
-            await _open_brew(bot, self.brew_id)
-            text_only = self.mode == "text"
-            async with bot.services.sessions() as session:
-                signup = await repo.signup_of(session, self.brew_id, interaction.user.id)
-                if signup is None:
-                    session.add(
-                        Signup(
-                            brew_id=self.brew_id, user_id=interaction.user.id, text_only=text_only
-                        )
-                    )
-                else:
-                    signup.text_only = text_only
-                await session.commit()  # saved before anyone is told they're in
-            await _refresh_card(interaction, bot, self.brew_id)
-            key = "signup.joined_text" if text_only else "signup.joined_voice"
-            await interaction.followup.send(bot.services.content.text(key), ephemeral=True)
-        except Exception as exc:
-            await report_component_error(interaction, exc)
+        text_only = self.mode == "text"
+
+        async def join(session: AsyncSession, signup: Signup | None) -> None:
+            if signup is None:
+                user_id = interaction.user.id
+                session.add(Signup(brew_id=self.brew_id, user_id=user_id, text_only=text_only))
+            else:
+                signup.text_only = text_only
+
+        reply = "signup.joined_text" if text_only else "signup.joined_voice"
+        await _change_signup(interaction, self.brew_id, join, reply)
 
 
 class LeaveButton(DynamicItem[Button[Any]], template=r"bh:leave:(?P<brew>\d+)"):
@@ -102,20 +114,11 @@ class LeaveButton(DynamicItem[Button[Any]], template=r"bh:leave:(?P<brew>\d+)"):
         return cls(int(match["brew"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: BrewBot = interaction.client  # type: ignore[assignment]
-        try:
-            await _open_brew(bot, self.brew_id)
-            async with bot.services.sessions() as session:
-                signup = await repo.signup_of(session, self.brew_id, interaction.user.id)
-                if signup is not None:
-                    await session.delete(signup)
-                await session.commit()
-            await _refresh_card(interaction, bot, self.brew_id)
-            await interaction.followup.send(
-                bot.services.content.text("signup.left"), ephemeral=True
-            )
-        except Exception as exc:
-            await report_component_error(interaction, exc)
+        async def leave(session: AsyncSession, signup: Signup | None) -> None:
+            if signup is not None:
+                await session.delete(signup)
+
+        await _change_signup(interaction, self.brew_id, leave, "signup.left")
 
 
 class PerspectiveButton(DynamicItem[Button[Any]], template=r"bh:persp:(?P<brew>\d+)"):

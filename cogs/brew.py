@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 
 NO_BREW = "You aren't running a brew in this server right now. Start one with /brew start."
 BROADCAST_LIMIT = 1500
+#: What /brew open and /brew start say about the options they share.
+BREW_OPTIONS_HELP = {
+    "title": "A short name for this brew",
+    "group_size": "People per room (2 to 8)",
+    "length": "Whole brew, in minutes (10 to 180)",
+    "turn": "Each person's turn, in seconds (30 to 600)",
+    "think": "Quiet thinking time, in seconds (0 to 600)",
+}
 
 
 class BrewCog(commands.Cog):
@@ -95,12 +103,8 @@ class BrewCog(commands.Cog):
     @brew.command(name="open", description="Post a sign-up card for a brew in this channel")
     @app_commands.describe(
         question="The question people will think about, e.g. What's missing?",
-        title="A short name for this brew",
-        group_size="People per room (2 to 8)",
-        length="Whole brew, in minutes (10 to 180)",
-        turn="Each person's turn, in seconds (30 to 600)",
-        think="Quiet thinking time, in seconds (0 to 600)",
         perspectives="Up to 5 comma-separated labels people may pick privately, e.g. carer",
+        **BREW_OPTIONS_HELP,
     )
     async def open_(
         self,
@@ -152,12 +156,8 @@ class BrewCog(commands.Cog):
     @brew.command(name="start", description="Split people into private rooms and start the brew")
     @app_commands.describe(
         question="The question (needed if no brew is open in this channel)",
-        title="A short name for this brew",
-        group_size="People per room (2 to 8)",
-        length="Whole brew, in minutes (10 to 180)",
-        turn="Each person's turn, in seconds (30 to 600)",
-        think="Quiet thinking time, in seconds (0 to 600)",
         include_me="Put yourself in a room too (default: no, you hold the space)",
+        **BREW_OPTIONS_HELP,
     )
     async def start(
         self,

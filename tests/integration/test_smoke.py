@@ -11,6 +11,10 @@ async def test_bot_connects_syncs_commands_and_answers(harness: Harness) -> None
     assert {"brew", "reflect"} <= names
     brew = next(c for c in sim.commands(world.guild.id) if c["name"] == "brew")
     subcommands = {o["name"] for o in brew["options"]}
+    start = next(o for o in brew["options"] if o["name"] == "start")
+    described = {o["name"]: o["description"] for o in start["options"]}
+    assert described["group_size"] == "People per room (2 to 8)"
+    assert described["include_me"].startswith("Put yourself in a room too")
     assert {
         "open",
         "start",

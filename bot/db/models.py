@@ -234,6 +234,8 @@ class Reflection(Base):
     """An anonymous reflection: the brew, the answers, the consent and the date. Nothing else."""
 
     __tablename__ = "reflections"
+    # SQLite would otherwise number rows in the order they were written (who answered first).
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy's own form
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_reflection_id)
     brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)

@@ -94,7 +94,10 @@ def upgrade() -> None:
     sa.Column('consent', sa.Boolean(), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['brew_id'], ['brews.id'], name=op.f('fk_reflections_brew_id_brews'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_reflections'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reflections')),
+    # No hidden row number on SQLite: rows are kept in the order of their random ids, so the
+    # file does not record who answered first.
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('reflections', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reflections_brew_id'), ['brew_id'], unique=False)

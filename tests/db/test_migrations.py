@@ -115,3 +115,15 @@ def test_naive_datetimes_are_refused(sqlite_url: str) -> None:
         await engine.dispose()
 
     asyncio.run(write())
+
+
+def test_reflections_keep_no_hidden_row_order_on_sqlite(sqlite_url: str) -> None:
+    """SQLite's rowid would record the order people answered in; the table has none."""
+    import sqlite3
+
+    upgrade(sqlite_url)
+    path = sqlite_url.split("///", 1)[1]
+    with sqlite3.connect(path) as conn:
+        with pytest.raises(sqlite3.OperationalError, match="rowid"):
+            conn.execute("SELECT rowid FROM reflections")
+        conn.execute("SELECT rowid FROM brews")  # an ordinary table has one

@@ -487,9 +487,13 @@ class DiscordSimulator:
         if user_id not in self.state.guild(guild_id).members:
             raise SimulatorError(f"user {user_id} is not a member of guild {guild_id}")
 
-    def _dispatch_interaction(self, rec: InteractionRecord) -> None:
+    async def _interact(self, itype: int, **fields: Any) -> InteractionRecord:
+        """Register an interaction, send its INTERACTION_CREATE, and let the bot see it."""
+        rec = self.interaction_manager.new(itype, **fields)
         self.state.dispatch("INTERACTION_CREATE", rec.payload, guild_id=rec.guild_id)
         _log.debug("dispatched interaction %s (%s)", rec.id, rec.describe())
+        await asyncio.sleep(0)
+        return rec
 
     async def invoke_command(
         self,
@@ -539,16 +543,13 @@ class DiscordSimulator:
                     f"user {user_id} cannot see /{cmd.name} (default_member_permissions); "
                     "use force=True"
                 )
-        rec = self.interaction_manager.new(
+        return await self._interact(
             APPLICATION_COMMAND,
             user_id=user_id,
             guild_id=guild_id,
             channel_id=channel_id,
             data=data,
         )
-        self._dispatch_interaction(rec)
-        await asyncio.sleep(0)
-        return rec
 
     async def invoke_user_command(
         self, guild_id: int, channel_id: int, user_id: int, name: str, target: User | Member | int
@@ -576,16 +577,13 @@ class DiscordSimulator:
             target=target,
             ctype=ctype,
         )
-        rec = self.interaction_manager.new(
+        return await self._interact(
             APPLICATION_COMMAND,
             user_id=user_id,
             guild_id=guild_id,
             channel_id=channel_id,
             data=data,
         )
-        self._dispatch_interaction(rec)
-        await asyncio.sleep(0)
-        return rec
 
     async def autocomplete(
         self,
@@ -630,16 +628,13 @@ class DiscordSimulator:
             focused=focused,
             options={**(options or {}), **kwargs},
         )
-        rec = self.interaction_manager.new(
+        return await self._interact(
             APPLICATION_COMMAND_AUTOCOMPLETE,
             user_id=user_id,
             guild_id=guild_id,
             channel_id=channel_id,
             data=data,
         )
-        self._dispatch_interaction(rec)
-        await asyncio.sleep(0)
-        return rec
 
     def _clickable(
         self, user_id: int, channel_id: int, message_id: int, custom_id: str
@@ -673,7 +668,7 @@ class DiscordSimulator:
         msg, comp = self._clickable(user_id, channel_id, message_id, custom_id)
         if comp.get("type") != 2:
             raise SimulatorError(f"component {custom_id!r} is not a button")
-        rec = self.interaction_manager.new(
+        return await self._interact(
             MESSAGE_COMPONENT,
             user_id=user_id,
             guild_id=msg.guild_id,
@@ -681,9 +676,6 @@ class DiscordSimulator:
             data={"custom_id": custom_id, "component_type": 2},
             message=msg,
         )
-        self._dispatch_interaction(rec)
-        await asyncio.sleep(0)
-        return rec
 
     async def select(
         self, user_id: int, channel_id: int, message_id: int, custom_id: str, values: Sequence[Any]
@@ -701,7 +693,7 @@ class DiscordSimulator:
             component=comp,
             values=list(values),
         )
-        rec = self.interaction_manager.new(
+        return await self._interact(
             MESSAGE_COMPONENT,
             user_id=user_id,
             guild_id=msg.guild_id,
@@ -709,9 +701,6 @@ class DiscordSimulator:
             data=data,
             message=msg,
         )
-        self._dispatch_interaction(rec)
-        await asyncio.sleep(0)
-        return rec
 
     async def submit_modal(
         self, user_id: int, rec: InteractionRecord, values: Mapping[str, Any]
@@ -725,7 +714,7 @@ class DiscordSimulator:
             raise SimulatorError("only the user who opened a modal can submit it")
         data = cmds.build_modal_submit_data(modal, values)
         source = self.state.messages.get(rec.source_message_id) if rec.source_message_id else None
-        new = self.interaction_manager.new(
+        return await self._interact(
             MODAL_SUBMIT,
             user_id=user_id,
             guild_id=rec.guild_id,
@@ -733,9 +722,6 @@ class DiscordSimulator:
             data=data,
             message=source if source is not None and not source.deleted else None,
         )
-        self._dispatch_interaction(new)
-        await asyncio.sleep(0)
-        return new
 
     # ------------------------------------------------------------------ queries
     def guild(self, guild_id: int) -> Guild:

@@ -51,6 +51,10 @@ class BrewBot(commands.Bot):
         sync_commands: bool = True,
         **client_options: Any,
     ) -> None:
+        # Brew Host moves people between voice channels but never joins voice itself, so
+        # discord.py's "voice will NOT be supported" warnings would only alarm whoever runs it.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),

@@ -1,0 +1,54 @@
+"""``brewhost run`` as a server admin would start it: config file, token in the environment,
+migrations, then the bot connects (here to the local simulator) and registers its commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from bot.simulator import DiscordSimulator
+
+
+async def test_brewhost_run_migrates_connects_and_never_logs_the_token(tmp_path: Path) -> None:
+    sim = DiscordSimulator()
+    await sim.start()
+    try:
+        guild = sim.create_guild("Norfolk Network")
+        config = tmp_path / "config.toml"
+        config.write_text(
+            "[discord]\n"
+            f"guild_ids = [{guild.id}]\n"
+            f'api_base_url = "{sim.api_base_url}"\n'
+            f'gateway_url = "{sim.gateway_url}"\n'
+            "[database]\n"
+            f'url = "sqlite+aiosqlite:///{tmp_path / "brewhost.db"}"\n',
+            encoding="utf-8",
+        )
+        env = dict(os.environ, BREWHOST_TOKEN=sim.bot_token)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(config),
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await sim.wait_for(lambda: sim.commands(guild.id), timeout=30)
+        finally:
+            proc.terminate()
+            output, _ = await proc.communicate()
+        log = output.decode()
+        assert {c["name"] for c in sim.commands(guild.id)} == {"brew", "reflect"}
+        assert "Running upgrade  -> 0001" in log
+        assert (tmp_path / "brewhost.db").exists()
+        assert sim.bot_token not in log
+        assert "Traceback" not in log
+    finally:
+        await sim.close()

@@ -8,12 +8,15 @@ overrides, so the token can stay out of the file).
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 TOKEN_ENV = "BREWHOST_TOKEN"  # noqa: S105 - the variable's name, not a secret
@@ -66,6 +69,17 @@ class BrewDefaults:
 @dataclass(frozen=True)
 class TimingConfig:
     speed: float = 1.0
+    #: The community's time zone: the calendar date stored with a reflection and shown in
+    #: reports is the date there (a late-evening brew is not dated tomorrow).
+    timezone: str = "Europe/London"
+
+    def zone(self) -> tzinfo:
+        return _zone(self.timezone)
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
 
 
 @dataclass(frozen=True)
@@ -204,6 +218,14 @@ def _check_consistency(config: Config) -> None:
         raise ConfigError(
             config.source, "logging.level", f"expected one of {', '.join(LOG_LEVELS)}"
         )
+    try:
+        config.timing.zone()
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            config.source,
+            "timing.timezone",
+            f"unknown time zone {config.timing.timezone!r}; expected a name like Europe/London",
+        ) from None
     brew = config.brew
     if brew.nudge_seconds >= brew.turn_seconds:
         raise ConfigError(

@@ -54,6 +54,7 @@ def test_environment_token_wins_and_is_not_in_the_repr(tmp_path):
         ("[logging]\nlevel = 'LOUD'\n", "logging.level", "DEBUG"),
         ("[brew]\nnudge_seconds = 200\nturn_seconds = 120\n", "brew.nudge_seconds", "less than"),
         ("[discord]\nshard_id = 0\n", "discord.shard_id", "together"),
+        ("[timing]\ntimezone = 'Mars/Olympus'\n", "timing.timezone", "Europe/London"),
         (
             "[discord]\nshard_id = 2\nshard_count = 2\n"
             "[database]\nurl = 'postgresql+asyncpg://x@h/db'\n",

@@ -100,7 +100,7 @@ async def _export(
 ) -> int:
     engine = create_engine(config.database.url)
     sessions = session_factory(engine)
-    today = datetime.now(UTC).date()
+    today = datetime.now(UTC).astimezone(config.timing.zone()).date()
     try:
         async with sessions() as session:
             guild_ids = await export_guild_ids(session, flt)
@@ -115,6 +115,7 @@ async def _export(
                         session,
                         ExportFilter(guild_id, flt.brew_number, flt.since),
                         content.prompts,
+                        config.timing.zone(),
                     ),
                 )
                 for guild_id in guild_ids

@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -147,7 +147,7 @@ async def export_guild_ids(session: AsyncSession, flt: ExportFilter) -> list[int
 
 
 async def load_export(
-    session: AsyncSession, flt: ExportFilter, prompts: Sequence[Prompt]
+    session: AsyncSession, flt: ExportFilter, prompts: Sequence[Prompt], tz: tzinfo = UTC
 ) -> ExportData:
     """Brews and reflections for one server (pass ``flt.guild_id`` when several exist)."""
     rows = (await session.execute(_brews_query(flt).order_by(Brew.started_at, Brew.number))).all()
@@ -162,7 +162,7 @@ async def load_export(
                 title=brew.title,
                 area=area,
                 question=brew.question,
-                date=brew.started_at.date(),
+                date=brew.started_at.astimezone(tz).date(),
                 participants=brew.participants,
                 rooms=brew.rooms_count,
             )
@@ -277,13 +277,18 @@ async def send_export(
             ) from None
     flt = ExportFilter(guild_id=interaction.guild_id, brew_number=brew_number, since=since)
     async with services.sessions() as session:
-        data = await load_export(session, flt, content.prompts)
+        data = await load_export(session, flt, content.prompts, services.config.timing.zone())
     if not data.brews:
         await interaction.followup.send(
             content.format("export.nothing", why=nothing_reason(flt)), ephemeral=True
         )
         return
-    files = await build_files(data, fmt, content, generated_on=services.clock.now().date())
+    files = await build_files(
+        data,
+        fmt,
+        content,
+        generated_on=services.clock.now().astimezone(services.config.timing.zone()).date(),
+    )
     guild = interaction.guild
     per_file = min(guild.filesize_limit if guild else 10 * MiB, _REQUEST_LIMIT)
     batches = fit_for_upload(files, per_file_limit=per_file, per_request_limit=_REQUEST_LIMIT)

@@ -310,7 +310,7 @@ async def _save_once(
         assert brew is not None and brew.reflection_secret is not None
         key = receipt(brew.reflection_secret, user_id)
         closes_at = brew.reflections_close_at
-        day = submitted_on(now)
+        day = submitted_on(now, services.config.timing.zone())
         existing = await session.get(ReflectionReceipt, (found_id, key))
         reflection = (
             await session.get(Reflection, existing.reflection_id) if existing is not None else None

@@ -251,3 +251,16 @@ def test_words_that_could_not_be_saved_are_echoed_whole_in_short_messages(db: Db
     assert joined.count("word") >= 800 * len(prompts) - len(messages)
     assert "@everyone" not in "".join(messages)  # cannot ping anyone
     assert echo_messages("heading", prompts, {}, None) == []
+
+
+async def test_a_late_evening_reflection_is_dated_in_the_communitys_time_zone(db: Db) -> None:
+    """23:30 UTC on 2 July is 00:30 on 3 July in London (BST): the stored date is 3 July."""
+    from datetime import date
+
+    brew_id = await add_brew(db.sessions)
+    late = NOW.replace(hour=23, minute=30)
+    await _save(db, USERS[0], brew_id, now=late)
+    async with db.sessions() as session:
+        stored = await session.scalar(select(Reflection.submitted_on))
+    assert db.services.config.timing.timezone == "Europe/London"
+    assert stored == date(2024, 7, 3)

@@ -485,7 +485,17 @@ class BrewRunner:
                 )
                 await self.on_brew_ended(session, brew)
                 await session.commit()
+                self._forget(brew.id, [r.id for r in brew.rooms])
                 log.info("brew %s (number %s) has ended", brew.id, brew.number)
+
+    def _forget(self, brew_id: int, room_ids: Sequence[int]) -> None:
+        """Drop the in-memory locks of a finished brew, so a long-running bot does not keep
+        one for every brew it ever ran (a lock still held is left to its holder)."""
+        for locks, keys in ((self._locks, [brew_id]), (self._flush_locks, room_ids)):
+            for key in keys:
+                lock = locks.get(key)
+                if lock is not None and not lock.locked():
+                    del locks[key]
 
     async def on_brew_ended(self, session: AsyncSession, brew: Brew) -> None:
         """Discard what is no longer needed once a brew is over (perspectives are never kept)."""

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.messages import stamp_rel
+from bot.core.messages import split_lines, stamp_rel
 from bot.core.phases import Phase
 from bot.core.text import check_length, inert
 from bot.db import repo
@@ -361,8 +361,11 @@ class BrewCog(commands.Cog):
                 line += f", ends {stamp_rel(state.phase_ends_at)}"
             line += f"; {state.turns_taken} of {len(state.order)} have had their turn."
             lines.append(line)
-        text = "\n".join(lines)
-        await interaction.response.send_message(text[:2000], ephemeral=True)
+        # Forty rooms do not fit one message: several messages, split between rooms.
+        parts = split_lines(lines)
+        await interaction.response.send_message(parts[0], ephemeral=True)
+        for part in parts[1:]:
+            await interaction.followup.send(part, ephemeral=True)
 
     @brew.command(name="end", description="End the brew: every room gets its closing minute")
     @app_commands.autocomplete(brew=brew_autocomplete)

@@ -185,6 +185,24 @@ def duration_words(seconds: int) -> str:
     return f"{seconds} second" + ("" if seconds == 1 else "s")
 
 
+def split_lines(lines: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:
+    """Pack lines into as few messages as fit ``limit``, never splitting a line unless it alone
+    is too long (then it is cut into pieces). Nothing is dropped."""
+    parts: list[str] = []
+    current = ""
+    for line in lines:
+        pieces = [line[i : i + limit] for i in range(0, len(line), limit)] or [""]
+        for piece in pieces:
+            candidate = f"{current}\n{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                parts.append(current)
+                current = piece
+    parts.append(current)
+    return parts
+
+
 def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
     """Fit text into a message, saying so if anything had to go (never a silent cut)."""
     if len(text) <= limit:

@@ -132,3 +132,14 @@ def test_a_broken_replacement_is_refused_at_load_time(tmp_path, toml, message):
     custom.write_text(toml, encoding="utf-8")
     with pytest.raises(ContentError, match=message.replace("{", r"\{").replace("}", r"\}")):
         load_content(custom)
+
+
+def test_long_lists_are_split_between_lines_and_nothing_is_lost():
+    from bot.core.messages import split_lines
+
+    lines = [f"Room {i}: Have your say, ends soon; 2 of 4 have had their turn." for i in range(60)]
+    parts = split_lines(lines)
+    assert len(parts) > 1 and all(len(p) <= 2000 for p in parts)
+    assert "\n".join(parts).split("\n") == lines
+    assert split_lines(["x" * 4500]) == ["x" * 2000, "x" * 2000, "x" * 500]
+    assert split_lines(["short"]) == ["short"]

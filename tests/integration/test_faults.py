@@ -125,3 +125,22 @@ async def test_broadcast_and_question_cannot_ping_everyone(harness: Harness) -> 
     )
     for message in sim.messages(channel.id):
         assert not message.mention_everyone and not message.mention_roles
+
+
+async def test_status_of_forty_rooms_is_split_not_cut(harness: Harness) -> None:
+    sim, world = harness.sim, harness.world
+    crowd = [sim.create_member(world.guild.id, f"Guest {i}") for i in range(80)]
+    await harness.put_in_voice([*crowd, world.facilitator])
+    rec = await harness.command(world.facilitator, "brew start", question="q", group_size=2)
+    assert "40 rooms are open" in await harness.final_text(rec, timeout=40)
+    status = await harness.command(world.facilitator, "brew status")
+    first = (await status.wait_response()).content
+    rooms = harness.room_channels()
+
+    def listed() -> str:
+        return "\n".join([first] + [m.content for m in status.followups])
+
+    await harness.wait_for(lambda: all(f"<#{c.id}>" in listed() for c in rooms))
+    assert len(status.followups) >= 1
+    assert all(len(t) <= 2000 for t in [first] + [m.content for m in status.followups])
+    await harness.command(world.facilitator, "brew end")

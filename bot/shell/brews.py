@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 QUESTION_LIMIT = 500
 TITLE_LIMIT = 80
 DEFAULT_TITLE = "Over A Brew"
+MAX_PERSPECTIVES = 5
+PERSPECTIVE_LIMIT = 40  # the database column's width
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,15 @@ class BrewOptions:
 def parse_perspectives(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
-    labels = tuple(dict.fromkeys(p.strip()[:40] for p in text.split(",") if p.strip()))
-    if len(labels) > 5:
+    labels = tuple(dict.fromkeys(inert(p.strip()) for p in text.split(",") if p.strip()))
+    if len(labels) > MAX_PERSPECTIVES:
         raise UserFacingError("Please give at most 5 perspectives, separated by commas.")
+    too_long = [label for label in labels if len(label) > PERSPECTIVE_LIMIT]
+    if too_long:
+        raise UserFacingError(
+            f"Please keep each perspective to {PERSPECTIVE_LIMIT} characters or fewer "
+            f'("{too_long[0][:20]}..." is longer).'
+        )
     return labels
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Brew, Room
 
@@ -99,10 +102,17 @@ async def test_a_crash_between_posting_and_noting_it_posts_nothing_twice(harness
     assert sum("(1 of 4)" in t for t in texts) == 1
 
 
-def harness_sessions(harness: Harness):  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def harness_sessions(harness: Harness) -> AsyncIterator[AsyncSession]:
+    """A session on the brew's database while the bot is stopped (engine disposed after)."""
     from bot.db.session import create_engine, session_factory
 
-    return session_factory(create_engine(harness.db_url))()
+    engine = create_engine(harness.db_url)
+    try:
+        async with session_factory(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 def outbox_left(harness: Harness) -> bool:

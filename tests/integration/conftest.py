@@ -152,6 +152,8 @@ class Harness:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._engine is not None:
+            # Let discord.py's own event-handler tasks that were mid-query finish first.
+            await asyncio.sleep(0.05)
             await self._engine.dispose()
         self.bot = None
         self._task = None

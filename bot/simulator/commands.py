@@ -296,6 +296,13 @@ def build_command_data(
             continue
         value = _convert(opt, options[opt["name"]], resolver, state, where)
         leaf.append({"name": opt["name"], "type": int(opt["type"]), "value": value})
+    return _slash_data(cmd, chain, leaf, resolver)
+
+
+def _slash_data(
+    cmd: ApplicationCommand, chain: list[str], leaf: list[dict[str, Any]], resolver: _Resolver
+) -> dict[str, Any]:
+    """The ``data`` of a slash-command interaction (invocation or autocomplete)."""
     data: dict[str, Any] = {
         "id": str(cmd.id),
         "name": cmd.name,
@@ -345,17 +352,7 @@ def build_autocomplete_data(
         leaf.append(
             {"name": focused, "type": int(by_name[focused]["type"]), "value": "", "focused": True}
         )
-    data: dict[str, Any] = {
-        "id": str(cmd.id),
-        "name": cmd.name,
-        "type": 1,
-        "options": _nest(chain, cmd, leaf),
-    }
-    if cmd.guild_id is not None:
-        data["guild_id"] = str(cmd.guild_id)
-    if resolver.data:
-        data["resolved"] = resolver.data
-    return data
+    return _slash_data(cmd, chain, leaf, resolver)
 
 
 def build_context_menu_data(

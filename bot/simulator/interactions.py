@@ -474,6 +474,7 @@ class InteractionManager:
         *,
         prefix: bool,
     ) -> Message:
+        """A message sent through the interaction's webhook (a response or a followup)."""
         try:
             return self.state.create_message(
                 rec.channel_id,
@@ -489,6 +490,7 @@ class InteractionManager:
                 check_permissions=False,
             )
         except ApiError as exc:
+            # Callback bodies nest the message under "data"; followup bodies do not.
             raise _prefix_errors(exc, "data") if prefix else exc from None
 
     # ------------------------------------------------------------------ webhooks (followups)
@@ -527,19 +529,7 @@ class InteractionManager:
                 original, clean, files, as_bot=False, resolve_loading=True
             )
             return msg
-        msg = self.state.create_message(
-            rec.channel_id,
-            body,
-            files,
-            author_id=self.state.bot.id,
-            webhook_id=self.state.application_id,
-            interaction_id=rec.id,
-            interaction_metadata=self.metadata(rec),
-            visible_to=rec.user_id,
-            message_type=self._message_type(rec),
-            allow_ephemeral=True,
-            check_permissions=False,
-        )
+        msg = self._create_message(rec, body, files, prefix=False)
         rec.followup_ids.append(msg.id)
         self.state.changed()
         return msg

@@ -56,7 +56,7 @@ from bot.core.content import load_content
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
 from bot.shell.app import BrewBot, Services
-from bot.simulator import (
+from discordsim import (
     GUILD_CATEGORY,
     GUILD_TEXT,
     GUILD_VOICE,
@@ -64,7 +64,7 @@ from bot.simulator import (
     RateLimitPolicy,
     RestCall,
 )
-from bot.simulator.ratelimit import RateLimiter
+from discordsim.ratelimit import RateLimiter
 
 MANAGE_GUILD = 1 << 5
 GROUPS_PER_CATEGORY = 25

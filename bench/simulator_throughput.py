@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import discord
 from discord import app_commands
 
-from bot.simulator import DiscordSimulator
+from discordsim import DiscordSimulator
 
 
 async def main(n: int) -> None:

@@ -1,6 +1,6 @@
 """``brewhost demo``: a whole brew on a simulated Discord, on this computer, with no account.
 
-It starts the package's local Discord simulator (:mod:`bot.simulator`, 127.0.0.1 only) and the
+It starts the package's local Discord simulator (:mod:`discordsim`, 127.0.0.1 only) and the
 real :class:`~bot.shell.app.BrewBot` against it, with a temporary database, then plays every part
 a person would:
 
@@ -45,7 +45,7 @@ from bot.demo_people import FACILITATOR_HELLO, HELPED_REPLY, Part, cast
 if TYPE_CHECKING:
     from bot.core.content import Content
     from bot.shell.app import BrewBot
-    from bot.simulator import Channel, DiscordSimulator, InteractionRecord, Member, Message
+    from discordsim import Channel, DiscordSimulator, InteractionRecord, Member, Message
 
 QUESTION = "Co-production: what's missing?"
 TITLE = "Co-production week"
@@ -268,7 +268,7 @@ class Demo:
 
     # ------------------------------------------------------------------ the run
     async def run(self) -> int:
-        from bot.simulator import DiscordSimulator, RateLimitPolicy
+        from discordsim import DiscordSimulator, RateLimitPolicy
 
         root = logging.getLogger()
         saved_handlers, saved_level = root.handlers[:], root.level
@@ -330,7 +330,7 @@ class Demo:
         return self.finish()
 
     def build_world(self) -> World:
-        from bot.simulator import GUILD_TEXT, GUILD_VOICE
+        from discordsim import GUILD_TEXT, GUILD_VOICE
 
         sim = self.sim
         guild = sim.create_guild(SERVER)
@@ -632,7 +632,7 @@ class Demo:
             await self.command(self.world.facilitator, "brew broadcast", message=BROADCAST)
 
     async def reflect_by_button(self, person: Person, close: Message) -> None:
-        from bot.simulator import SimulatorError
+        from discordsim import SimulatorError
 
         await self.pause(person.part.reflect_after)
         try:
@@ -907,7 +907,7 @@ class Watcher:
 
     # -------------------------------------------------------------- channels
     def _channels_created(self) -> None:
-        from bot.simulator import GUILD_CATEGORY, GUILD_TEXT
+        from discordsim import GUILD_CATEGORY, GUILD_TEXT
 
         demo = self.demo
         fresh = [c for c in self.sim.channels(self.guild_id) if c.id not in self.channels]

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.simulator import DiscordSimulator
+from discordsim import DiscordSimulator
 
 
 async def test_brewhost_run_migrates_connects_and_never_logs_the_token(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from bot.core.content import load_content
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
 from bot.shell.app import BrewBot, Services
-from bot.simulator import (
+from discordsim import (
     GUILD_TEXT,
     GUILD_VOICE,
     Channel,

@@ -171,7 +171,7 @@ async def test_nothing_links_a_person_to_their_reflection(
         "more budget",
     ]
     for record in caplog.records:
-        if record.name.startswith("bot.simulator"):
+        if record.name.startswith("discordsim"):
             continue  # the simulator stands in for Discord, which does see everything
         line = record.getMessage()
         person = any(p in line for p in participants)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Room
-from bot.simulator import Message
+from discordsim import Message
 
 from .conftest import Harness
 

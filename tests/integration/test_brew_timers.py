@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Brew, Room
-from bot.simulator import GUILD_CATEGORY, GUILD_VOICE
+from discordsim import GUILD_CATEGORY, GUILD_VOICE
 
 from .conftest import Harness
 

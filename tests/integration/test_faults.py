@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import Brew, Room
-from bot.simulator import DEFAULT_BOT_PERMISSIONS, Permission
+from discordsim import DEFAULT_BOT_PERMISSIONS, Permission
 
 from .conftest import Harness
 

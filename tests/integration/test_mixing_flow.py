@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from bot.core.grouping import Person, plan_groups
 from bot.db.models import Brew, Room, Signup
-from bot.simulator import Member
+from discordsim import Member
 
 from .conftest import Harness
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bot.db.models import Room
-from bot.simulator import GUILD_CATEGORY, DiscordSimulator, RateLimitPolicy, RestCall
+from discordsim import GUILD_CATEGORY, DiscordSimulator, RateLimitPolicy, RestCall
 
 from .conftest import Harness, World, build_world
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from bot.db.models import Brew, Membership, Reflection
 from bot.shell.reflections import close_reflection_windows
-from bot.simulator import GUILD_TEXT, DiscordSimulator, Member, Message
+from discordsim import GUILD_TEXT, DiscordSimulator, Member, Message
 
 from .conftest import FAST_BREW, Harness, World
 

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.simulator import DiscordSimulator
+from discordsim import DiscordSimulator
 
 
 class JoinView(discord.ui.View):

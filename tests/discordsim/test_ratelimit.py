@@ -8,8 +8,8 @@ import aiohttp
 import discord
 import pytest
 
-from bot.simulator import DiscordSimulator, RateLimitPolicy, RouteLimit
-from bot.simulator.ratelimit import RateLimiter
+from discordsim import DiscordSimulator, RateLimitPolicy, RouteLimit
+from discordsim.ratelimit import RateLimiter
 
 from .botkit import start_bot
 from .conftest import build_world

@@ -36,7 +36,7 @@ from .statebase import (
 )
 from .validation import Errors, bad_len, max_len
 
-_log = logging.getLogger("bot.simulator.state")
+_log = logging.getLogger("discordsim.state")
 
 
 class ChannelOps(StateBase):

@@ -9,7 +9,7 @@ import zlib
 import aiohttp
 import discord
 
-from bot.simulator import GUILD_VOICE, DiscordSimulator
+from discordsim import GUILD_VOICE, DiscordSimulator
 
 from .botkit import BrewTestBot, start_bot
 from .conftest import World, build_world

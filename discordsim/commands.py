@@ -3,7 +3,7 @@
 Discord clients only let users invoke commands the bot registered, with options of the declared
 types, within declared choices and bounds. The simulator builds the ``data`` of
 APPLICATION_COMMAND, autocomplete, component and modal-submit interactions from what the bot
-actually registered/sent, and raises :class:`~bot.simulator.errors.SimulatorError` with a helpful
+actually registered/sent, and raises :class:`~discordsim.errors.SimulatorError` with a helpful
 message when a test asks for something a real user could not do (unknown command or option,
 missing required option, value outside choices). Snowflake options get the ``resolved`` block
 Discord sends (users + members, roles, channels, attachments).

@@ -7,7 +7,7 @@ import asyncio
 import discord
 import pytest
 
-from bot.simulator import DiscordSimulator, InteractionLate, SimulatorError
+from discordsim import DiscordSimulator, InteractionLate, SimulatorError
 
 from .botkit import RunningBot, start_bot
 from .conftest import World, build_world

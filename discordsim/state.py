@@ -4,7 +4,7 @@
 channels and registered application commands. Its methods are the single place where both REST
 handlers (acting as the bot, with permission checks) and the test driver (acting as "the world",
 usually without checks) change things, so the same Discord rules and the same gateway events
-apply whichever side made the change. Methods raise :class:`~bot.simulator.errors.ApiError` with
+apply whichever side made the change. Methods raise :class:`~discordsim.errors.ApiError` with
 Discord's status, code and error tree when a request would fail on Discord.
 """
 

@@ -9,7 +9,7 @@ import aiohttp
 import discord
 import pytest
 
-from bot.simulator import (
+from discordsim import (
     DEFAULT_BOT_PERMISSIONS,
     GUILD_VOICE,
     DiscordSimulator,

@@ -7,8 +7,8 @@ import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.simulator import ALL_PERMISSIONS, GUILD_VOICE, Permission
-from bot.simulator.state import SimState
+from discordsim import ALL_PERMISSIONS, GUILD_VOICE, Permission
+from discordsim.state import SimState
 
 P = Permission
 

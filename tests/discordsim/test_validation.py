@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.simulator import ApiError
-from bot.simulator.validation import check_autocomplete, check_message, check_modal
+from discordsim import ApiError
+from discordsim.validation import check_autocomplete, check_message, check_modal
 
 
 def _errors(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from .statebase import (
 )
 from .validation import bad_len, check_message
 
-_log = logging.getLogger("bot.simulator.state")
+_log = logging.getLogger("discordsim.state")
 
 #: How long Discord remembers a nonce for enforce_nonce (a few minutes, per its docs).
 NONCE_WINDOW_SECONDS = 300.0

@@ -1,9 +1,9 @@
 """Storage, lookups, permission checks, event dispatch and voice state for :class:`SimState`.
 
-:class:`~bot.simulator.state.SimState` is assembled from this base and the operation mixins in
+:class:`~discordsim.state.SimState` is assembled from this base and the operation mixins in
 :mod:`.guilds`, :mod:`.channels`, :mod:`.messages` and :mod:`.appcommands`, so each part of the
 Discord rules lives in a small module while all of them share one world. Methods raise
-:class:`~bot.simulator.errors.ApiError` with Discord's status, code and error tree when a request
+:class:`~discordsim.errors.ApiError` with Discord's status, code and error tree when a request
 would fail on Discord.
 """
 
@@ -36,7 +36,7 @@ from .permissions import (
 )
 from .snowflake import SnowflakeGenerator
 
-_log = logging.getLogger("bot.simulator.state")
+_log = logging.getLogger("discordsim.state")
 
 # Gateway intents (https://discord.com/developers/docs/events/gateway#gateway-intents)
 INTENT_GUILDS = 1 << 0

@@ -14,7 +14,7 @@ import discord.gateway
 import discord.http
 import pytest
 
-from bot.simulator import (
+from discordsim import (
     GUILD_CATEGORY,
     GUILD_VOICE,
     Channel,

@@ -30,7 +30,7 @@ from .statebase import (
 )
 from .validation import max_len
 
-_log = logging.getLogger("bot.simulator.state")
+_log = logging.getLogger("discordsim.state")
 
 
 class GuildOps(StateBase):

@@ -19,7 +19,7 @@ from .permissions import (
 from .statebase import StateBase
 from .validation import Errors, check_command, max_len
 
-_log = logging.getLogger("bot.simulator.state")
+_log = logging.getLogger("discordsim.state")
 
 
 class CommandOps(StateBase):

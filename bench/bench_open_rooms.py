@@ -50,12 +50,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import SystemClock
-from bot.config import BrewDefaults, Config, DatabaseConfig, DiscordConfig, TimingConfig
-from bot.core.content import load_content
+from bot.config import BrewDefaults
 from bot.db.migrate import upgrade
-from bot.db.session import create_engine, session_factory
-from bot.shell.app import BrewBot, Services
+from bot.rehearsal.stage import Stage, open_stage
 from discordsim import (
     GUILD_CATEGORY,
     GUILD_TEXT,
@@ -66,7 +63,6 @@ from discordsim import (
 )
 from discordsim.ratelimit import RateLimiter
 
-MANAGE_GUILD = 1 << 5
 GROUPS_PER_CATEGORY = 25
 DEFER_DEADLINE_S = 3.0
 GUIDE_MARK = "Welcome to your Over A Brew room"
@@ -92,75 +88,20 @@ FLOOR_KINDS = ("categories", "channel creates", "guide posts", "member moves")
 
 
 # --------------------------------------------------------------------------- the world
-@dataclass
-class World:
-    sim: DiscordSimulator
-    guild_id: int
-    hall_id: int
-    lounge_id: int
-    facilitator_id: int
-    people: list[int]
-
-
-async def start_world(
-    sim: DiscordSimulator, people: int, group_size: int, db_url: str
-) -> tuple[World, BrewBot, asyncio.Task[None], Any]:
-    """A server with ``people`` members, the real BrewBot on it, ``/brew settings`` done.
-
-    ``sim`` must be started and patched into discord.py (``sim.patch_discord()``)."""
-    guild = sim.create_guild("Bench Network")
-    admins = sim.create_role(guild.id, "Admins", permissions=MANAGE_GUILD)
-    admin = sim.create_member(guild.id, "Ada Admin", roles=[admins.id])
-    facilitators = sim.create_role(guild.id, "Facilitators")
-    facilitator = sim.create_member(guild.id, "Fran Facilitator", roles=[facilitators.id])
-    hall = sim.create_channel(guild.id, "brew-hall", type=GUILD_TEXT)
-    lounge = sim.create_channel(guild.id, "Lounge", type=GUILD_VOICE)
-    members = [sim.create_member(guild.id, f"Person {i + 1}").id for i in range(people)]
-    world = World(sim, guild.id, hall.id, lounge.id, facilitator.id, members)
-
-    config = Config(
-        discord=DiscordConfig(
-            token=sim.bot_token,
-            guild_ids=(guild.id,),
-            api_base_url=sim.api_base_url,
-            gateway_url=sim.gateway_url,
-        ),
-        database=DatabaseConfig(url=db_url),
-        brew=BrewDefaults(group_size=group_size),
-        timing=TimingConfig(speed=1.0),
-    )
-    engine = create_engine(db_url)
-    services = Services(
-        config=config,
-        sessions=session_factory(engine),
-        clock=SystemClock(1.0),
-        content=load_content(),
-        seed=lambda: 7,
-    )
-    bot = BrewBot(services, guild_ready_timeout=0.05)
-    await bot.login(sim.bot_token)
-    task = asyncio.create_task(bot.connect())
-    async with asyncio.timeout(30):
-        await bot.wait_until_ready()
-    await sim.wait_for(lambda: sim.commands(guild.id), timeout=60)
-    rec = await sim.invoke_command(
-        guild.id,
-        hall.id,
-        admin.id,
-        "brew settings",
-        facilitator_role=facilitators.id,
-        main_voice_channel=lounge.id,
-    )
-    await rec.wait_response(timeout=10)
-    for user_id in [*members, facilitator.id]:
-        await sim.set_voice(guild.id, user_id, lounge.id)
+async def seat_everyone(stage: Stage) -> None:
+    """``/brew settings`` done, and every member and the facilitator in the Lounge, seen there
+    by the bot. ``stage`` has the bot started."""
+    sim, world, bot = stage.sim, stage.world, stage.bot
+    assert bot is not None
+    await stage.command(world.admin, "brew settings", **stage.settings_options())
+    for member in [*world.people, world.facilitator]:
+        await sim.set_voice(world.guild_id, member.id, world.lounge.id)
 
     def bot_sees_everyone() -> bool:
-        channel = bot.get_channel(lounge.id)
-        return channel is not None and len(channel.members) == people + 1  # type: ignore[union-attr]
+        channel = bot.get_channel(world.lounge.id)
+        return channel is not None and len(channel.members) == len(world.people) + 1  # type: ignore[union-attr]
 
     await sim.wait_for(bot_sees_everyone, timeout=30)
-    return world, bot, task, engine
 
 
 # --------------------------------------------------------------------------- one run
@@ -245,36 +186,32 @@ async def run_once(mode: str, people: int, group_size: int, time_scale: float, d
     )
     db_url = f"sqlite+aiosqlite:///{db_dir / f'bench-{mode}-{time.monotonic_ns()}.db'}"
     await asyncio.to_thread(upgrade, db_url)
-    sim = DiscordSimulator(rate_limits=policy)
-    await sim.start()
-    try:
-        with sim.patch_discord():
-            world, bot, task, engine = await start_world(sim, people, group_size, db_url)
-            try:
-                return await _measure(world, mode, people, group_size)
-            finally:
-                await bot.close()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                await engine.dispose()
-    finally:
-        await sim.close()
+    async with open_stage(
+        db_url,
+        people=people,
+        brew=BrewDefaults(group_size=group_size),
+        speed=1.0,
+        rate_limits=policy,
+        server="Bench Network",
+        boot_within=60,
+    ) as stage:
+        await stage.start()
+        await seat_everyone(stage)
+        return await _measure(stage, mode, people, group_size)
 
 
-async def _measure(world: World, mode: str, people: int, group_size: int) -> Run:
-    sim = world.sim
+async def _measure(stage: Stage, mode: str, people: int, group_size: int) -> Run:
+    sim, world = stage.sim, stage.world
     start_index = len(sim.rest_log)
     cpu0 = time.process_time()
     t0 = sim.now()
-    rec = await sim.invoke_command(
-        world.guild_id,
-        world.hall_id,
-        world.facilitator_id,
+    rec = await stage.command(
+        world.facilitator,
         "brew start",
+        within=DEFER_DEADLINE_S + 5,
         question="What's missing?",
         group_size=group_size,
     )
-    await rec.wait_response(timeout=DEFER_DEADLINE_S + 5)
 
     def final() -> str | None:
         msg = rec.original_message

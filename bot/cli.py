@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config, require_token
-from bot.core.content import ContentError, load_content
+from bot.core.content import Content, ContentError, load_content
 from bot.permissions import REQUIRED, client_id_from_token, human_name, invite_url
 
 log = logging.getLogger("brewhost")
@@ -81,21 +81,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(config: Config, token: str, content: object) -> None:
-    from bot.clock import SystemClock
+async def _serve(config: Config, token: str, content: Content) -> None:
     from bot.db.session import create_engine, session_factory
-    from bot.shell.app import BrewBot, Services
+    from bot.services import build_services
+    from bot.shell.app import BrewBot
     from bot.shell.endpoints import configure_endpoints
 
     configure_endpoints(config.discord.api_base_url, config.discord.gateway_url)
     engine = create_engine(config.database.url)
-    services = Services(
-        config=config,
-        sessions=session_factory(engine),
-        clock=SystemClock(config.timing.speed),
-        content=content,  # type: ignore[arg-type]
-    )
-    bot = BrewBot(services)
+    bot = BrewBot(build_services(config, session_factory(engine), content=content))
     try:
         async with bot:
             await bot.start(token)
@@ -111,7 +105,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.rehearsal.demo import run_demo
 
     return run_demo(args)
 

@@ -12,8 +12,8 @@ import pytest
 
 from bot.cli import main
 from bot.core.content import load_content
-from bot.demo import _relative
-from bot.demo_people import cast
+from bot.rehearsal.people import cast
+from bot.rehearsal.transcript import relative
 
 PEOPLE, TEXT_ONLY, SEED = 5, 2, 7
 LINE = re.compile(r"^\[\d\d:\d\d\.\d\] (DM \S+|\S+)\s+(.*)$")
@@ -190,11 +190,11 @@ def test_options_that_cannot_work_are_refused(
 
 
 def test_relative_times_read_like_discord() -> None:
-    assert _relative(120) == "in 2 minutes"
-    assert _relative(61) == "in a minute"
-    assert _relative(10) == "in a few seconds"
-    assert _relative(-300) == "5 minutes ago"
-    assert _relative(2 * 3600) == "in 2 hours"
+    assert relative(120) == "in 2 minutes"
+    assert relative(61) == "in a minute"
+    assert relative(10) == "in a few seconds"
+    assert relative(-300) == "5 minutes ago"
+    assert relative(2 * 3600) == "in 2 hours"
 
 
 def test_a_fault_in_the_bot_fails_the_demo_with_the_reason(

@@ -7,18 +7,14 @@ Mentions are off unless a message names who may be pinged (only ever the current
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
 from bot.config import Config
-from bot.core.content import Content
+from bot.services import Services  # re-exported: Services moved to bot/services.py
 from bot.shell.errors import on_app_command_error
 
 if TYPE_CHECKING:
@@ -28,18 +24,6 @@ log = logging.getLogger(__name__)
 
 #: The cogs Brew Host loads, in order. Explicit, so nothing is picked up by accident.
 EXTENSIONS: tuple[str, ...] = ("cogs.brew", "cogs.reflections")
-
-
-@dataclass
-class Services:
-    """What the cogs need, built once and shared."""
-
-    config: Config
-    sessions: async_sessionmaker[AsyncSession]
-    clock: Clock
-    content: Content
-    #: Where each brew's random seed comes from (fixed in tests, so groups are exact).
-    seed: Callable[[], int] = field(default=lambda: secrets.randbits(31))
 
 
 class BrewBot(commands.Bot):

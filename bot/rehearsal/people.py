@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.reflections import parse_consent
+
+if TYPE_CHECKING:
+    from discordsim import Member, Message
 
 NAMES = (
     "Aisha",
@@ -213,3 +218,40 @@ def cast(people: int, text_only: int, seed: int) -> list[Part]:
             )
         )
     return parts
+
+
+# ------------------------------------------------------------------ during a run
+@dataclass
+class Person:
+    """A part and the simulated member who plays it."""
+
+    part: Part
+    member: Member
+
+    @property
+    def id(self) -> int:
+        return self.member.id
+
+    @property
+    def name(self) -> str:
+        return self.part.name
+
+
+@dataclass
+class RoomLog:
+    """What one room's text channel showed, in order (bot posts only)."""
+
+    channel_id: int
+    name: str
+    members: list[int] = field(default_factory=list)
+    posts: list[Message] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    """What the people got done, for the checks and the summary."""
+
+    reflections_saved: int = 0
+    reflections_expected: int = 0
+    files: list[Path] = field(default_factory=list)
+    brew_number: int | None = None

@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main
 from bot.db.models import Reflection
 from bot.db.session import create_engine, session_factory
-from tests.shell.test_reflections_data import GUILD, NOW, add_brew, migrated
+from tests.builders import GUILD, NOW, add_brew, migrated
 
 
 async def _seed(url: str, *, second_guild: bool = False) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.export import CSV_COLUMNS, BrewSummary, ReflectionRecord, neutralise_formula, to_csv
-from tests.core.test_export_model import PROMPTS, brews, reflections
+from tests.builders import PROMPTS, brews, reflections
 
 DANGEROUS = ["=", "+", "-", "@", "\t", "\r"]
 

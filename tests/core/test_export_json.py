@@ -12,7 +12,7 @@ from bot.core.export import (
     from_json,
     to_json,
 )
-from tests.core.test_export_model import PROMPTS, brews, reflections
+from tests.builders import PROMPTS, brews, reflections
 
 TODAY = date(2024, 7, 10)
 

@@ -12,7 +12,7 @@ from bot.core.export import (
     reflections_per_brew,
     to_markdown,
 )
-from tests.core.test_export_model import PROMPTS, brews, reflections
+from tests.builders import PROMPTS, brews, reflections
 
 ZWSP = "\u200b"
 TODAY = date(2024, 7, 10)

@@ -1,4 +1,4 @@
-"""Shared sample data (imported by the other export tests) and tests of ordering and counting."""
+"""Ordering and counting of export rows (sample data from :mod:`tests.builders`)."""
 
 from __future__ import annotations
 
@@ -15,29 +15,7 @@ from bot.core.export_model import (
     prompt_columns,
     reflections_per_brew,
 )
-from bot.core.reflections import DEFAULT_PROMPTS, Prompt
-
-PROMPTS: tuple[Prompt, ...] = DEFAULT_PROMPTS
-
-
-def brews() -> list[BrewSummary]:
-    return [
-        BrewSummary(2, "Direct Payments", "Norfolk", "What is missing?", date(2024, 7, 3), 5, 1),
-        BrewSummary(1, "The value of co-production", "Essex", "What's missing?",
-                    date(2024, 7, 1), 12, 3),
-        BrewSummary(3, "Open brew", None, "Who is not here?", date(2024, 7, 4), 4, 1),
-    ]  # fmt: skip
-
-
-def reflections() -> list[ReflectionRecord]:
-    return [
-        ReflectionRecord(1, date(2024, 7, 1), True, {"missing": "Time and budget",
-                                                     "feedback": "Great chat"}),
-        ReflectionRecord(1, date(2024, 7, 1), False, {"missing": "Private thought",
-                                                      "next": "Private next"}),
-        ReflectionRecord(1, date(2024, 7, 2), True, {"next": "A network", "lasting": "  "}),
-        ReflectionRecord(2, date(2024, 7, 3), False, {"feedback": "Too short"}),
-    ]  # fmt: skip
+from tests.builders import PROMPTS, brews, reflections
 
 
 def test_rows_are_grouped_by_brew_date_then_prompt_then_text() -> None:

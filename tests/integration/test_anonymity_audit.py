@@ -30,7 +30,7 @@ from sqlalchemy import inspect, select
 from bot.core.anonymity import receipt
 from bot.db.models import Brew, ReflectionReceipt
 from bot.shell.reflections import close_reflection_windows
-from tests.integration.test_reflections_flow import (
+from tests.integration.reflection_flow import (
     SPEED,
     BrewWorld,
     brew_world_fixture,  # noqa: F401 - the brew_world fixture

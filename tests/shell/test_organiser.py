@@ -39,7 +39,7 @@ from bot.shell.organiser import (
     purge_brew,
 )
 from bot.shell.reflections import save_reflection
-from tests.shell.test_reflections_data import (
+from tests.builders import (
     GUILD,
     NOW,
     USERS,

@@ -23,7 +23,7 @@ from bot.shell.reflections import (
     reflection_form,
     save_reflection,
 )
-from tests.shell.test_reflections_data import (
+from tests.builders import (
     ANSWERS,
     GUILD,
     NOW,

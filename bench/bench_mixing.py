@@ -43,6 +43,7 @@ from bot.core.grouping import (
     pairs_in,
     plan_groups,
 )
+from tests.grouping_oracle import brute_force_solvable
 
 POOL = 60
 ATTEND = 40
@@ -119,35 +120,6 @@ def simulate(
         "bh_mixed3": mixed3_rooms["brewhost"] / rooms["brewhost"],
         "rnd_mixed3": mixed3_rooms["random"] / rooms["random"],
     }
-
-
-def brute_force_solvable(
-    keys: Sequence[str], sizes: Sequence[int], apart: set[frozenset[str]]
-) -> bool:
-    """Is there any split into rooms of ``sizes`` keeping ``apart`` pairs apart?"""
-    rooms: list[list[str]] = [[] for _ in sizes]
-
-    def rec(i: int) -> bool:
-        if i == len(keys):
-            return True
-        tried_empty: set[int] = set()
-        for g, size in enumerate(sizes):
-            if len(rooms[g]) >= size:
-                continue
-            if not rooms[g]:
-                # empty rooms of one size are interchangeable
-                if size in tried_empty:
-                    continue
-                tried_empty.add(size)
-            if any(frozenset((keys[i], o)) in apart for o in rooms[g]):
-                continue
-            rooms[g].append(keys[i])
-            if rec(i + 1):
-                return True
-            rooms[g].pop()
-        return False
-
-    return rec(0)
 
 
 def keep_apart_trials(n_trials: int, seed: int) -> dict[str, int]:

@@ -30,6 +30,7 @@ from bot.core.grouping import (
     pairs_in,
     plan_groups,
 )
+from tests.grouping_oracle import brute_force_solvable
 
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -50,37 +51,6 @@ def people_n(n: int, *, text: Sequence[int] = (), persp: Sequence[str | None] = 
         )
         for i in range(n)
     ]
-
-
-def brute_force_solvable(
-    keys: Sequence[str], sizes: Sequence[int], apart: set[frozenset[str]]
-) -> bool:
-    """Ground truth: is there any split into rooms of ``sizes`` (any order)
-    that keeps every ``apart`` pair in different rooms?  Exhaustive, with
-    only the obviously safe symmetry cut (empty rooms of equal size are
-    interchangeable)."""
-    rooms: list[list[str]] = [[] for _ in sizes]
-
-    def rec(i: int) -> bool:
-        if i == len(keys):
-            return True
-        tried_empty: set[int] = set()
-        for g, size in enumerate(sizes):
-            if len(rooms[g]) >= size:
-                continue
-            if not rooms[g]:
-                if size in tried_empty:
-                    continue
-                tried_empty.add(size)
-            if any(fs(keys[i], o) in apart for o in rooms[g]):
-                continue
-            rooms[g].append(keys[i])
-            if rec(i + 1):
-                return True
-            rooms[g].pop()
-        return False
-
-    return rec(0)
 
 
 def check_basic(people: Sequence[Person], group_size: int, groups: list[Group]) -> None:

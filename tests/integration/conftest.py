@@ -2,7 +2,8 @@
 
 Everything goes through unmodified discord.py: slash commands, buttons, modals, channel
 creation, moves and rate limits take the same code paths as in production. The clock runs fast
-(``speed``), so a whole brew takes seconds; no test sleeps for minutes.
+(``speed``), so a whole brew takes seconds; no test sleeps for minutes. The world and the bot's
+boot are the rehearsal stage's (:mod:`bot.rehearsal.stage`), shared with the demo and the bench.
 """
 
 from __future__ import annotations

@@ -171,6 +171,10 @@ def to_markdown(
     else:
         out += ["There are no brews to report yet.", ""]
 
+    rows_by_brew: dict[int, list[AnswerRow]] = {}
+    for row in rows:
+        if not is_feedback(row.prompt):
+            rows_by_brew.setdefault(row.brew.number, []).append(row)
     for brew in brews_in_order:
         received = per_brew.get(brew.number, 0)
         out += [
@@ -185,17 +189,20 @@ def to_markdown(
         if brew.question.strip():
             out += [f"The question for this brew: {escape_markdown(brew.question)}", ""]
         out += ["### What we heard", ""]
-        brew_rows = [r for r in rows if r.brew.number == brew.number and not is_feedback(r.prompt)]
+        brew_rows = rows_by_brew.get(brew.number, [])
         if not received:
             out += ["No reflections were received for this brew.", ""]
             continue
         if not brew_rows:
             out += ["The reflections for this brew were feedback on the session only.", ""]
             continue
+        by_prompt: dict[str, list[AnswerRow]] = {}
+        for row in brew_rows:
+            by_prompt.setdefault(row.prompt.key, []).append(row)
         for column in columns:
             if is_feedback(column):
                 continue
-            column_rows = [r for r in brew_rows if r.prompt.key == column.key]
+            column_rows = by_prompt.get(column.key, [])
             if column_rows:
                 out += [f"#### {escape_markdown_inline(column.label)}", ""]
                 out += _quotes(column_rows)

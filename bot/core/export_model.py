@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal, NamedTuple
 
 from bot.core.reflections import FEEDBACK_KEY, Prompt
 
 __all__ = [
+    "MIN_PEOPLE_PER_CONSENT_GROUP",
     "NO_AREA",
     "AnswerRow",
     "BrewSummary",
@@ -31,6 +32,7 @@ __all__ = [
     "ordered_reflections",
     "plural",
     "prompt_columns",
+    "quotable",
     "reflections_per_brew",
 ]
 
@@ -168,7 +170,8 @@ def answer_rows(
     """Every non-empty answer, grouped by brew (in date order) then prompt (in form order).
 
     Within a prompt, answers are alphabetical so neither submission order nor which answers came
-    from the same person can be read from their position.
+    from the same person can be read from their position. Exports pass reflections
+    through :func:`quotable` first, so the quoting column cannot group answers either.
     """
     index = index_brews(brews, reflections)
     columns = prompt_columns(prompts, reflections)
@@ -184,6 +187,29 @@ def answer_rows(
             for text, consent in sorted(answers, key=lambda a: (*_text_key(a[0]), a[1])):
                 rows.append(AnswerRow(brew, column, text, consent))
     return rows
+
+
+#: The fewest reflections in one brew that may be marked "yes, you may quote this" in an export.
+#: Below that, the quoting column would pick out one or two people's answers and tie them together.
+MIN_PEOPLE_PER_CONSENT_GROUP = 3
+
+
+def quotable(reflections: Sequence[ReflectionRecord]) -> list[ReflectionRecord]:
+    """The reflections as every export shows them: a "yes" to quoting kept only where it cannot
+    pick out one person's answers.
+
+    Every export lists answers one by one, in alphabetical order, so nobody can tell which
+    answers came from the same person. A quoting column would undo that in a small brew: if only
+    one person said "yes", every "yes" row is theirs. So within each brew, a "yes" is shown (and
+    used for quotes) only when at least :data:`MIN_PEOPLE_PER_CONSENT_GROUP` people said yes;
+    otherwise those reflections are treated as "not for quoting", which is always the safe side.
+    """
+    yes = Counter(r.brew_number for r in reflections if r.consent)
+    least = MIN_PEOPLE_PER_CONSENT_GROUP
+    return [
+        replace(r, consent=False) if r.consent and yes[r.brew_number] < least else r
+        for r in reflections
+    ]
 
 
 def reflections_per_brew(reflections: Iterable[ReflectionRecord]) -> dict[int, int]:

@@ -19,11 +19,12 @@ Why these rules exist:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from bot.core.text import clean_text, neutralise_mentions
 
 __all__ = [
     "CONSENT_YES_ANSWERS",
@@ -144,33 +145,6 @@ def _check_unique(prompts: Iterable[Prompt]) -> None:
         seen.add(prompt.key)
 
 
-# Bidi embeddings/overrides/isolates can make text display in a different order than it is
-# stored (a known spoofing trick); zero-width joiners etc. are left alone because emoji and
-# several scripts need them.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_NEWLINES = re.compile(r"\r\n|\r|\u2028|\u2029|\x85|\x0b|\x0c")
-
-
-def clean_text(text: str) -> str:
-    """Normalise one answer for storage and display.
-
-    * NFC normalisation, so the same words typed on different devices compare and count alike;
-    * every kind of line break becomes ``\\n``; tabs become a space (a tab at the start of a CSV
-      cell is a formula-injection vector and means nothing in a chat box);
-    * other control characters and bidi overrides are dropped;
-    * leading/trailing whitespace is stripped, and trailing spaces on each line removed.
-    """
-    text = unicodedata.normalize("NFC", text)
-    text = _NEWLINES.sub("\n", text).replace("\t", " ")
-    kept = [
-        ch
-        for ch in text
-        if ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
-    ]
-    lines = "".join(kept).split("\n")
-    return "\n".join(line.rstrip() for line in lines).strip()
-
-
 def validate_answers(prompts: Sequence[Prompt], raw: Mapping[str, str]) -> dict[str, str]:
     """Clean and check a submitted reflection; return ``{prompt key: answer}``, non-empty only.
 
@@ -184,6 +158,8 @@ def validate_answers(prompts: Sequence[Prompt], raw: Mapping[str, str]) -> dict[
     _check_unique(prompts)
     answers: dict[str, str] = {}
     for prompt in prompts:
+        # A NUL in an answer is dropped like any control character: it carries no meaning,
+        # and refusing a participant's reflection over an invisible character would be unkind.
         text = clean_text(raw.get(prompt.key) or "")
         if not text:
             continue
@@ -243,19 +219,3 @@ def reflection_window_open(ended_at: datetime, now: datetime, window_days: int) 
     ``TypeError`` rather than guessing.
     """
     return ended_at <= now < window_closes_at(ended_at, window_days)
-
-
-# Mentions Discord would turn into pings. ``<@!id>`` is the legacy nickname form.
-_MENTION = re.compile(r"@(?=everyone|here)|(?<=<)@(?=[!&]?\d)", re.IGNORECASE)
-_ZWSP = "\u200b"
-
-
-def neutralise_mentions(text: str) -> str:
-    """Make ``@everyone``, ``@here``, ``<@id>``, ``<@!id>`` and ``<@&id>`` inert for display.
-
-    A zero-width space after the ``@`` stops Discord from pinging while the text looks the same.
-    Use it wherever a person's words are echoed back (confirmations, reports posted to a
-    channel); ``allowed_mentions`` should be set too, but this also protects text that leaves
-    Discord and is pasted back in later. Idempotent.
-    """
-    return _MENTION.sub("@" + _ZWSP, text)

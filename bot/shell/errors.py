@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import discord
 from discord import app_commands
 
+from bot.core.text import TextRefused
+
 log = logging.getLogger(__name__)
 
 SORRY = (
@@ -24,6 +26,10 @@ SORRY = (
 
 class UserFacingError(Exception):
     """A refusal or problem the person can act on; the message is shown as it is."""
+
+
+#: Refusals shown to the person as they are: ours, and the core's refusals of typed text.
+USER_FACING = (UserFacingError, TextRefused)
 
 
 def new_reference() -> str:
@@ -44,7 +50,7 @@ async def on_app_command_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
     original = getattr(error, "original", error)
-    if isinstance(original, UserFacingError):
+    if isinstance(original, USER_FACING):
         await reply_ephemeral(interaction, str(original))
         return
     if isinstance(error, app_commands.CheckFailure):
@@ -58,7 +64,7 @@ async def on_app_command_error(
 
 async def report_component_error(interaction: discord.Interaction, error: Exception) -> None:
     """The same, for buttons and forms (views call this from ``on_error``)."""
-    if isinstance(error, UserFacingError):
+    if isinstance(error, USER_FACING):
         await reply_ephemeral(interaction, str(error))
         return
     ref = new_reference()

@@ -35,7 +35,7 @@ from bot.core.export import (
     to_json,
     to_markdown,
 )
-from bot.core.export_model import plural
+from bot.core.export_model import plural, quotable
 from bot.core.reflections import Prompt
 from bot.core.uploads import MiB, fit_for_upload
 from bot.db.models import (
@@ -181,7 +181,9 @@ async def load_export(
             )
             for r in found
         ]
-    return ExportData(tuple(brews), tuple(reflections), tuple(prompts))
+    # Consent is shown only where it cannot tie one person's answers together (see quotable);
+    # applied here, per server, so every format and every reader of ExportData gets it.
+    return ExportData(tuple(brews), tuple(quotable(reflections)), tuple(prompts))
 
 
 def nothing_reason(flt: ExportFilter, *, here: str = "in this server") -> str:

@@ -103,3 +103,20 @@ def test_plural_and_dates() -> None:
     assert plural(2, "person", "people") == "2 people"
     assert plural(0, "room") == "0 rooms"
     assert format_date(date(2024, 10, 1)) == "1 October 2024"
+
+
+def test_a_yes_to_quoting_is_kept_only_where_three_people_in_the_brew_said_yes() -> None:
+    from bot.core.export_model import MIN_PEOPLE_PER_CONSENT_GROUP, quotable
+
+    day = date(2024, 7, 1)
+    lonely = [ReflectionRecord(1, day, True, {"missing": f"a{i}"}) for i in range(1)]
+    lonely += [ReflectionRecord(1, day, False, {"missing": f"b{i}"}) for i in range(4)]
+    enough = [
+        ReflectionRecord(2, day, True, {"missing": f"c{i}"})
+        for i in range(MIN_PEOPLE_PER_CONSENT_GROUP)
+    ]
+    enough.append(ReflectionRecord(2, day, False, {"missing": "d"}))
+    shown = quotable(lonely + enough)
+    assert [r.consent for r in shown if r.brew_number == 1] == [False] * 5
+    assert sum(r.consent for r in shown if r.brew_number == 2) == MIN_PEOPLE_PER_CONSENT_GROUP
+    assert [r.answers for r in shown] == [r.answers for r in lonely + enough]

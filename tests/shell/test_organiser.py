@@ -49,6 +49,9 @@ from tests.builders import (
 )
 
 
+FOURTH = 666_666_666_666_666_666
+
+
 async def _reflect(db: Db, brew_id: int, user: int, answers: dict[str, str], consent: str = ""):
     outcome = await save_reflection(
         db.services,
@@ -72,12 +75,18 @@ async def _two_brews(db: Db) -> tuple[int, int]:
         window_days=60,
         area="Norfolk",
     )
-    second = await add_brew(db.sessions, number=2, title="Summer brew", area="Norfolk")
+    # Brew 2 has three people who agree to be quoted (fewer and nobody is quoted, see
+    # export_model.quotable) and one who does not.
+    second = await add_brew(
+        db.sessions, number=2, title="Summer brew", area="Norfolk", rooms=((*USERS, FOURTH),)
+    )
     await _reflect(db, first, USERS[0], {"missing": '=HYPERLINK("x")'}, "no")
     await _reflect(
         db, second, USERS[0], {"missing": "Quote me on this.", "feedback": "Good"}, "yes"
     )
     await _reflect(db, second, USERS[1], {"lasting": "Keep this private please."}, "")
+    await _reflect(db, second, USERS[2], {"next": "Quote me too."}, "yes")
+    await _reflect(db, second, FOURTH, {"next": "And me."}, "yes")
     return first, second
 
 
@@ -94,8 +103,8 @@ async def test_export_records_come_from_the_database_with_filters(db: Db) -> Non
     everything = await _export(db, ExportFilter(guild_id=GUILD))
     assert [b.number for b in everything.brews] == [1, 2]  # cancelled brew left out
     assert {b.area for b in everything.brews} == {"Norfolk"}
-    assert everything.brews[1].date == NOW.date() and everything.brews[1].participants == 3
-    assert len(everything.reflections) == 3
+    assert everything.brews[1].date == NOW.date() and everything.brews[1].participants == 4
+    assert len(everything.reflections) == 5
     assert all(r.date == NOW.date() for r in everything.reflections)
 
     only_two = await _export(db, ExportFilter(guild_id=GUILD, brew_number=2))
@@ -120,7 +129,7 @@ async def test_csv_has_a_bom_one_row_per_answer_and_neutralised_formulas(db: Db)
     assert blob.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(blob.decode("utf-8-sig"), newline="")))
     assert rows[0][:3] == ["Brew number", "Brew title", "Area"]
-    assert len(rows) == 1 + 4  # four answers in three reflections
+    assert len(rows) == 1 + 6  # six answers in five reflections
     answers = {r[6]: r for r in rows[1:]}
     assert '\'=HYPERLINK("x")' in answers
     assert answers["Quote me on this."][7] == "yes"
@@ -137,7 +146,7 @@ async def test_json_is_the_documented_schema_and_reads_back(db: Db) -> None:
     document = json.loads(blob)
     assert document["schema"] == JSON_SCHEMA_NAME and document["version"] == 1
     parsed = from_json(blob)
-    assert len(parsed.reflections) == 3 and len(parsed.brews) == 2
+    assert len(parsed.reflections) == 5 and len(parsed.brews) == 2
 
 
 async def test_markdown_report_quotes_only_consented_words_and_has_its_chart(db: Db) -> None:

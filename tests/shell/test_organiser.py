@@ -48,7 +48,6 @@ from tests.builders import (
     db_fixture,  # noqa: F401 - the db fixture
 )
 
-
 FOURTH = 666_666_666_666_666_666
 
 

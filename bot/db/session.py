@@ -36,6 +36,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` (sqlite+aiosqlite or postgresql+asyncpg)."""
     parsed = make_url(url)
+    # Parameters (a reflection's words, a user id) never go into SQLAlchemy's log lines or
+    # error messages, whatever logging level is set.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -10,7 +10,8 @@ What is proved (issue 4, "Anonymous by construction"):
 3. While the window is open the only link is a receipt, a keyed hash that is not the user id;
    after the window sweep no receipt and no secret remain, in the tables or in the database
    files on disk, so nothing links a person to a reflection.
-4. The bot's own log lines never pair a person's id with a reflection's id or words.
+4. No log line, from any logger at DEBUG (ours, discord.py, SQLAlchemy, aiosqlite,
+   APScheduler), pairs a person's id with a reflection's id or words.
 
 The schema is read with SQLAlchemy's inspector, and rows with plain sqlite3, so tables or
 columns added later are audited too without changing this test.
@@ -29,6 +30,7 @@ from sqlalchemy import inspect, select
 
 from bot.core.anonymity import receipt
 from bot.db.models import Brew, ReflectionReceipt
+from bot.logging_setup import quiet_libraries
 from bot.shell.reflections import close_reflection_windows
 from tests.integration.reflection_flow import (
     SPEED,
@@ -78,9 +80,10 @@ async def test_nothing_links_a_person_to_their_reflection(
     brew_world: BrewWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = brew_world
-    caplog.set_level(logging.INFO)
-    for name in ("bot", "cogs"):
-        caplog.set_level(logging.DEBUG, logger=name)
+    # Every logger at DEBUG, as `[logging] level = "DEBUG"` sets it: discord.py then prints
+    # whole gateway events, SQLAlchemy and aiosqlite would print parameters (issue 11).
+    caplog.set_level(logging.DEBUG)
+    quiet_libraries(logging.DEBUG)
     flow = await run_brew_with_reflections(world)
     participants = {str(m.id) for m in world.participants}
 

@@ -45,6 +45,37 @@ FIELDS: dict[str, frozenset[str]] = {
     "signup.card_perspectives": frozenset({"perspectives"}),
     "reflection.saved": frozenset({"closes"}),
     "reflection.replaced": frozenset({"closes"}),
+    "schedule.card": frozenset(
+        {"title", "question", "starts", "starts_rel", "length", "opens_rel", "voice", "text"}
+    ),
+    "schedule.card_cancelled": frozenset({"title", "starts"}),
+    "schedule.calendar_description": frozenset({"title", "question", "link"}),
+    "schedule.event_description": frozenset({"title", "question", "channel"}),
+    "schedule.reminder": frozenset(
+        {"title", "question", "starts", "starts_rel", "card_link", "channel"}
+    ),
+    "schedule.reminder_fallback": frozenset(
+        {"mentions", "title", "question", "starts", "starts_rel", "card_link", "channel"}
+    ),
+    "schedule.too_few": frozenset({"title", "count", "card_link"}),
+    "schedule.ping_start": frozenset({"facilitators", "title", "count", "card_link"}),
+    "schedule.missed": frozenset({"title", "starts"}),
+    "schedule.cancelled_notice": frozenset({"title", "starts", "channel"}),
+    "schedule.scheduled": frozenset({"title", "understood", "series"}),
+    "schedule.series_repeats": frozenset({"repeat", "occurrences", "last"}),
+    "schedule.event_permission": frozenset({"channel"}),
+    "schedule.upcoming_line": frozenset({"number", "title", "starts", "voice", "text"}),
+    "schedule.cancelled_done": frozenset({"count"}),
+    "schedule.cancel_missing": frozenset({"number"}),
+    "schedule.when_empty": frozenset({"text", "example"}),
+    "schedule.when_unreadable": frozenset({"text", "example"}),
+    "schedule.when_no_time": frozenset({"text", "example"}),
+    "schedule.when_no_such_day": frozenset({"text", "example"}),
+    "schedule.when_no_such_time": frozenset({"text", "example"}),
+    "schedule.when_wrong_weekday": frozenset({"text", "example", "date", "weekday"}),
+    "schedule.when_past": frozenset({"text", "example", "understood"}),
+    "schedule.when_too_far": frozenset({"text", "example", "understood"}),
+    "schedule.autocomplete_unreadable": frozenset({"text", "example"}),
 }
 
 PHASE_KEYS = ("arrive", "think", "turns", "reflect", "still", "close")

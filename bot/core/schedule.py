@@ -35,7 +35,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from bot.core.when import localize
@@ -121,7 +121,9 @@ class MomentKind(StrEnum):
     START = "start"
 
 
-_KIND_ORDER = {MomentKind.REMINDER: 0, MomentKind.OPEN: 1, MomentKind.START: 2}
+#: At the same instant the card opens first (a reminder then finds people already joined), and
+#: the start comes last.
+_KIND_ORDER = {MomentKind.OPEN: 0, MomentKind.REMINDER: 1, MomentKind.START: 2}
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,10 @@ class Moment:
 
 @dataclass(frozen=True)
 class Plan:
-    """The moments of one occurrence, in the order they happen, and when the brew would end."""
+    """The moments of one occurrence, in the order they happen, and when the brew would end.
+
+    All instants are in UTC (what the database stores and the timer compares).
+    """
 
     start: datetime
     end: datetime
@@ -186,6 +191,10 @@ def plan_occurrence(
         raise ValueError(f"signup_minutes must be 0 to {MAX_SIGNUP_MINUTES}")
     if length_minutes <= 0:
         raise ValueError("length_minutes must be positive")
+    # Durations are real elapsed time, so subtract in UTC: Python does arithmetic on an aware
+    # local datetime on the wall clock, which is an hour out across a summer-time change (and
+    # could put "15 minutes before 02:00" after 02:00 on the spring-forward night).
+    start = start.astimezone(UTC)
     moments = [
         Moment(MomentKind.REMINDER, start - scaled(m, speed), m)
         for m in normal_reminders(reminder_minutes)

@@ -255,17 +255,19 @@ def _relative(text: str, match: re.Match[str], now: datetime, zone: tzinfo) -> P
         wall = now_local.replace(tzinfo=None) + timedelta(days=days)
         at, kind = localize(wall, zone)
     else:
+        # Real elapsed time: add in UTC (Python adds to an aware local time on the wall clock,
+        # which would be an hour out across a summer-time change).
         minutes = count * (60 if unit.startswith("h") else 1)
-        at, kind = now_local + timedelta(minutes=minutes), LocalKind.NORMAL
+        at, kind = now.astimezone(UTC) + timedelta(minutes=minutes), LocalKind.NORMAL
     if at.second or at.microsecond:
-        at = (at + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        at = at.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     return _checked(text, at.astimezone(zone), kind, now)
 
 
 def _checked(text: str, at: datetime, kind: LocalKind, now: datetime) -> Parsed:
     if at <= now:
         return _refuse("when_past", text, understood=understood_as(at))
-    if at - now > MAX_AHEAD:
+    if at.astimezone(UTC) - now.astimezone(UTC) > MAX_AHEAD:
         return _refuse("when_too_far", text, understood=understood_as(at))
     return Understood(at=at, text=text, local=kind)
 

@@ -70,6 +70,14 @@ Interaction records (:class:`InteractionRecord`)::
     rec.original_message, rec.followups, rec.modal, rec.choices,
     rec.latency, rec.late, rec.failed, rec.payload (the INTERACTION_CREATE data)
 
+Guild scheduled events (:mod:`.events`, :mod:`.events_rest`, :mod:`.events_driver`)::
+
+    sim.scheduled_events(guild_id); sim.scheduled_event(guild_id, event_id)
+    await sim.press_interested(guild_id, event_id, user_id)   # USER_ADD gateway event
+    await sim.remove_interested(guild_id, event_id, user_id)
+    await sim.set_scheduled_event_status(guild_id, event_id, status)   # 1 -> 2 -> 3, 1 -> 4
+    sim.set_wall_clock(lambda: datetime)   # "start in the future" against the bot's clock
+
 Queries::
 
     sim.messages(channel_id, *, include_ephemeral=True, include_deleted=False) -> [Message]
@@ -111,15 +119,17 @@ Documented simplifications
   GUILD_MEMBERS intent, in which case it carries every member (Discord would chunk large guilds).
 * One bot application per simulator; its user id equals the application id (as for modern apps).
 * No voice servers: OP 4 updates the bot's voice state but no VOICE_SERVER_UPDATE follows.
-* Threads, forums posts, reactions, emojis, stickers, polls' votes, audit logs, invites, bans,
-  scheduled events and webhooks other than interaction webhooks are not implemented (unknown
-  routes answer 404 / code 0 and are listed in ``sim.unknown_routes``).
+* Threads, forums posts, reactions, emojis, stickers, polls' votes, audit logs, invites, bans
+  and webhooks other than interaction webhooks are not implemented (unknown routes answer 404 /
+  code 0 and are listed in ``sim.unknown_routes``). Scheduled events have no cover images,
+  recurrence rules or automatic status changes (see :mod:`.events`).
 """
 
 from __future__ import annotations
 
 from .driver import DiscordSimulator
 from .errors import ApiError, SimulatorError
+from .events import ScheduledEvent
 from .gateway import ALL_INTENTS, GatewayEvent
 from .interactions import InteractionLate, InteractionRecord, InteractionResponse
 from .models import (
@@ -176,6 +186,7 @@ __all__ = [
     "RestCall",
     "Role",
     "RouteLimit",
+    "ScheduledEvent",
     "SimulatorError",
     "User",
     "VoiceState",

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from . import commands as cmds
 from .errors import ApiError, SimulatorError
+from .events_driver import ScheduledEventDriver
 from .gateway import ALL_INTENTS, GatewayEvent, GatewayServer
 from .interactions import (
     APPLICATION_COMMAND,
@@ -47,7 +48,7 @@ OverwriteSpec = (
 )
 
 
-class DiscordSimulator:
+class DiscordSimulator(ScheduledEventDriver):
     """A local, in-process Discord (REST + gateway) for discord.py bots.
 
     Parameters

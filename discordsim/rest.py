@@ -29,6 +29,9 @@ Routes (under ``/api/v{9,10}``)::
                                                                  deaf, timeout, channel_id move)
     PUT|DELETE          /guilds/{guild_id}/members/{user_id}/roles/{role_id}
     GET    /guilds/{guild_id}/voice-states/@me, /{user_id}
+    GET|POST            /guilds/{guild_id}/scheduled-events     (see :mod:`.events_rest`)
+    GET|PATCH|DELETE    /guilds/{guild_id}/scheduled-events/{event_id}
+    GET    /guilds/{guild_id}/scheduled-events/{event_id}/users
     GET|PATCH|DELETE    /channels/{channel_id}
     PUT|DELETE          /channels/{channel_id}/permissions/{overwrite_id}
     GET|POST            /channels/{channel_id}/messages
@@ -60,6 +63,7 @@ from aiohttp.web_exceptions import HTTPException as AiohttpHTTPException
 from . import errors as E
 from . import payloads as pl
 from .errors import ApiError
+from .events_rest import add_scheduled_event_routes
 from .gateway import GatewayServer
 from .interactions import InteractionManager
 from .permissions import P, has
@@ -199,6 +203,7 @@ class RestApi:
         add(r, "PUT", g + "/members/{user_id:\\d+}/roles/{role_id:\\d+}", self.add_role)
         add(r, "DELETE", g + "/members/{user_id:\\d+}/roles/{role_id:\\d+}", self.remove_role)
         add(r, "GET", g + "/voice-states/{user_id:(@me|\\d+)}", self.get_voice_state)
+        add_scheduled_event_routes(self, r)
         c = "/channels/{channel_id:\\d+}"
         add(r, "GET", c, self.get_channel)
         add(r, "PATCH", c, self.edit_channel)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .appcommands import CommandOps
 from .channels import ChannelOps
+from .events import ScheduledEventOps
 from .guilds import GuildOps
 from .messages import MessageOps
 from .statebase import (
@@ -34,8 +35,9 @@ from .statebase import (
 )
 
 
-class SimState(GuildOps, ChannelOps, MessageOps, CommandOps):
-    """All simulated Discord data plus the operations on it (see the mixins' modules)."""
+class SimState(ScheduledEventOps, GuildOps, ChannelOps, MessageOps, CommandOps):
+    """All simulated Discord data plus the operations on it (see the mixins' modules;
+    :mod:`.events` holds guild scheduled events)."""
 
 
 __all__ = [

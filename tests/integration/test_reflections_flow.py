@@ -101,7 +101,9 @@ async def test_reflections_and_exports_through_discord(
         "Meet again.",
         "'=SUM(A1:A9) more budget",
     }
-    assert answers["Carers' time, valued."][7] == "yes"
+    # One person of three said yes: in a brew where fewer than three agree to be quoted, every
+    # answer is marked "no", or the "yes" rows would all be that one person's (issue 11).
+    assert answers["Carers' time, valued."][7] == "no"
     assert answers["'=SUM(A1:A9) more budget"][7] == "no"
     assert all(r[1] == "Co-production week" and r[2] == "Norfolk" for r in rows[1:])
     assert "First thought." not in csv_file.text
@@ -121,7 +123,8 @@ async def test_reflections_and_exports_through_discord(
     report = files["brew-report.md"].text
     assert report.startswith("# Over A Brew in Norfolk: what we heard")
     assert "(brew-report-chart.png)" in report
-    assert "Carers' time, valued." in report  # consented
+    # Consented, but the only one in the brew to say yes: counted, not quoted (issue 11).
+    assert "Carers' time, valued." not in report
     assert "A better lasting thought." not in report and "more budget" not in report
     assert files["brew-report-chart.png"].data.startswith(b"\x89PNG")
 

@@ -85,8 +85,7 @@ async def test_guarded_job_runs_once_per_period_across_processes(make_sessions) 
         return job
 
     jobs = [
-        g.once_per("privacy-retention", timedelta(days=1), job_of(n))
-        for n, g in enumerate(guards)
+        g.once_per("privacy-retention", timedelta(days=1), job_of(n)) for n, g in enumerate(guards)
     ]
     for _day in range(3):
         # Every process's timer fires during the day, at different times.

@@ -44,7 +44,7 @@ def test_processes_migrating_at_the_same_moment_all_succeed_once(
         f"sys.exit(main(['migrate', '--config', {str(config)!r}]))\n"
     )
     procs = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        subprocess.Popen(
             [sys.executable, "-c", script],
             cwd=tmp_path,
             stdout=subprocess.PIPE,

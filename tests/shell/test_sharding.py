@@ -22,8 +22,8 @@ from bot.shell.app import BrewBot, Services
 from bot.shell.sharding import (
     bot_class,
     make_bot,
-    owned_guild_ids,
     own_shards,
+    owned_guild_ids,
     syncs_global_commands,
 )
 from discordsim import DiscordSimulator, guild_shard

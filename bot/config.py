@@ -62,7 +62,7 @@ class DatabaseConfig:
     #: Every process may hold pool_size + max_overflow connections: keep
     #: processes x (pool_size + max_overflow) below PostgreSQL's max_connections.
     pool_size: int = 5
-    max_overflow: int = 5
+    max_overflow: int = 10
     pool_timeout: float = 30.0
     pool_pre_ping: bool = True
 

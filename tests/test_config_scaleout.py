@@ -61,7 +61,7 @@ def test_pool_settings_reach_the_engine_options(tmp_path):
     assert options["pool_size"] == 3 and options["max_overflow"] == 2
     assert options["pool_timeout"] == 12.0 and options["pool_pre_ping"] is False
     defaults = pool_options(DatabaseConfig())
-    assert (defaults["pool_size"], defaults["max_overflow"]) == (5, 5)
+    assert (defaults["pool_size"], defaults["max_overflow"]) == (5, 10)
     assert defaults["pool_pre_ping"] is True
 
 

@@ -25,7 +25,8 @@ import discord
 from discord.ext import commands
 
 if TYPE_CHECKING:
-    from bot.shell.app import BrewBot, Services
+    from bot.services import Services
+    from bot.shell.app import BrewBot
 
 log = logging.getLogger(__name__)
 

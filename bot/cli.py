@@ -46,8 +46,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from bot.db.migrate import upgrade
 
     config = _load(args)
-    upgrade(config.database.url)
-    print("The database is up to date.")
+    result = upgrade(config.database.url)
+    if result.changed:
+        print(f"The database was upgraded from {result.before or 'empty'} to {result.after}.")
+    else:
+        print("The database is up to date.")
     return 0
 
 
@@ -84,12 +87,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 async def _serve(config: Config, token: str, content: Content) -> None:
     from bot.db.session import create_engine, session_factory
     from bot.services import build_services
-    from bot.shell.app import BrewBot
     from bot.shell.endpoints import configure_endpoints
+    from bot.shell.sharding import make_bot
 
     configure_endpoints(config.discord.api_base_url, config.discord.gateway_url)
-    engine = create_engine(config.database.url)
-    bot = BrewBot(build_services(config, session_factory(engine), content=content))
+    engine = create_engine(config.database.url, config.database)
+    bot = make_bot(build_services(config, session_factory(engine), content=content))
     try:
         async with bot:
             await bot.start(token)

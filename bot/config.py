@@ -45,11 +45,26 @@ class DiscordConfig:
     #: Gateway sharding across processes (with PostgreSQL): this process's shard and the total.
     shard_id: int | None = None
     shard_count: int | None = None
+    #: "auto": one process runs every shard (discord.py's AutoShardedBot), with the count
+    #: Discord recommends unless shard_count is set. Unset: one connection, or shard_id's.
+    shards: str | None = None
+
+
+SHARDS_AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = "sqlite+aiosqlite:///brewhost.db"
+    #: PostgreSQL only (SQLite ignores them). Connections each process keeps open, how many
+    #: more it may open at a burst, how long a request waits for a free one (seconds), and
+    #: whether a connection is checked before use (so a restarted server costs no brew).
+    #: Every process may hold pool_size + max_overflow connections: keep
+    #: processes x (pool_size + max_overflow) below PostgreSQL's max_connections.
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_pre_ping: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "discord.max_ratelimit_timeout": (1, 600),
     "discord.shard_id": (0, 10000),
     "discord.shard_count": (1, 10000),
+    "database.pool_size": (1, 100),
+    "database.max_overflow": (0, 100),
+    "database.pool_timeout": (1, 600),
     "brew.group_size": (2, 8),
     "brew.arrive_seconds": (0, 1800),
     "brew.think_seconds": (0, 600),
@@ -168,6 +186,9 @@ def _coerce(source: str, key: str, kind: Any, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
         value = float(value)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
     elif kind in ("str", "str | None"):
         if not isinstance(value, str):
             raise ConfigError(source, key, f"expected {_describe(kind)}, got {value!r}")
@@ -239,7 +260,34 @@ def _check_consistency(config: Config) -> None:
             raise ConfigError(
                 config.source, key, "expected a URL starting with http(s):// or ws(s)://"
             )
+    _check_sharding(config)
+    db = config.database.url
+    if not db.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            config.source,
+            "database.url",
+            "expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB",
+        )
+
+
+def _check_sharding(config: Config) -> None:
+    """One connection, one shard per process (shard_id + shard_count), or "auto"."""
     shard_id, shard_count = config.discord.shard_id, config.discord.shard_count
+    shards = config.discord.shards
+    if shards is not None:
+        if shards.strip().lower() != SHARDS_AUTO:
+            raise ConfigError(
+                config.source,
+                "discord.shards",
+                f'expected "auto" (this process runs every shard), got {shards!r}',
+            )
+        if shard_id is not None:
+            raise ConfigError(
+                config.source,
+                "discord.shard_id",
+                'leave it out with shards = "auto" (one process runs every shard)',
+            )
+        return
     if (shard_id is None) != (shard_count is None):
         raise ConfigError(
             config.source, "discord.shard_id", "set shard_id and shard_count together, or neither"
@@ -253,13 +301,6 @@ def _check_consistency(config: Config) -> None:
             config.source,
             "discord.shard_count",
             "several processes need a shared PostgreSQL database (database.url)",
-        )
-    db = config.database.url
-    if not db.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise ConfigError(
-            config.source,
-            "database.url",
-            "expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB",
         )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -21,6 +22,7 @@ from discord.ext import commands
 from discord.ui import Button, DynamicItem
 
 from bot.core.reflections import ReflectionError
+from bot.db.leases import LeaseGuard
 from bot.shell.app import BrewBot, Services
 from bot.shell.errors import new_reference, report_component_error
 from bot.shell.organiser import apply_retention
@@ -98,6 +100,10 @@ class ReflectionsCog(commands.Cog):
             await apply_retention(services, services.clock.now())
 
         now = services.clock.now()
+        # With several processes each job runs once per period, in whichever takes its lease.
+        leases = LeaseGuard(services.sessions, services.clock)
+        window_job = leases.once_per(WINDOW_JOB, timedelta(hours=1), window_job)
+        retention_job = leases.once_per(RETENTION_JOB, timedelta(days=1), retention_job)
         # Run once soon after start (catching up on downtime), then on the interval.
         runner.scheduler.add_job(
             window_job, "interval", hours=1, id=WINDOW_JOB, replace_existing=True, next_run_time=now

@@ -16,7 +16,8 @@ Lifecycle and wiring::
     sim = DiscordSimulator(rate_limits=RateLimitPolicy.off(), bot_name="Brew Host",
                            interaction_deadline=3.0, token_lifetime=900.0,
                            heartbeat_interval=41.25, resume_window=120.0,
-                           allowed_intents=ALL_INTENTS, log_limit=20_000)
+                           allowed_intents=ALL_INTENTS, log_limit=20_000,
+                           shards=1, max_guilds_per_shard=2500)  # GET /gateway/bot, 4011
     await sim.start()  /  await sim.close()  /  async with DiscordSimulator() as sim: ...
     sim.api_base_url, sim.gateway_url, sim.http_base_url, sim.bot_token, sim.bot_user,
     sim.bot_id, sim.application_id
@@ -27,7 +28,8 @@ World building (synchronous; gateway events are dispatched to connected bots)::
 
     guild = sim.create_guild(name, *, bot_permissions=DEFAULT_BOT_PERMISSIONS,
                              everyone_permissions=DEFAULT_EVERYONE_PERMISSIONS,
-                             owner_name="Server Owner", with_bot=True) -> Guild
+                             owner_name="Server Owner", with_bot=True,
+                             shard=None) -> Guild   # shard=(id, count): a guild that shard owns
     role = sim.create_role(guild_id, name, *, permissions=0, color=0, hoist=False,
                            mentionable=False) -> Role
     member = sim.create_member(guild_id, name, *, roles=(), bot=False, owner=False,
@@ -130,7 +132,7 @@ from __future__ import annotations
 from .driver import DiscordSimulator
 from .errors import ApiError, SimulatorError
 from .events import ScheduledEvent
-from .gateway import ALL_INTENTS, GatewayEvent
+from .gateway import ALL_INTENTS, GatewayEvent, guild_shard
 from .interactions import InteractionLate, InteractionRecord, InteractionResponse
 from .models import (
     DM,
@@ -190,4 +192,5 @@ __all__ = [
     "SimulatorError",
     "User",
     "VoiceState",
+    "guild_shard",
 ]

@@ -71,6 +71,12 @@ class DiscordSimulator(ScheduledEventDriver):
         Intents the application is allowed to use; by default every intent, privileged ones
         included (as if enabled in the developer portal). Identifying with a privileged intent not
         in this set closes the gateway with 4014.
+    shards:
+        The shard count ``GET /gateway/bot`` recommends (what ``AutoShardedBot`` uses). Any
+        count is accepted at IDENTIFY; each connection gets only the guilds of its shard.
+    max_guilds_per_shard:
+        A connection that would receive more guilds than this is closed with 4011 (sharding
+        required); 2500 on Discord.
     """
 
     def __init__(
@@ -83,6 +89,8 @@ class DiscordSimulator(ScheduledEventDriver):
         token_lifetime: float = 15 * 60.0,
         resume_window: float = 120.0,
         allowed_intents: int = ALL_INTENTS,
+        shards: int = 1,
+        max_guilds_per_shard: int = 2500,
         host: str = "127.0.0.1",
         port: int = 0,
         log_limit: int = 20_000,
@@ -101,6 +109,8 @@ class DiscordSimulator(ScheduledEventDriver):
             resume_window=resume_window,
             allowed_intents=allowed_intents,
             log_limit=log_limit,
+            shards=shards,
+            max_guilds_per_shard=max_guilds_per_shard,
         )
         self.state.sink = self.gateway
         self.interaction_manager = InteractionManager(
@@ -219,9 +229,13 @@ class DiscordSimulator(ScheduledEventDriver):
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         owner_name: str = "Server Owner",
         with_bot: bool = True,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
         """A guild with an owner member, an @everyone role and (by default) the bot as a member
-        holding a managed role with ``bot_permissions``. Dispatches GUILD_CREATE if connected."""
+        holding a managed role with ``bot_permissions``. Dispatches GUILD_CREATE if connected.
+
+        ``shard=(shard_id, shard_count)`` picks a guild id that gateway shard owns
+        (``(guild_id >> 22) % shard_count == shard_id``), so sharding tests can place guilds."""
         owner = self.create_user(owner_name)
         guild = self.state.create_guild(
             name,
@@ -229,6 +243,7 @@ class DiscordSimulator(ScheduledEventDriver):
             bot_permissions=bot_permissions,
             everyone_permissions=everyone_permissions,
             with_bot=with_bot,
+            shard=shard,
         )
         if with_bot:
             self.state.announce_guild(guild)

@@ -27,10 +27,19 @@ the bot is not in are not sent. Opcodes handled from the client: HEARTBEAT, IDEN
 UPDATE (stored), VOICE STATE UPDATE (updates the bot's voice state), RESUME, REQUEST GUILD
 MEMBERS (one chunk; all members only with GUILD_MEMBERS).
 
+Sharding, as on Discord: ``GET /gateway/bot`` recommends ``shards`` (the simulator's
+``shards`` setting); IDENTIFY may carry ``shard: [shard_id, shard_count]``; a session then gets,
+at READY and afterwards, only the guilds with ``(guild_id >> 22) % shard_count == shard_id``
+(GUILD_CREATE, every later guild event and the guild's interactions). Events without a guild
+(DMs, DM interactions) go to shard 0 only. Without ``shard`` a session gets every guild. Several
+processes may each identify with their own shard at the same time.
+
 Close codes used: 4001 unknown opcode, 4002 decode error, 4003 not authenticated, 4004
 authentication failed, 4005 already authenticated, 4008 rate limited (more than 120 payloads a
-minute), 4009 session timed out (no heartbeat), 4010 invalid shard, 4012 invalid API version,
-4013 invalid intents, 4014 disallowed (privileged) intents.
+minute), 4009 session timed out (no heartbeat), 4010 invalid shard (not ``[id, count]`` with
+``0 <= id < count``), 4011 sharding required (the session would get more than
+``max_guilds_per_shard`` guilds), 4012 invalid API version, 4013 invalid intents, 4014
+disallowed (privileged) intents.
 """
 
 from __future__ import annotations
@@ -160,7 +169,24 @@ class Session:
         shard_id, count = self.shard
         if guild_id is None:
             return shard_id == 0
-        return (guild_id >> 22) % count == shard_id
+        return guild_shard(guild_id, count) == shard_id
+
+
+def _parse_shard(value: Any) -> tuple[int, int] | None:
+    """``[shard_id, shard_count]`` from IDENTIFY, or None when Discord would answer 4010."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+        return None
+    shard_id, count = value
+    if count < 1 or not 0 <= shard_id < count:
+        return None
+    return (shard_id, count)
+
+
+def guild_shard(guild_id: int, shard_count: int) -> int:
+    """The shard that owns ``guild_id`` (Discord's documented formula)."""
+    return (guild_id >> 22) % shard_count
 
 
 class GatewayServer:
@@ -176,8 +202,15 @@ class GatewayServer:
         resume_window: float = 120.0,
         allowed_intents: int = ALL_INTENTS,
         log_limit: int = 20_000,
+        shards: int = 1,
+        max_guilds_per_shard: int = 2500,
     ) -> None:
+        if shards < 1 or max_guilds_per_shard < 1:
+            raise ValueError("shards and max_guilds_per_shard must be at least 1")
         self.state = state
+        #: The shard count GET /gateway/bot recommends.
+        self.shards = shards
+        self.max_guilds_per_shard = max_guilds_per_shard
         self.token = token
         self.clock = clock
         self.heartbeat_interval = heartbeat_interval
@@ -403,21 +436,29 @@ class GatewayServer:
             return
         shard: tuple[int, int] | None = None
         if data.get("shard") is not None:
-            shard_id, count = (int(x) for x in data["shard"])
-            if count < 1 or not 0 <= shard_id < count:
+            shard = _parse_shard(data["shard"])
+            if shard is None:
                 await self._close(conn, 4010, "Invalid shard.")
                 return
-            shard = (shard_id, count)
         sess = Session(id=secrets.token_hex(16), intents=intents, shard=shard, connection=conn)
-        conn.session = sess
-        self.sessions[sess.id] = sess
-        self.identify_count += 1
         state = self.state
         guilds = [
             g
             for g in state.guilds.values()
             if state.bot.id in g.members and sess.handles_guild(g.id)
         ]
+        if len(guilds) > self.max_guilds_per_shard:
+            _log.info(
+                "IDENTIFY shard=%s would get %d guilds (limit %d): 4011",
+                shard,
+                len(guilds),
+                self.max_guilds_per_shard,
+            )
+            await self._close(conn, 4011, "Sharding required.")
+            return
+        conn.session = sess
+        self.sessions[sess.id] = sess
+        self.identify_count += 1
         ready: dict[str, Any] = {
             "v": 10,
             "user": {

@@ -42,8 +42,10 @@ class GuildOps(StateBase):
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         with_bot: bool = True,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        guild_id = self.ids.next()
+        # ``shard`` = (shard_id, shard_count): an id that this gateway shard owns.
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
         if owner is None:
             owner = self.create_user("owner" + str(guild_id)[-4:], global_name="Server Owner")
         guild = Guild(id=guild_id, name=name, owner_id=owner.id)

@@ -460,10 +460,10 @@ class RestApi:
         return json_response(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.gateway.shards,
                 "session_start_limit": {
                     "total": 1000,
-                    "remaining": 1000 - self.gateway.identify_count,
+                    "remaining": max(0, 1000 - self.gateway.identify_count),
                     "reset_after": 86_400_000,
                     "max_concurrency": 1,
                 },

@@ -43,6 +43,24 @@ class SnowflakeGenerator:
             (self._last_ms << 22) | (self._worker << 17) | (self._process << 12) | self._increment
         )
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """Return a fresh snowflake that gateway shard ``shard_id`` of ``shard_count`` owns.
+
+        Discord routes a guild to shard ``(guild_id >> 22) % shard_count``, i.e. by the
+        millisecond its id was made in. Ids made in one burst share a millisecond and so a shard;
+        tests that need guilds on given shards move the timestamp on to the next one that fits.
+        """
+        if shard_count < 1 or not 0 <= shard_id < shard_count:
+            raise ValueError(f"shard {shard_id} is not one of 0..{shard_count - 1}")
+        candidate = self.next()
+        ms = candidate >> 22
+        step = (shard_id - ms) % shard_count
+        if step:
+            self._last_ms = ms + step
+            self._increment = 0
+            candidate = (self._last_ms << 22) | (self._worker << 17) | (self._process << 12)
+        return candidate
+
 
 def snowflake_time(snowflake: int) -> datetime.datetime:
     """Return the UTC creation time encoded in ``snowflake``."""

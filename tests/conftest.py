@@ -25,7 +25,9 @@ def _postgres_reachable() -> str | None:
         with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=1):
             return None
     except OSError as exc:
-        return f"PostgreSQL is not reachable at {url.host}:{url.port or 5432} ({exc.strerror or exc})"
+        return (
+            f"PostgreSQL is not reachable at {url.host}:{url.port or 5432} ({exc.strerror or exc})"
+        )
 
 
 @pytest.fixture

@@ -281,11 +281,24 @@ class KeepApart(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Lease(Base):
+    """Work that belongs to no server (retention, the reflection-window sweep) and the process
+    doing it until ``expires_at``: with several processes it runs once per period, whichever
+    process takes the lease (see :mod:`bot.db.leases`)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
 __all__ = [
     "Base",
     "Brew",
     "GuildSettings",
     "KeepApart",
+    "Lease",
     "Membership",
     "Outbox",
     "PairHistory",

@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.config import Config
 from bot.services import Services  # re-exported: Services moved to bot/services.py
 from bot.shell.errors import on_app_command_error
+from bot.shell.sharding import owned_guild_ids, syncs_global_commands
 
 if TYPE_CHECKING:
     from bot.shell.runner import BrewRunner
@@ -72,12 +73,13 @@ class BrewBot(commands.Bot):
     async def sync_commands(self) -> None:
         guild_ids = self.config.discord.guild_ids
         if guild_ids:
-            for guild_id in guild_ids:
+            # With several processes, each syncs only the servers its own shards carry.
+            for guild_id in owned_guild_ids(self, guild_ids):
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
                 synced = await self.tree.sync(guild=guild)
                 log.info("synced %d commands to server %s", len(synced), guild_id)
-        else:
+        elif syncs_global_commands(self):
             synced = await self.tree.sync()
             log.info("synced %d global commands (they can take a while to appear)", len(synced))
 

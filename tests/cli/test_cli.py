@@ -56,7 +56,10 @@ def test_bad_config_file_exits_2_without_traceback(tmp_path):
     bad.write_text("[brew]\ngroup_size = 99\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "bot", "migrate", "--config", str(bad)],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr.strip() == f"{bad}: brew.group_size: expected a value from 2 to 8, got 99"
@@ -71,6 +74,8 @@ def test_run_without_a_token_exits_2(tmp_path, monkeypatch, capsys):
 
 def test_migrate_creates_the_database(tmp_path, capsys):
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "b.db"}"\n', encoding="utf-8")
+    config.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "b.db"}"\n', encoding="utf-8"
+    )
     assert main(["migrate", "--config", str(config)]) == 0
     assert (tmp_path / "b.db").exists()

@@ -59,9 +59,22 @@ async def _round_trip(url: str) -> None:
     when = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
     async with sessions() as session:
         brew = Brew(
-            guild_id=2**62, number=1, title="What's missing?", question="What's missing?",
-            group_size=4, length_s=1800, arrive_s=120, think_s=60, turn_s=120, nudge_s=30,
-            still_s=300, close_s=60, min_reflect_s=120, cleanup_s=600, seed=7, started_at=when,
+            guild_id=2**62,
+            number=1,
+            title="What's missing?",
+            question="What's missing?",
+            group_size=4,
+            length_s=1800,
+            arrive_s=120,
+            think_s=60,
+            turn_s=120,
+            nudge_s=30,
+            still_s=300,
+            close_s=60,
+            min_reflect_s=120,
+            cleanup_s=600,
+            seed=7,
+            started_at=when,
         )
         session.add(brew)
         await session.flush()

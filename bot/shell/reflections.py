@@ -48,7 +48,6 @@ from bot.core.reflections import (
 )
 from bot.db import privacy
 from bot.db import reflections as db_reflections
-from bot.db.privacy import secure_delete
 from bot.db.reflections import Participation
 
 if TYPE_CHECKING:
@@ -70,7 +69,6 @@ __all__ = [
     "prompt_input_id",
     "reflection_form",
     "save_reflection",
-    "secure_delete",
 ]
 
 #: Custom id of a submitted form: the brew's database id, or "latest" (resolved on submit).

@@ -20,7 +20,7 @@ from bot.core.grouping import Group, pair_weights, pairs_in
 from bot.db import pair_history
 
 if TYPE_CHECKING:
-    from bot.shell.app import Services
+    from bot.services import Services
 
 
 def _keys(secret: bytes, user_ids: Sequence[int]) -> dict[str, frozenset[str]]:

@@ -42,7 +42,7 @@ from bot.shell.errors import UserFacingError, report_component_error
 from bot.shell.reflections import checkpoint
 
 if TYPE_CHECKING:
-    from bot.shell.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

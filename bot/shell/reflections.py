@@ -51,7 +51,7 @@ from bot.db import reflections as db_reflections
 from bot.db.reflections import Participation
 
 if TYPE_CHECKING:
-    from bot.shell.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

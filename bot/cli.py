@@ -101,7 +101,7 @@ async def _serve(config: Config, token: str, content: Content) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.shell.export_cli import run_export
+    from bot.export_cli import run_export
 
     config = _load(args)
     return run_export(config, args)

@@ -3,13 +3,14 @@
 * Export sample data (pure): :data:`PROMPTS`, :func:`brews`, :func:`reflections`.
 * A migrated SQLite database with services around it (the ``db`` fixture: import
   ``db_fixture`` into a test module), and brews with rooms and members inserted directly
-  (:func:`add_brew`), no Discord needed.
+  (:func:`add_brew`), no Discord needed; :func:`open_db` gives the same for any database URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -92,17 +93,24 @@ class Db:
         return clock
 
 
-@pytest.fixture(name="db")
-async def db_fixture(tmp_path: Path) -> AsyncIterator[Db]:
-    path = tmp_path / "brewhost.db"
-    url = f"sqlite+aiosqlite:///{path}"
+@asynccontextmanager
+async def open_db(url: str, path: Path | None = None) -> AsyncIterator[Db]:
+    """A migrated database at ``url`` (SQLite or PostgreSQL, e.g. from the ``database_url``
+    fixture) with services around it; the engine is disposed afterwards."""
     await migrated(url)
     engine = create_engine(url)
     sessions = session_factory(engine)
     try:
-        yield Db(url, path, sessions, make_services(sessions, url))
+        yield Db(url, path or Path(), sessions, make_services(sessions, url))
     finally:
         await engine.dispose()
+
+
+@pytest.fixture(name="db")
+async def db_fixture(tmp_path: Path) -> AsyncIterator[Db]:
+    path = tmp_path / "brewhost.db"
+    async with open_db(f"sqlite+aiosqlite:///{path}", path) as db:
+        yield db
 
 
 async def add_brew(

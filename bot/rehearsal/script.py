@@ -160,16 +160,10 @@ class Script:
         raise DemoFailed(f"the brew had not ended after {budget:.0f} seconds")
 
     async def brew_status(self) -> str | None:
-        from sqlalchemy import select
-
-        from bot.db.models import Brew
+        from bot.db.brews import brew_status
 
         async with self.stage.sessions() as session:
-            return await session.scalar(
-                select(Brew.status).where(
-                    Brew.guild_id == self.world.guild_id, Brew.number == self.demo.stats.brew_number
-                )
-            )
+            return await brew_status(session, self.world.guild_id, self.demo.stats.brew_number)
 
     async def wait_for_tasks(self) -> None:
         while self.tasks:

@@ -11,14 +11,30 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.core.anonymity import new_secret
-from bot.core.grouping import ApartConstraintError, GroupingError, Person, plan_groups
-from bot.core.phases import PlanError
+from bot.core.content import Content
+from bot.core.grouping import ApartConstraintError, Group, GroupingError, Person, plan_groups
+from bot.core.messages import stamp_rel
+from bot.core.phases import Phase, PlanError, Timing
 from bot.core.text import check_length, inert
-from bot.db import repo
-from bot.db.models import Brew, Membership, Room, Signup
+from bot.db import brews as db_brews
+from bot.db.brews import (
+    BrewChanges,
+    BrewInfo,
+    BrewOverview,
+    NewBrew,
+    PlannedRoom,
+    SignupInfo,
+)
+from bot.db.settings import read_settings
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import mixing_inputs, remember_pairs
-from bot.shell.rooms import OpenReport, Progress, RoomOpener, check_bot_can_open
+from bot.shell.rooms import (
+    OpenReport,
+    Progress,
+    RoomOpener,
+    check_bot_can_open,
+    load_for_opening,
+)
 
 if TYPE_CHECKING:
     from bot.shell.app import BrewBot
@@ -30,6 +46,7 @@ TITLE_LIMIT = 80
 DEFAULT_TITLE = "Over A Brew"
 MAX_PERSPECTIVES = 5
 PERSPECTIVE_LIMIT = 40  # the database column's width
+NO_BREW = "You aren't running a brew in this server right now. Start one with /brew start."
 
 
 @dataclass(frozen=True)
@@ -62,8 +79,8 @@ def parse_perspectives(text: str | None) -> tuple[str, ...]:
 
 def new_brew(
     bot: BrewBot, guild_id: int, channel_id: int, facilitator_id: int, options: BrewOptions
-) -> Brew:
-    """A brew row with the options checked and the defaults filled in (not yet numbered)."""
+) -> NewBrew:
+    """A brew with the options checked and the defaults filled in (not yet numbered)."""
     if not options.question:
         raise UserFacingError(
             "Please give the question for this brew, for example: What's missing?"
@@ -71,13 +88,12 @@ def new_brew(
     question = check_length("question", options.question, QUESTION_LIMIT)
     title = check_length("title", options.title or DEFAULT_TITLE, TITLE_LIMIT)
     defaults = bot.config.brew
-    return Brew(
+    return NewBrew(
         guild_id=guild_id,
         channel_id=channel_id,
         facilitator_id=facilitator_id,
         question=question,
         title=title,
-        status="open",
         group_size=options.group_size or defaults.group_size,
         length_s=(options.length_minutes or defaults.length_minutes) * 60,
         arrive_s=defaults.arrive_seconds,
@@ -90,29 +106,62 @@ def new_brew(
         cleanup_s=defaults.cleanup_minutes * 60,
         speed=bot.services.clock.speed,
         seed=bot.services.seed(),
-        perspectives=list(options.perspectives),
-        category_ids=[],
+        perspectives=tuple(options.perspectives),
     )
 
 
-def apply_overrides(brew: Brew, options: BrewOptions) -> None:
-    """/brew start may change an open brew's settings at the last moment."""
-    if options.question:
-        brew.question = check_length("question", options.question, QUESTION_LIMIT)
-    if options.title:
-        brew.title = check_length("title", options.title, TITLE_LIMIT)
-    if options.group_size:
-        brew.group_size = options.group_size
-    if options.length_minutes:
-        brew.length_s = options.length_minutes * 60
-    if options.turn_seconds:
-        brew.turn_s = options.turn_seconds
-    if options.think_seconds is not None:
-        brew.think_s = options.think_seconds
+def overrides(options: BrewOptions) -> BrewChanges:
+    """/brew start may change an open brew's settings at the last moment (checked here)."""
+    return BrewChanges(
+        question=(
+            check_length("question", options.question, QUESTION_LIMIT) if options.question else None
+        ),
+        title=check_length("title", options.title, TITLE_LIMIT) if options.title else None,
+        group_size=options.group_size or None,
+        length_s=options.length_minutes * 60 if options.length_minutes else None,
+        turn_s=options.turn_seconds or None,
+        think_s=options.think_seconds,
+    )
 
 
-def check_timing(brew: Brew, largest_group: int) -> None:
-    timing = repo.timing_of(brew)
+def pick_brew(brews: Sequence[BrewInfo], user_id: int, number: int | None) -> BrewInfo:
+    """Which running brew a control means: the one named, else the one this facilitator runs,
+    else the only one running here. Several and none named is a question back, not a guess."""
+    if number is not None:
+        for brew in brews:
+            if brew.number == number:
+                return brew
+        raise UserFacingError(f"Brew {number} is not running in this server.")
+    mine = [b for b in brews if b.facilitator_id == user_id] or list(brews)
+    if not mine:
+        raise UserFacingError(NO_BREW)
+    if len(mine) > 1:
+        numbers = ", ".join(str(b.number) for b in mine)
+        raise UserFacingError(
+            f"Several brews are running ({numbers}). Say which one with the brew option."
+        )
+    return mine[0]
+
+
+async def create_brew(bot: BrewBot, new: NewBrew) -> BrewInfo:
+    """Save a new brew with the server's next number."""
+    async with bot.services.sessions() as session:
+        return await db_brews.create_brew(session, new)
+
+
+async def open_signup_card(bot: BrewBot, new: NewBrew) -> BrewInfo:
+    """``/brew open``: refuse a second card in one channel, else save the new brew."""
+    async with bot.services.sessions() as session:
+        existing = await db_brews.open_brew_in_channel(session, new.guild_id, new.channel_id)
+        if existing is not None:
+            raise UserFacingError(
+                f"Brew {existing.number} is already taking sign-ups in this channel. "
+                "Start it with /brew start, or end it with /brew end."
+            )
+        return await db_brews.create_brew(session, new)
+
+
+def check_timing(timing: Timing, largest_group: int) -> None:
     try:
         timing.check_fits(largest_group)
     except PlanError as exc:
@@ -122,7 +171,7 @@ def check_timing(brew: Brew, largest_group: int) -> None:
 
 
 def gather_people(
-    signups: Sequence[Signup],
+    signups: Sequence[SignupInfo],
     voice_members: Sequence[discord.Member],
     facilitator_id: int,
     include_me: bool,
@@ -149,7 +198,7 @@ async def start_brew(
     people: Sequence[Person],
     *,
     progress: Progress | None = None,
-) -> tuple[Brew, OpenReport]:
+) -> tuple[BrewInfo, OpenReport]:
     """Group people, save the plan, then open the rooms. Refusals happen before anything exists."""
     assert bot.runner is not None
     services = bot.services
@@ -158,12 +207,13 @@ async def start_brew(
             "A brew needs at least two people. Ask people to press Join on the sign-up card or to "
             "join your voice channel, then try again."
         )
+    remember = services.config.privacy.remember_brews
     async with services.sessions() as session:
-        brew = await repo.load_brew(session, brew_id)
+        brew = await db_brews.get_brew(session, brew_id)
         assert brew is not None
-        settings = await repo.settings_for(session, guild.id)
+        settings = await read_settings(session, guild.id)
         recent, apart = await mixing_inputs(
-            session, guild.id, [int(p.key) for p in people], services.config.privacy.remember_brews
+            session, guild.id, [int(p.key) for p in people], remember
         )
         try:
             groups = plan_groups(
@@ -179,49 +229,30 @@ async def start_brew(
             raise UserFacingError(
                 f"I couldn't make the groups: {exc} Nothing has been created."
             ) from None
-        check_timing(brew, max(len(g.members) for g in groups))
+        check_timing(brew.timing, max(len(g.members) for g in groups))
         check_bot_can_open(guild, len(groups))
-        order_rng = random.Random(brew.seed + 1)
-        text_only = {p.key for p in people if p.text_only}
         now = services.clock.now()
-        brew.status = "running"
-        brew.started_at = now
-        # The key for "has this person already left a reflection?"; destroyed when the
-        # reflection window closes (see bot/core/anonymity.py).
-        brew.reflection_secret = new_secret()
-        brew.participants = len(people)
-        brew.rooms_count = len(groups)
-        for index, group in enumerate(groups):
-            order = list(group.members)
-            order_rng.shuffle(order)
-            room = Room(
-                brew_id=brew.id,
-                index=index,
-                turns_in_text=group.turns_in_text,
-                status="opening",
-                turn_order=[int(k) for k in order],
-                phase="arrive",
-                step=0,
-                outbox_seq=0,
-            )
-            room.members = [
-                Membership(brew_id=brew.id, user_id=int(k), text_only=k in text_only)
-                for k in group.members
-            ]
-            session.add(room)
-        await remember_pairs(
-            session, brew, groups, now.date(), services.config.privacy.remember_brews
+        brew = await db_brews.mark_started(
+            session,
+            brew_id,
+            now=now,
+            # The key for "has this person already left a reflection?"; destroyed when the
+            # reflection window closes (see bot/core/anonymity.py).
+            secret=new_secret(),
+            participants=len(people),
+            rooms=plan_rooms(groups, people, brew.seed),
         )
-        facilitator_role_id = settings.facilitator_role_id
+        await remember_pairs(session, guild.id, brew_id, groups, now.date(), remember)
         await session.commit()
-        rooms = await repo.rooms_of(session, brew_id)
+    # The room opener (bot/shell/rooms.py) works on the rows it loads itself.
+    opened_brew, rooms = await load_for_opening(bot.runner, brew_id)
     opener = RoomOpener(
         bot.runner,
         guild,
-        brew,
+        opened_brew,
         rooms,
         groups,
-        facilitator_role_id=facilitator_role_id,
+        facilitator_role_id=settings.facilitator_role_id,
         progress=progress,
     )
     report = await opener.open()
@@ -244,6 +275,25 @@ async def start_brew(
     return brew, report
 
 
+def plan_rooms(groups: Sequence[Group], people: Sequence[Person], seed: int) -> list[PlannedRoom]:
+    """Each group's room: a speaking order shuffled from the brew's seed, and who is text only."""
+    order_rng = random.Random(seed + 1)
+    text_only = frozenset(int(p.key) for p in people if p.text_only)
+    rooms = []
+    for group in groups:
+        order = list(group.members)
+        order_rng.shuffle(order)
+        rooms.append(
+            PlannedRoom(
+                turns_in_text=group.turns_in_text,
+                order=tuple(int(k) for k in order),
+                members=tuple(int(k) for k in group.members),
+                text_only=text_only,
+            )
+        )
+    return rooms
+
+
 def apart_refusal(exc: ApartConstraintError) -> str:
     """Say which keep-apart notes stop the grouping, naming people as Discord shows them
     (this reply is private to the facilitator and pings nobody)."""
@@ -260,7 +310,7 @@ def apart_refusal(exc: ApartConstraintError) -> str:
     )
 
 
-def card_text(bot: BrewBot, brew: Brew, count: int) -> str:
+def card_text(bot: BrewBot, brew: BrewInfo, count: int) -> str:
     content = bot.services.content
     text = content.format(
         "signup.card", title=inert(brew.title), question=inert(brew.question), count=count
@@ -270,3 +320,29 @@ def card_text(bot: BrewBot, brew: Brew, count: int) -> str:
             "signup.card_perspectives", perspectives=", ".join(inert(p) for p in brew.perspectives)
         )
     return text
+
+
+def status_lines(content: Content, found: BrewOverview) -> list[str]:
+    """``/brew status``: a heading, then one line per room in plain words."""
+    brew = found.brew
+    lines = [f"**Brew {brew.number}: {brew.title}**" + (" (paused)" if brew.paused_at else "")]
+    for room in found.rooms:
+        state = room.state
+        if room.status == "failed":
+            lines.append(f"Room {room.index + 1}: ended early.")
+            continue
+        if room.status == "opening":
+            lines.append(f"Room {room.index + 1}: opening.")
+            continue
+        phase = (
+            content.phases[state.phase.value].name
+            if state.phase.value in content.phases
+            else ("finished" if state.phase in (Phase.AFTER, Phase.DONE) else state.phase.value)
+        )
+        where = f"<#{room.text_channel_id}>" if room.text_channel_id else f"Room {room.index + 1}"
+        line = f"{where}: {phase}"
+        if state.phase not in (Phase.AFTER, Phase.DONE):
+            line += f", ends {stamp_rel(state.phase_ends_at)}"
+        line += f"; {state.turns_taken} of {len(state.order)} have had their turn."
+        lines.append(line)
+    return lines

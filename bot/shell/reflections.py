@@ -33,11 +33,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
-from sqlalchemy import delete, or_, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.anonymity import receipt, submitted_on
+from bot.core.anonymity import submitted_on
 from bot.core.content import Content
 from bot.core.phases import Phase
 from bot.core.reflections import (
@@ -47,10 +46,12 @@ from bot.core.reflections import (
     reflection_window_open,
     validate_answers,
 )
-from bot.db.models import Brew, Membership, Reflection, ReflectionReceipt, Room
+from bot.db import privacy
+from bot.db import reflections as db_reflections
+from bot.db.reflections import Participation
 
 if TYPE_CHECKING:
-    from bot.shell.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ __all__ = [
     "prompt_input_id",
     "reflection_form",
     "save_reflection",
-    "secure_delete",
 ]
 
 #: Custom id of a submitted form: the brew's database id, or "latest" (resolved on submit).
@@ -205,20 +205,16 @@ def _window(
     return None if reflection_window_open(ended_at, now, window_days) else Result.CLOSED
 
 
-def _participation_query(user_id: int) -> Any:
-    return (
-        select(
-            Membership.brew_id,
-            Brew.status,
-            Brew.ended_at,
-            Brew.reflections_close_at,
-            Brew.reflection_secret.is_not(None),
-            Room.phase,
-            Room.status,
-        )
-        .join(Brew, Membership.brew_id == Brew.id)
-        .join(Room, Membership.room_id == Room.id)
-        .where(Membership.user_id == user_id)
+def _why_not(found: Participation, now: datetime, window_days: int) -> Result | None:
+    return _window(
+        found.brew_status,
+        found.ended_at,
+        found.closes_at,
+        found.has_secret,
+        found.room_phase,
+        found.room_status,
+        now,
+        window_days,
     )
 
 
@@ -226,28 +222,10 @@ async def find_latest(
     session: AsyncSession, guild_id: int, user_id: int, now: datetime, window_days: int
 ) -> Latest | None:
     """One indexed query: the most recent brew in this server the member took part in."""
-    row = (
-        await session.execute(
-            _participation_query(user_id)
-            .where(Brew.guild_id == guild_id)
-            .order_by(Membership.id.desc())
-            .limit(1)
-        )
-    ).first()
-    if row is None:
+    found = await db_reflections.latest_participation(session, guild_id, user_id)
+    if found is None:
         return None
-    brew_id, status, ended, closes, has_secret, phase, room_status = row
-    return Latest(
-        brew_id, _window(status, ended, closes, has_secret, phase, room_status, now, window_days)
-    )
-
-
-async def secure_delete(session: AsyncSession) -> None:
-    """Ask SQLite to overwrite deleted content with zeros on this connection, so a destroyed
-    secret or receipt does not linger in free pages of the database file. No-op elsewhere."""
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "sqlite":
-        await session.execute(text("PRAGMA secure_delete = ON"))
+    return Latest(found.brew_id, _why_not(found, now, window_days))
 
 
 async def save_reflection(
@@ -289,52 +267,27 @@ async def _save_once(
 ) -> Outcome:
     window_days = services.config.privacy.reflection_window_days
     async with services.sessions() as session:
-        query = _participation_query(user_id).where(Brew.guild_id == guild_id)
-        if brew_id is not None:
-            query = query.where(Membership.brew_id == brew_id)
-        row = (await session.execute(query.order_by(Membership.id.desc()).limit(1))).first()
-        if row is None:
+        found = await db_reflections.latest_participation(session, guild_id, user_id, brew_id)
+        if found is None:
             if brew_id is None:
                 return Outcome(Result.NO_BREW)
-            brew = await session.get(Brew, brew_id)
-            if brew is None or brew.guild_id != guild_id:
+            if not await db_reflections.brew_in_guild(session, brew_id, guild_id):
                 return Outcome(Result.CLOSED, brew_id)  # deleted since the button was posted
             return Outcome(Result.NOT_PARTICIPANT, brew_id)
-        found_id, status, ended, closes, has_secret, phase, room_status = row
-        why_not = _window(status, ended, closes, has_secret, phase, room_status, now, window_days)
+        why_not = _why_not(found, now, window_days)
         if why_not is not None:
-            return Outcome(why_not, found_id)
+            return Outcome(why_not, found.brew_id)
         answers = validate_answers(services.content.prompts, raw)
-        consent = parse_consent(consent_text)
-        brew = await session.get(Brew, found_id)
-        assert brew is not None and brew.reflection_secret is not None
-        key = receipt(brew.reflection_secret, user_id)
-        closes_at = brew.reflections_close_at
-        day = submitted_on(now, services.config.timing.zone())
-        existing = await session.get(ReflectionReceipt, (found_id, key))
-        reflection = (
-            await session.get(Reflection, existing.reflection_id) if existing is not None else None
+        stored = await db_reflections.store_reflection(
+            session,
+            found.brew_id,
+            user_id=user_id,
+            answers=answers,
+            consent=parse_consent(consent_text),
+            day=submitted_on(now, services.config.timing.zone()),
         )
-        if reflection is not None:
-            reflection.answers = dict(answers)
-            reflection.consent = consent
-            reflection.submitted_on = day
-            result = Result.REPLACED
-        else:
-            if existing is not None:  # a receipt without its reflection: start afresh
-                await session.delete(existing)
-                await session.flush()
-            reflection = Reflection(
-                brew_id=found_id, submitted_on=day, consent=consent, answers=dict(answers)
-            )
-            session.add(reflection)
-            await session.flush()
-            session.add(
-                ReflectionReceipt(brew_id=found_id, receipt=key, reflection_id=reflection.id)
-            )
-            result = Result.SAVED
-        await session.commit()
-    return Outcome(result, found_id, closes_at)
+    result = Result.REPLACED if stored.replaced else Result.SAVED
+    return Outcome(result, found.brew_id, stored.closes_at)
 
 
 def closes_text(closes_at: datetime | None, window_days: int, content: Content) -> str:
@@ -388,47 +341,13 @@ async def close_reflection_windows(services: Services, now: datetime) -> int:
     many brews were closed. Safe to run at any time and as often as wanted.
     """
     async with services.sessions() as session:
-        await secure_delete(session)
-        ids = list(
-            await session.scalars(
-                select(Brew.id).where(
-                    or_(
-                        Brew.reflections_close_at <= now,
-                        Brew.status.in_(("cancelled", "failed")),
-                    ),
-                    or_(
-                        Brew.reflection_secret.is_not(None),
-                        Brew.id.in_(select(ReflectionReceipt.brew_id)),
-                    ),
-                )
-            )
-        )
-        if not ids:
-            return 0
-        await session.execute(delete(ReflectionReceipt).where(ReflectionReceipt.brew_id.in_(ids)))
-        await session.execute(update(Brew).where(Brew.id.in_(ids)).values(reflection_secret=None))
-        await session.commit()
-    await checkpoint(services)
-    return len(ids)
+        closed = await privacy.close_reflection_windows(session, now)
+    if closed:
+        await checkpoint(services)
+    return closed
 
 
 async def checkpoint(services: Services) -> None:
-    """Leave no copy of deleted keys, receipts or people's ids in SQLite's files.
-
-    ``VACUUM`` rebuilds the database file, so no stale copy of a destroyed value survives in
-    free pages or free space inside pages (SQLite builds without ``SECURE_DELETE`` leave them
-    there after ordinary updates); a ``TRUNCATE`` checkpoint then empties the ``-wal`` file.
-    Best effort and quick for a database this size: if another connection holds a lock past
-    the busy timeout it is skipped with a warning and the next sweep tries again.
-    No-op on PostgreSQL, whose storage is managed by its own vacuum.
-    """
-    engine = services.sessions.kw.get("bind")
-    if engine is None or engine.dialect.name != "sqlite":
-        return
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql("VACUUM")
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    except OperationalError as exc:
-        log.warning("could not compact the database after deleting private data: %s", exc)
+    """Leave no copy of deleted keys, receipts or people's ids in SQLite's files
+    (:func:`bot.db.privacy.compact`; a no-op on PostgreSQL)."""
+    await privacy.compact(services.sessions.kw.get("bind"))

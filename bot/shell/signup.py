@@ -16,14 +16,16 @@ from discord.ui import Button, DynamicItem
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import repo
+from bot.db.brews import BrewInfo, get_brew
 from bot.db.models import Brew, Signup
+from bot.db.signups import signup_count
 from bot.shell.errors import UserFacingError, report_component_error
 
 if TYPE_CHECKING:
     from bot.shell.app import BrewBot
 
 
-def card_view(bot: BrewBot, brew: Brew) -> discord.ui.View:
+def card_view(bot: BrewBot, brew: BrewInfo) -> discord.ui.View:
     content = bot.services.content
     view = discord.ui.View(timeout=None)
     view.add_item(JoinButton(brew.id, "voice", content.button("join_voice")))
@@ -38,9 +40,9 @@ async def _refresh_card(interaction: discord.Interaction, bot: BrewBot, brew_id:
     from bot.shell.brews import card_text
 
     async with bot.services.sessions() as session:
-        brew = await repo.load_brew(session, brew_id)
+        brew = await get_brew(session, brew_id)
         assert brew is not None
-        count = len(brew.signups)
+        count = await signup_count(session, brew_id)
     await interaction.response.edit_message(
         content=card_text(bot, brew, count), view=card_view(bot, brew)
     )
@@ -48,7 +50,7 @@ async def _refresh_card(interaction: discord.Interaction, bot: BrewBot, brew_id:
 
 async def _open_brew(bot: BrewBot, brew_id: int) -> None:
     async with bot.services.sessions() as session:
-        brew = await session.get(Brew, brew_id)
+        brew = await get_brew(session, brew_id)
     if brew is None or brew.status != "open":
         raise UserFacingError(bot.services.content.text("signup.not_open"))
 

@@ -25,14 +25,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from bot.config import Config
 from bot.core.content import Content, load_content
 from bot.core.export_model import plural
+from bot.db.exports import ExportFilter, export_guild_ids, load_export
 from bot.db.session import create_engine, session_factory
-from bot.shell.organiser import (
+from bot.export_files import (
     FORMATS,
-    ExportFilter,
     Format,
     build_files,
-    export_guild_ids,
-    load_export,
     nothing_reason,
     output_names,
     parse_since,

@@ -1,0 +1,109 @@
+"""Who met whom and who is kept apart, as keyed hashes of pairs (never as people).
+
+The hashing itself is :func:`bot.core.anonymity.pair_key` with the per-server secret kept in
+``guild_settings.pair_secret``; this module stores and finds those hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.anonymity import new_secret
+from bot.db.models import KeepApart, PairHistory
+from bot.db.repo import settings_for
+
+__all__ = [
+    "add_apart",
+    "apart_keys",
+    "forget_all_but_recent",
+    "recent_meetings",
+    "remember",
+    "remove_apart",
+    "server_secret",
+]
+
+
+async def server_secret(session: AsyncSession, guild_id: int) -> bytes:
+    """The server's pair-hashing secret, made on first use (saved with the session's commit)."""
+    settings = await settings_for(session, guild_id)
+    if not settings.pair_secret:
+        settings.pair_secret = new_secret()
+    return settings.pair_secret
+
+
+async def _recent_brew_ids(session: AsyncSession, guild_id: int, brews: int) -> list[int]:
+    return list(
+        await session.scalars(
+            select(PairHistory.brew_id)
+            .where(PairHistory.guild_id == guild_id)
+            .distinct()
+            .order_by(PairHistory.brew_id.desc())
+            .limit(brews)
+        )
+    )
+
+
+async def recent_meetings(
+    session: AsyncSession, guild_id: int, brews: int
+) -> list[tuple[int, set[str]]]:
+    """``(brew id, pair hashes)`` for the server's last ``brews`` brews, newest first."""
+    if brews <= 0:
+        return []
+    recent = await _recent_brew_ids(session, guild_id, brews)
+    if not recent:
+        return []
+    met: dict[int, set[str]] = {b: set() for b in recent}
+    rows = await session.execute(
+        select(PairHistory.brew_id, PairHistory.pair_key).where(PairHistory.brew_id.in_(recent))
+    )
+    for brew_id, key in rows:
+        met[brew_id].add(key)
+    return [(b, met[b]) for b in recent]
+
+
+async def apart_keys(session: AsyncSession, guild_id: int) -> list[str]:
+    """Every keep-apart pair hash of the server."""
+    return list(
+        await session.scalars(select(KeepApart.pair_key).where(KeepApart.guild_id == guild_id))
+    )
+
+
+async def remember(
+    session: AsyncSession, guild_id: int, brew_id: int, keys: Iterable[str], met_on: date
+) -> None:
+    """Note that the pairs hashed as ``keys`` shared a room in this brew (not committed)."""
+    for key in keys:
+        session.add(PairHistory(guild_id=guild_id, brew_id=brew_id, pair_key=key, met_on=met_on))
+    await session.flush()
+
+
+async def forget_all_but_recent(session: AsyncSession, guild_id: int, brews: int) -> None:
+    """Delete the server's pair history except its last ``brews`` brews (not committed)."""
+    keep = await _recent_brew_ids(session, guild_id, brews)
+    await session.execute(
+        delete(PairHistory).where(
+            PairHistory.guild_id == guild_id, PairHistory.brew_id.not_in(keep)
+        )
+    )
+
+
+async def add_apart(session: AsyncSession, guild_id: int, key: str) -> bool:
+    """Store a keep-apart pair hash; False if it was already there (not committed)."""
+    if await session.get(KeepApart, (guild_id, key)) is not None:
+        return False
+    session.add(KeepApart(guild_id=guild_id, pair_key=key))
+    return True
+
+
+async def remove_apart(session: AsyncSession, guild_id: int, key: str | None = None) -> int:
+    """Delete one keep-apart pair hash, or all of the server's when ``key`` is None; returns
+    how many went (not committed)."""
+    query = delete(KeepApart).where(KeepApart.guild_id == guild_id)
+    if key is not None:
+        query = query.where(KeepApart.pair_key == key)
+    result = await session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,182 @@
+"""``/brew settings``, ``apart``, ``apart_clear``, ``export`` and ``purge``: the server's
+settings, keep-apart notes, and what organisers do with what was heard."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.core.export_model import plural as plural_noun
+from bot.db.settings import change_settings
+from bot.shell.access import MANAGER_ONLY, ORGANISER_ONLY, is_organiser
+from bot.shell.errors import UserFacingError
+from bot.shell.mixing import clear_apart, set_apart
+from bot.shell.organiser import PurgeView, find_purge_target, send_export
+from cogs.brew_base import BREW, BrewCommands, plural
+
+
+class AdminCommands(BrewCommands):
+    @BREW.command(
+        name="settings", description="Set this server's roles, main voice channel and area"
+    )
+    @app_commands.describe(
+        facilitator_role="Members with this role can run brews",
+        organiser_role="Members with this role can export reflections",
+        main_voice_channel="Where people go back to when a brew ends",
+        area="Your area's name, shown in reports (e.g. Norfolk)",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        facilitator_role: discord.Role | None = None,
+        organiser_role: discord.Role | None = None,
+        main_voice_channel: discord.VoiceChannel | None = None,
+        area: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        member = interaction.user
+        if not isinstance(member, discord.Member) or not member.guild_permissions.manage_guild:
+            raise UserFacingError(MANAGER_ONLY)
+        assert interaction.guild_id is not None
+        async with self.bot.services.sessions() as session:
+            saved = await change_settings(
+                session,
+                interaction.guild_id,
+                facilitator_role_id=facilitator_role.id if facilitator_role else None,
+                organiser_role_id=organiser_role.id if organiser_role else None,
+                main_voice_channel_id=main_voice_channel.id if main_voice_channel else None,
+                area_label=area.strip() if area is not None else None,
+            )
+        summary = settings_summary(
+            saved.facilitator_role_id,
+            saved.organiser_role_id,
+            saved.main_voice_channel_id,
+            saved.area_label,
+        )
+        await interaction.response.send_message("\n".join(summary), ephemeral=True)
+
+    @BREW.command(
+        name="apart", description="Privately make sure two people are never put in the same room"
+    )
+    @app_commands.describe(member_a="One person", member_b="The other person")
+    async def apart(
+        self, interaction: discord.Interaction, member_a: discord.Member, member_b: discord.Member
+    ) -> None:
+        await self._require_facilitator(interaction)
+        assert interaction.guild_id is not None
+        if member_a.id == member_b.id:
+            raise UserFacingError("Please choose two different people.")
+        added = await set_apart(self.bot.services, interaction.guild_id, member_a.id, member_b.id)
+        await interaction.response.send_message(
+            (
+                "Noted. Those two people will never be put in the same room in this server. "
+                "Only a one-way code is stored, not their names. /brew apart_clear removes it."
+            )
+            if added
+            else "Those two people are already kept apart.",
+            ephemeral=True,
+        )
+
+    @BREW.command(
+        name="apart_clear", description="Remove keep-apart notes (for two people, or all)"
+    )
+    @app_commands.describe(
+        member_a="One person (leave both empty to clear every note)", member_b="The other person"
+    )
+    async def apart_clear(
+        self,
+        interaction: discord.Interaction,
+        member_a: discord.Member | None = None,
+        member_b: discord.Member | None = None,
+    ) -> None:
+        await self._require_facilitator(interaction)
+        assert interaction.guild_id is not None
+        if (member_a is None) != (member_b is None):
+            raise UserFacingError("Choose both people, or neither to clear every keep-apart note.")
+        removed = await clear_apart(
+            self.bot.services,
+            interaction.guild_id,
+            member_a.id if member_a else None,
+            member_b.id if member_b else None,
+        )
+        await interaction.response.send_message(
+            f"Removed {plural(removed, 'keep-apart note', 'keep-apart notes')}.", ephemeral=True
+        )
+
+    @BREW.command(name="export", description="Organisers: download the reflections and a report")
+    @app_commands.describe(
+        format="CSV for spreadsheets, JSON for tools, or a readable report with a chart",
+        brew="Only this brew number",
+        since="Only brews on or after this date, written YYYY-MM-DD",
+    )
+    @app_commands.choices(
+        format=[
+            app_commands.Choice(name="Report (Markdown, with a chart)", value="markdown"),
+            app_commands.Choice(name="Spreadsheet (CSV)", value="csv"),
+            app_commands.Choice(name="Data (JSON)", value="json"),
+        ]
+    )
+    async def export(
+        self,
+        interaction: discord.Interaction,
+        format: app_commands.Choice[str] | None = None,
+        brew: app_commands.Range[int, 1] | None = None,
+        since: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None
+        if not await is_organiser(self.bot.services, interaction.user, interaction.guild_id):
+            raise UserFacingError(ORGANISER_ONLY)
+        fmt = format.value if format is not None else "markdown"
+        await send_export(interaction, self.bot.services, fmt, brew, since)
+
+    @BREW.command(name="purge", description="Organisers: delete a brew and its reflections")
+    @app_commands.describe(brew="The number of the brew to delete")
+    async def purge(
+        self, interaction: discord.Interaction, brew: app_commands.Range[int, 1]
+    ) -> None:
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        if not await is_organiser(services, interaction.user, interaction.guild_id):
+            raise UserFacingError(ORGANISER_ONLY)
+        target = await find_purge_target(services, interaction.guild_id, brew)
+        await interaction.response.send_message(
+            services.content.format(
+                "export.purge_confirm",
+                number=target.number,
+                title=target.title,
+                reflections=plural_noun(target.reflections, "reflection"),
+            ),
+            view=PurgeView(services, interaction.guild_id, interaction.user.id, target),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+
+def settings_summary(
+    facilitator_role_id: int | None,
+    organiser_role_id: int | None,
+    main_voice_channel_id: int | None,
+    area: str | None,
+) -> list[str]:
+    def shown(value: str | None, unset: str) -> str:
+        return value if value else f"not set ({unset})"
+
+    return [
+        "Brew Host settings for this server:",
+        "- Facilitator role: "
+        + shown(
+            f"<@&{facilitator_role_id}>" if facilitator_role_id else None,
+            "only people with Manage Server can run brews",
+        ),
+        "- Organiser role: "
+        + shown(
+            f"<@&{organiser_role_id}>" if organiser_role_id else None,
+            "only people with Manage Server can export",
+        ),
+        "- Main voice channel: "
+        + shown(
+            f"<#{main_voice_channel_id}>" if main_voice_channel_id else None,
+            "people stay in their room when a brew ends",
+        ),
+        "- Area: " + shown(area, "reports show no area"),
+    ]

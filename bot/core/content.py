@@ -149,7 +149,9 @@ def _check_guide(content: Content, source: str) -> None:
     from bot.core.messages import guide_text  # messages imports this module
     from bot.core.phases import Timing
 
-    longest = max(("guide.text_turns_note", "guide.mixed_turns_note"), key=lambda k: len(content.text(k)))
+    longest = max(
+        ("guide.text_turns_note", "guide.mixed_turns_note"), key=lambda k: len(content.text(k))
+    )
     text = guide_text(
         content,
         SAMPLES["question"],

@@ -477,9 +477,7 @@ def _check_text(dotted: str, value: Any, spec: Text) -> None:
 
 def _check_questions(dotted: str, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(q, Mapping) for q in value):
-        raise SchemaError(
-            f"{dotted}: expected a list of [[{dotted}]] tables, got {_kind(value)}"
-        )
+        raise SchemaError(f"{dotted}: expected a list of [[{dotted}]] tables, got {_kind(value)}")
     for i, question in enumerate(value):
         for key, item in question.items():
             where = f"{dotted}[{i}].{key}"
@@ -525,7 +523,11 @@ def check_messages(raw: Mapping[str, Any]) -> None:
         length = len(f"**{literal(phase['name'])}**\n{body}")
         if length > MESSAGE_LIMIT:
             raise SchemaError(too_long(dotted, "message (name and text)", length, MESSAGE_LIMIT))
-    closes = max(SAMPLES["closes"], fill("reflection.closes_after_end", _at(raw, "reflection.closes_after_end")), key=len)
+    closes = max(
+        SAMPLES["closes"],
+        fill("reflection.closes_after_end", _at(raw, "reflection.closes_after_end")),
+        key=len,
+    )
     for key in ("reflection.saved", "reflection.replaced"):
         length = len(fill(key, _at(raw, key), closes=closes))
         if length > MESSAGE_LIMIT:
@@ -533,9 +535,7 @@ def check_messages(raw: Mapping[str, Any]) -> None:
     for keys, separator in COMBINED:
         length = len(separator.join(fill(k, _at(raw, k)) for k in keys))
         if length > MESSAGE_LIMIT:
-            raise SchemaError(
-                too_long(" with ".join(keys), "message", length, MESSAGE_LIMIT)
-            )
+            raise SchemaError(too_long(" with ".join(keys), "message", length, MESSAGE_LIMIT))
 
 
 def _at(raw: Mapping[str, Any], dotted: str) -> str:

@@ -18,7 +18,13 @@ from bot.db import repo
 from bot.db.models import Brew, Membership, Room, Signup
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import mixing_inputs, remember_pairs
-from bot.shell.rooms import OpenReport, Progress, RoomOpener, check_bot_can_open
+from bot.shell.rooms import (
+    OpenReport,
+    Progress,
+    RoomOpener,
+    brew_channels,
+    check_bot_can_open,
+)
 
 if TYPE_CHECKING:
     from bot.shell.app import BrewBot
@@ -180,7 +186,9 @@ async def start_brew(
                 f"I couldn't make the groups: {exc} Nothing has been created."
             ) from None
         check_timing(brew, max(len(g.members) for g in groups))
-        check_bot_can_open(guild, len(groups))
+        check_bot_can_open(
+            guild, len(groups), brew_channels(guild, brew, settings.main_voice_channel_id)
+        )
         order_rng = random.Random(brew.seed + 1)
         text_only = {p.key for p in people if p.text_only}
         now = services.clock.now()

@@ -38,9 +38,7 @@ def test_a_table_where_text_belongs(tmp_path):
 
 
 def test_a_text_where_a_table_belongs(tmp_path):
-    assert _refused(tmp_path, 'turns = "hello"\n') == (
-        "turns: expected a table ([turns]), got str"
-    )
+    assert _refused(tmp_path, 'turns = "hello"\n') == ("turns: expected a table ([turns]), got str")
 
 
 def test_a_list_with_something_other_than_text(tmp_path):
@@ -74,8 +72,7 @@ def test_an_unknown_key_with_nothing_close_lists_the_known_ones(tmp_path):
 
 def test_a_misspelled_field(tmp_path):
     assert _refused(tmp_path, '[turns]\nnudge = "{nmae}, hurry"\n') == (
-        "turns.nudge uses {nmae}; it may use {name}, {seconds} "
-        "(to show a brace, write {{ or }})"
+        "turns.nudge uses {nmae}; it may use {name}, {seconds} (to show a brace, write {{ or }})"
     )
 
 

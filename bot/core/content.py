@@ -3,8 +3,10 @@
 Nothing people read is hard-coded in the cogs: the shipped ``bot/content/default.toml`` holds the
 guide, the Camerados principles, phase prompts, reflection questions and every message, and a
 server may replace any part of it (``[content] path``). A replacement is merged over the default,
-so a partial file works, and it is checked when the bot starts: a template that names a field the
-bot does not fill, or a missing question key, is refused then rather than mid-brew.
+so a partial file works, and the whole result is checked when the bot starts
+(``bot/core/content_schema.py``: every key's type, every template's fields, Discord's length
+limits), so a mistake is one line from ``brewhost check-config`` rather than a room that stops.
+In every text, ``{{`` and ``}}`` show a single brace.
 """
 
 from __future__ import annotations

@@ -497,7 +497,9 @@ def _check_questions(dotted: str, value: Any) -> None:
 
 def fill(dotted: str, template: str, **extra: str) -> str:
     """``template`` with every field filled with its longest realistic value."""
-    values = {name: SAMPLES[name] for name in fields_for(dotted)}
+    # A field without a sample (a new one) is measured at 100 characters rather than failing;
+    # a test keeps every field in FIELDS with a sample of its own.
+    values = {name: SAMPLES.get(name, "x" * 100) for name in fields_for(dotted)}
     values.update(extra)
     return template.format(**values) if values else literal(template)
 

@@ -267,3 +267,21 @@ def test_a_path_through_a_file(tmp_path):
     with pytest.raises(ContentError) as caught:
         load_content(path)
     assert str(caught.value) == f"{path}: cannot be read (Not a directory)"
+
+
+def test_every_field_has_a_longest_value_to_measure_with():
+    from bot.core.content_schema import FIELDS
+
+    assert {f for fields in FIELDS.values() for f in fields} <= set(SAMPLES)
+
+
+def test_every_templated_key_is_in_the_schema():
+    from bot.core.content_schema import FIELDS, SCHEMA
+
+    for pattern in FIELDS:
+        section, _, key = pattern.partition(".")
+        key = key.removesuffix("[]")
+        if key.startswith("*."):
+            assert all(key[2:] in v for v in SCHEMA[section].values()), pattern
+        else:
+            assert key in SCHEMA[section], pattern

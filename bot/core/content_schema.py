@@ -534,6 +534,13 @@ def check_messages(raw: Mapping[str, Any]) -> None:
         length = len(fill(key, _at(raw, key), closes=closes))
         if length > MESSAGE_LIMIT:
             raise SchemaError(too_long(key, "message", length, MESSAGE_LIMIT))
+    series = max(
+        (fill(k, _at(raw, k)) for k in ("schedule.series_once", "schedule.series_repeats")),
+        key=len,
+    )
+    length = len(fill("schedule.scheduled", _at(raw, "schedule.scheduled"), series=series))
+    if length > MESSAGE_LIMIT:
+        raise SchemaError(too_long("schedule.scheduled", "message", length, MESSAGE_LIMIT))
     for keys, separator in COMBINED:
         length = len(separator.join(fill(k, _at(raw, k)) for k in keys))
         if length > MESSAGE_LIMIT:

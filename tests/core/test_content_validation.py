@@ -285,3 +285,24 @@ def test_every_templated_key_is_in_the_schema():
             assert all(key[2:] in v for v in SCHEMA[section].values()), pattern
         else:
             assert key in SCHEMA[section], pattern
+
+
+def test_a_scheduled_message_too_long_with_its_series_sentence(tmp_path):
+    # Each fits alone; "scheduled" with the 1,000-character series sentence in it does not.
+    toml = f'[schedule]\nseries_once = "{"s" * 1000}"\nscheduled = "{{series}} {"x" * 1000}"\n'
+    assert _refused(tmp_path, toml) == (
+        "schedule.scheduled: the message can reach 2001 characters with the longest names, "
+        "questions and times filled in; Discord allows 2000"
+    )
+
+
+def test_an_autocomplete_hint_over_100_characters(tmp_path):
+    message = _refused(tmp_path, f'[schedule]\nautocomplete_unreadable = "{"a" * 101}"\n')
+    assert message.startswith("schedule.autocomplete_unreadable: the choice label can reach 101")
+    assert message.endswith("Discord allows 100")
+
+
+def test_a_misspelled_schedule_key(tmp_path):
+    assert _refused(tmp_path, '[schedule]\nreminderr = "x"\n') == (
+        "schedule.reminderr: not a key Brew Host knows; did you mean schedule.reminder?"
+    )

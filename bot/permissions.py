@@ -2,6 +2,12 @@
 
 The invite link asks for exactly these; never Administrator. Before opening rooms the bot checks
 it still holds them, so a facilitator hears "I need Move Members" instead of a half-started brew.
+
+Server-wide permissions are not enough: Discord checks Move Members in the voice channel a
+person is in as well as the one they go to, and a channel's own settings can take any
+permission away. So the channels a brew uses are checked one by one too
+(:func:`missing_in_voice_channel`, :func:`missing_in_text_channel`), from the integer that
+discord.py's ``channel.permissions_for(guild.me).value`` gives.
 """
 
 from __future__ import annotations
@@ -71,3 +77,38 @@ def missing_names(have: int) -> list[str]:
 
 def human_name(name: str) -> str:
     return name.replace("_", " ").title()
+
+
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+CONNECT = 1 << 20
+MOVE_MEMBERS = 1 << 24
+
+#: What the bot needs in a voice channel people are moved out of or back into.
+VOICE_CHANNEL_NEEDS: tuple[tuple[str, int], ...] = (
+    ("View Channel", VIEW_CHANNEL),
+    ("Connect", CONNECT),
+    ("Move Members", MOVE_MEMBERS),
+)
+#: What the bot needs in the text channel where a brew is run (the card, notices, alerts).
+TEXT_CHANNEL_NEEDS: tuple[tuple[str, int], ...] = (
+    ("View Channel", VIEW_CHANNEL),
+    ("Send Messages", SEND_MESSAGES),
+)
+
+
+def _missing(have: int, needs: tuple[tuple[str, int], ...]) -> list[str]:
+    if have & ADMINISTRATOR:
+        return []
+    return [name for name, bit in needs if not have & bit]
+
+
+def missing_in_voice_channel(have: int) -> list[str]:
+    """Plain names of what the bot lacks in a voice channel, given its effective permissions
+    there (channel overwrites applied), e.g. ``["View Channel", "Move Members"]``."""
+    return _missing(have, VOICE_CHANNEL_NEEDS)
+
+
+def missing_in_text_channel(have: int) -> list[str]:
+    """Plain names of what the bot lacks in the brew's text channel."""
+    return _missing(have, TEXT_CHANNEL_NEEDS)

@@ -305,9 +305,12 @@ class StateBase:
             raise ApiError(
                 400, E.INVALID_CHANNEL_TYPE, "Cannot execute action on this channel type"
             )
-        # The bot needs Move Members and Connect on the target. The member's own permissions do
-        # not matter (they can be moved into a channel they cannot see) and user limits do not
-        # apply to moves.
+        # The bot needs Move Members and Connect on the target, and Move Members in the channel
+        # the member is in now (channel overwrites applied: a private room the bot cannot see
+        # gives it no Move Members there, so every move out of it is refused with 403). The
+        # member's own permissions do not matter (they can be moved into a channel they cannot
+        # see) and user limits do not apply to moves.
+        self.require_bot(guild, self.channels.get(vs.channel_id), P.MOVE_MEMBERS)
         self.require_bot(guild, target, P.MOVE_MEMBERS, P.CONNECT)
         if vs.channel_id != target.id:
             self.set_voice(guild.id, member.user_id, target.id)

@@ -3,13 +3,14 @@
 Nothing people read is hard-coded in the cogs: the shipped ``bot/content/default.toml`` holds the
 guide, the Camerados principles, phase prompts, reflection questions and every message, and a
 server may replace any part of it (``[content] path``). A replacement is merged over the default,
-so a partial file works, and it is checked when the bot starts: a template that names a field the
-bot does not fill, or a missing question key, is refused then rather than mid-brew.
+so a partial file works, and the whole result is checked when the bot starts
+(``bot/core/content_schema.py``: every key's type, every template's fields, Discord's length
+limits), so a mistake is one line from ``brewhost check-config`` rather than a room that stops.
+In every text, ``{{`` and ``}}`` show a single brace.
 """
 
 from __future__ import annotations
 
-import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,68 +18,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.core.content_schema import (
+    FIELDS,
+    MAX_GROUP,
+    MESSAGE_LIMIT,
+    PHASE_KEYS,
+    QUESTION_LIMIT,
+    SAMPLES,
+    TITLE_LIMIT,
+    SchemaError,
+    check_messages,
+    check_shape,
+    fields_for,
+    literal,
+)
 from bot.core.reflections import Prompt
 
-#: Template fields each message may use. Others are refused at load time.
-FIELDS: dict[str, frozenset[str]] = {
-    "phases.*.text": frozenset({"question", "ends_rel", "ends_time", "order"}),
-    "turns.start": frozenset({"mention", "name", "position", "total", "ends_rel", "ends_time"}),
-    "turns.start_text": frozenset(
-        {"mention", "name", "position", "total", "ends_rel", "ends_time"}
-    ),
-    "turns.nudge": frozenset({"name", "seconds"}),
-    "turns.skipped": frozenset({"name", "position", "total"}),
-    "turns.passed": frozenset({"name"}),
-    "turns.done": frozenset({"name"}),
-    "turns.extended": frozenset({"by", "ends_rel", "ends_time"}),
-    "turns.extended_facilitator": frozenset({"duration", "ends_rel", "ends_time"}),
-    "turns.recall": frozenset({"delete_rel"}),
-    "turns.paused": frozenset(),
-    "turns.resumed": frozenset({"ends_rel", "ends_time"}),
-    "turns.broadcast": frozenset({"message"}),
-    "signup.card": frozenset({"title", "question", "count"}),
-    "room.not_your_turn": frozenset({"speaker"}),
-    "room.help_alert": frozenset({"room", "brew", "channel", "link"}),
-    "room.help_direct": frozenset({"who", "room", "brew", "channel", "link"}),
-    "room.could_not_open": frozenset({"members", "brew"}),
-    "guide.steps[]": frozenset({"arrive", "think", "turn"}),
-    "signup.card_perspectives": frozenset({"perspectives"}),
-    "reflection.saved": frozenset({"closes"}),
-    "reflection.replaced": frozenset({"closes"}),
-    "schedule.card": frozenset(
-        {"title", "question", "starts", "starts_rel", "length", "opens_rel", "voice", "text"}
-    ),
-    "schedule.card_cancelled": frozenset({"title", "starts"}),
-    "schedule.calendar_description": frozenset({"title", "question", "link"}),
-    "schedule.event_description": frozenset({"title", "question", "channel"}),
-    "schedule.reminder": frozenset(
-        {"title", "question", "starts", "starts_rel", "card_link", "channel"}
-    ),
-    "schedule.reminder_fallback": frozenset(
-        {"mentions", "title", "question", "starts", "starts_rel", "card_link", "channel"}
-    ),
-    "schedule.too_few": frozenset({"title", "count", "card_link"}),
-    "schedule.ping_start": frozenset({"facilitators", "title", "count", "card_link"}),
-    "schedule.missed": frozenset({"title", "starts"}),
-    "schedule.cancelled_notice": frozenset({"title", "starts", "channel"}),
-    "schedule.scheduled": frozenset({"title", "understood", "series"}),
-    "schedule.series_repeats": frozenset({"repeat", "occurrences", "last"}),
-    "schedule.event_permission": frozenset({"channel"}),
-    "schedule.upcoming_line": frozenset({"number", "title", "starts", "voice", "text"}),
-    "schedule.cancelled_done": frozenset({"count"}),
-    "schedule.cancel_missing": frozenset({"number"}),
-    "schedule.when_empty": frozenset({"text", "example"}),
-    "schedule.when_unreadable": frozenset({"text", "example"}),
-    "schedule.when_no_time": frozenset({"text", "example"}),
-    "schedule.when_no_such_day": frozenset({"text", "example"}),
-    "schedule.when_no_such_time": frozenset({"text", "example"}),
-    "schedule.when_wrong_weekday": frozenset({"text", "example", "date", "weekday"}),
-    "schedule.when_past": frozenset({"text", "example", "understood"}),
-    "schedule.when_too_far": frozenset({"text", "example", "understood"}),
-    "schedule.autocomplete_unreadable": frozenset({"text", "example"}),
-}
-
-PHASE_KEYS = ("arrive", "think", "turns", "reflect", "still", "close")
+__all__ = ["FIELDS", "PHASE_KEYS", "Content", "ContentError", "PhaseText", "load_content"]
 
 
 class ContentError(ValueError):
@@ -109,9 +65,16 @@ class Content:
             node = node[part]
         if not isinstance(node, str):
             raise ContentError(f"content {dotted!r} should be text")
+        if not fields_for(dotted):
+            # A text without fields is shown as written, except that {{ shows as {, the same
+            # rule as in texts with fields (the load-time check refused any field in it).
+            return literal(node)
         return node
 
     def format(self, dotted: str, **values: Any) -> str:
+        """The text at ``dotted`` with its fields filled (a plain text is returned as is)."""
+        if not fields_for(dotted):
+            return self.text(dotted)
         return self.text(dotted).format(**values)
 
     def button(self, name: str) -> str:
@@ -122,6 +85,8 @@ class Content:
         value = self.raw.get(section, {}).get(key) if section else self.raw.get(key)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ContentError(f"content {dotted!r} should be a list of text")
+        if not fields_for(f"{dotted}[]"):
+            return tuple(literal(v) for v in value)
         return tuple(value)
 
 
@@ -135,65 +100,37 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def _fields_of(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def _check_templates(raw: Mapping[str, Any], source: str) -> None:
-    for pattern, allowed in FIELDS.items():
-        section, _, key = pattern.partition(".")
-        if key.endswith("[]"):
-            values = raw.get(section, {}).get(key[:-2])
-            if not isinstance(values, list):
-                raise ContentError(f"{source}: {pattern[:-2]} should be a list of text")
-            items = [(f"{pattern[:-2]}[{i}]", v) for i, v in enumerate(values)]
-        elif key.startswith("*."):
-            field = key[2:]
-            items = [
-                (f"{section}.{k}.{field}", v.get(field)) for k, v in raw.get(section, {}).items()
-            ]
-        else:
-            items = [(pattern, raw.get(section, {}).get(key))]
-        for dotted, template in items:
-            if not isinstance(template, str):
-                raise ContentError(f"{source}: {dotted} is missing or not text")
-            try:
-                unknown = _fields_of(template) - allowed
-            except ValueError as exc:
-                raise ContentError(
-                    f"{source}: {dotted}: {exc} (use {{{{ }}}} for a brace)"
-                ) from None
-            if unknown:
-                raise ContentError(
-                    f"{source}: {dotted} uses {{{', '.join(sorted(unknown))}}}; "
-                    f"it may use {', '.join('{' + f + '}' for f in sorted(allowed)) or 'no fields'}"
-                )
-
-
 def parse_content(raw: Mapping[str, Any], source: str = "content") -> Content:
-    _check_templates(raw, source)
-    phases = {}
-    for key in PHASE_KEYS:
-        node = raw.get("phases", {}).get(key)
-        if not isinstance(node, Mapping) or not isinstance(node.get("name"), str):
-            raise ContentError(f"{source}: phases.{key} needs a name and a text")
-        phases[key] = PhaseText(node["name"], node["text"])
-    questions = raw.get("reflection", {}).get("questions")
-    if not isinstance(questions, list) or not 1 <= len(questions) <= 4:
+    """Check everything in ``raw`` (already merged over the default) and build the content.
+
+    Every key's type, every template's fields and every length Discord enforces are checked
+    here, so a mistake is one line at start-up instead of a room that silently stops.
+    """
+    try:
+        check_shape(raw)
+        check_messages(raw)
+    except SchemaError as exc:
+        raise ContentError(f"{source}: {exc}") from None
+    phases = {
+        key: PhaseText(literal(raw["phases"][key]["name"]), raw["phases"][key]["text"])
+        for key in PHASE_KEYS
+    }
+    questions = raw["reflection"]["questions"]
+    if not 1 <= len(questions) <= 4:
         raise ContentError(
             f"{source}: reflection.questions needs 1 to 4 questions "
             "(a form holds 5 fields, one is consent)"
         )
     prompts = []
     for i, q in enumerate(questions):
-        if not isinstance(q, Mapping) or "key" not in q or "label" not in q:
+        if "key" not in q or "label" not in q:
             raise ContentError(f"{source}: reflection.questions[{i}] needs a key and a label")
         try:
             prompt = Prompt(
-                key=str(q["key"]),
-                label=str(q["label"]),
-                long=bool(q.get("long", True)),
-                max_length=int(q.get("max_length", 1000)),
+                key=q["key"],
+                label=literal(q["label"]),
+                long=q.get("long", True),
+                max_length=q.get("max_length", 1000),
             )
         except (TypeError, ValueError) as exc:
             # Prompt checks Discord's form limits (45-character labels, 4000 characters).
@@ -202,13 +139,68 @@ def parse_content(raw: Mapping[str, Any], source: str = "content") -> Content:
     if len({p.key for p in prompts}) != len(prompts):
         raise ContentError(f"{source}: reflection.questions keys must be different")
     content = Content(raw=raw, phases=phases, principles=(), prompts=tuple(prompts))
-    principles = content.list("guide.principles")
-    return Content(raw=raw, phases=phases, principles=principles, prompts=tuple(prompts))
+    content = Content(
+        raw=raw, phases=phases, principles=content.list("guide.principles"), prompts=tuple(prompts)
+    )
+    _check_guide(content, source)
+    return content
+
+
+def _check_guide(content: Content, source: str) -> None:
+    """The guide is one message: with the longest question, title and group it must fit."""
+    from bot.core.messages import guide_text  # messages imports this module
+    from bot.core.phases import Timing
+
+    longest = max(
+        ("guide.text_turns_note", "guide.mixed_turns_note"), key=lambda k: len(content.text(k))
+    )
+    text = guide_text(
+        content,
+        SAMPLES["question"],
+        [10**19] * MAX_GROUP,
+        title=SAMPLES["title"],
+        turns_in_text=True,
+        all_text_only=longest == "guide.text_turns_note",
+        timing=Timing(arrive=1799, think=599, turn=599),
+    )
+    if len(text) > MESSAGE_LIMIT:
+        raise ContentError(
+            f"{source}: guide: the guide posted in each room can reach {len(text)} characters "
+            f"with a {QUESTION_LIMIT}-character question, a {TITLE_LIMIT}-character title and "
+            f"{MAX_GROUP} people; Discord allows {MESSAGE_LIMIT}, so shorten the [guide] texts "
+            f"by {len(text) - MESSAGE_LIMIT} characters"
+        )
 
 
 def default_raw() -> dict[str, Any]:
     text = resources.files("bot").joinpath("content/default.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A content file's tables, or a :class:`ContentError` naming the file and the problem."""
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ContentError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise ContentError(f"{source}: is a folder, not a content file") from None
+    except OSError as exc:
+        raise ContentError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ContentError(
+            f"{source}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends with "(at line L, column C)".
+        raise ContentError(f"{source}: not valid TOML: {exc}") from None
 
 
 def load_content(path: str | Path | None = None) -> Content:
@@ -217,11 +209,5 @@ def load_content(path: str | Path | None = None) -> Content:
     source = "bot/content/default.toml"
     if path is not None:
         source = str(path)
-        try:
-            override = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ContentError(f"{source}: file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ContentError(f"{source}: not valid TOML: {exc}") from None
-        raw = _merge(raw, override)
+        raw = _merge(raw, read_toml(path))
     return parse_content(raw, source)

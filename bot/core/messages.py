@@ -71,6 +71,30 @@ def guide_message(
     timing: Timing,
 ) -> str:
     """The first message in every room: the question, the guide, the principles, who is here."""
+    return truncate(
+        guide_text(
+            content,
+            question,
+            members,
+            title=title,
+            turns_in_text=turns_in_text,
+            all_text_only=all_text_only,
+            timing=timing,
+        )
+    )
+
+
+def guide_text(
+    content: Content,
+    question: str,
+    members: Sequence[int],
+    *,
+    title: str,
+    turns_in_text: bool,
+    all_text_only: bool,
+    timing: Timing,
+) -> str:
+    """The guide before it is fitted to one message; the content check measures this."""
     lines = [
         f"**{content.text('guide.heading')}: {inert(title)}**",
         content.text("guide.intro"),
@@ -98,7 +122,7 @@ def guide_message(
         key = "guide.text_turns_note" if all_text_only else "guide.mixed_turns_note"
         lines.append(content.text(key))
     lines.append(content.text("guide.buttons_note"))
-    return truncate("\n".join(lines))
+    return "\n".join(lines)
 
 
 def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:

@@ -32,6 +32,7 @@ from bot.shell.rooms import (
     OpenReport,
     Progress,
     RoomOpener,
+    brew_channels,
     check_bot_can_open,
     load_for_opening,
 )
@@ -230,7 +231,9 @@ async def start_brew(
                 f"I couldn't make the groups: {exc} Nothing has been created."
             ) from None
         check_timing(brew.timing, max(len(g.members) for g in groups))
-        check_bot_can_open(guild, len(groups))
+        check_bot_can_open(
+            guild, len(groups), brew_channels(guild, brew, settings.main_voice_channel_id)
+        )
         now = services.clock.now()
         brew = await db_brews.mark_started(
             session,

@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import discord
 
@@ -25,7 +25,12 @@ from bot.core.grouping import Group
 from bot.core.messages import guide_message
 from bot.db import repo
 from bot.db.models import Brew, Room
-from bot.permissions import human_name, missing_names
+from bot.permissions import (
+    human_name,
+    missing_in_text_channel,
+    missing_in_voice_channel,
+    missing_names,
+)
 from bot.shell.errors import UserFacingError, only_pinging
 
 if TYPE_CHECKING:
@@ -55,8 +60,23 @@ class OpenReport:
     seconds: float = 0.0
 
 
-def check_bot_can_open(guild: discord.Guild, groups: int) -> None:
-    """Refuse kindly, before creating anything, if the bot lacks a permission or channel space."""
+@dataclass(frozen=True)
+class BrewChannels:
+    """The existing channels a brew works in, to check before anything is created."""
+
+    text: discord.abc.GuildChannel | None = None
+    voice: tuple[discord.abc.GuildChannel, ...] = ()
+
+
+def check_bot_can_open(
+    guild: discord.Guild, groups: int, channels: BrewChannels | None = None
+) -> None:
+    """Refuse kindly, before creating anything, if the bot lacks a permission or channel space.
+
+    ``channels`` are the brew's own channels (see :func:`brew_channels`): a channel's settings
+    can take away what the server gives, and Discord checks Move Members in the voice channel
+    people are in, so a main room hidden from the bot would make every move fail.
+    """
     me = guild.me
     missing = missing_names(me.guild_permissions.value) if me else ["view_channel"]
     if missing:
@@ -67,6 +87,20 @@ def check_bot_can_open(guild: discord.Guild, groups: int) -> None:
             "A server admin can give them to my role (Server Settings > Roles), then try again. "
             "Nothing has been created."
         )
+    channels = channels or BrewChannels()
+    checks = [(channels.text, False)] if channels.text is not None else []
+    checks += [(channel, True) for channel in channels.voice]
+    for channel, voice in checks:
+        have = channel.permissions_for(me).value
+        lacking = missing_in_voice_channel(have) if voice else missing_in_text_channel(have)
+        if lacking:
+            why = "move people in and out of" if voice else "post in"
+            raise UserFacingError(
+                f"I can't {why} the channel {channel.mention} ({channel.name}) because I don't "
+                f"have these permissions there: {', '.join(lacking)}. A server admin can give "
+                "them to my role in that channel's settings (Edit Channel > Permissions), then "
+                "try again. Nothing has been created."
+            )
     needed = 2 * groups + math.ceil(groups / GROUPS_PER_CATEGORY)
     free = GUILD_CHANNEL_LIMIT - len(guild.channels)
     if needed > free:
@@ -76,6 +110,29 @@ def check_bot_can_open(guild: discord.Guild, groups: int) -> None:
             "channels. "
             "Nothing has been created."
         )
+
+
+class _HasChannels(Protocol):
+    @property
+    def facilitator_id(self) -> int | None: ...
+    @property
+    def channel_id(self) -> int | None: ...
+
+
+def brew_channels(
+    guild: discord.Guild, brew: _HasChannels, main_voice_channel_id: int | None
+) -> BrewChannels:
+    """The brew's text channel, the voice channel the facilitator is in (where people are moved
+    out of) and the server's main voice channel (where they go back to at the end)."""
+    facilitator = guild.get_member(brew.facilitator_id or 0)
+    voice: list[discord.abc.GuildChannel] = []
+    for channel in (
+        facilitator.voice.channel if facilitator and facilitator.voice else None,
+        guild.get_channel(main_voice_channel_id or 0),
+    ):
+        if channel is not None and channel not in voice:
+            voice.append(channel)
+    return BrewChannels(text=guild.get_channel(brew.channel_id or 0), voice=tuple(voice))
 
 
 def _room_overwrites(

@@ -129,6 +129,34 @@ async def test_move_member_and_voice_state_update(
         assert info.value.status == 400 and info.value.code == 40032
 
 
+async def test_moving_someone_needs_move_members_in_the_channel_they_are_in(
+    sim: DiscordSimulator, world: World, running: RunningBot
+) -> None:
+    """Discord checks Move Members against the member's current voice channel too: a private
+    main room the bot cannot see (or where Move Members is denied) makes every move fail."""
+    async with asyncio.timeout(10):
+        guild = _guild(running, world)
+        await sim.set_voice(world.guild.id, world.alice.id, world.lounge.id)
+        await sim.wait_for(lambda: guild.get_member(world.alice.id) is not None)
+        alice = guild.get_member(world.alice.id)
+        room = guild.get_channel(world.room.id)
+        assert alice is not None and isinstance(room, discord.VoiceChannel)
+        sim.set_overwrite(world.lounge.id, sim.bot_id, deny=int(Permission.MOVE_MEMBERS))
+        with pytest.raises(discord.Forbidden) as info:
+            await alice.move_to(room)
+        assert info.value.code == 50013
+        # A main room hidden from the bot: the source cannot even be seen.
+        sim.set_overwrite(world.lounge.id, sim.bot_id, deny=int(Permission.VIEW_CHANNEL))
+        with pytest.raises(discord.Forbidden) as info:
+            await alice.move_to(room)
+        assert info.value.code == 50001
+        assert sim.voice_channel_of(world.guild.id, world.alice.id) == world.lounge.id
+        # With the overwrite gone the same move works: the target was never the problem.
+        sim.set_overwrite(world.lounge.id, sim.bot_id, deny=0)
+        await alice.move_to(room)
+        assert sim.voice_channel_of(world.guild.id, world.alice.id) == world.room.id
+
+
 async def test_missing_permissions(
     sim: DiscordSimulator, world: World, running: RunningBot
 ) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.core.content import Content, load_content
+from bot.shell.compaction import Compaction
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Services:
     content: Content
     #: Where each brew's random seed comes from (fixed in tests, so groups are exact).
     seed: Callable[[], int] = field(default=lambda: secrets.randbits(31))
+    #: Compaction owed after deleting private data, retried until it succeeds.
+    compaction: Compaction = field(default_factory=Compaction)
 
 
 def build_services(

@@ -7,12 +7,16 @@ import discord
 from discord import app_commands
 
 from bot.core.export_model import plural as plural_noun
+from bot.core.text import NUMBER_MAX, check_text
 from bot.db.settings import change_settings
 from bot.shell.access import MANAGER_ONLY, ORGANISER_ONLY, is_organiser
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import clear_apart, set_apart
 from bot.shell.organiser import PurgeView, find_purge_target, send_export
 from cogs.brew_base import BREW, BrewCommands, plural
+
+#: Longest area name (it heads report sections and fits a category name).
+AREA_LIMIT = 100
 
 
 class AdminCommands(BrewCommands):
@@ -31,7 +35,7 @@ class AdminCommands(BrewCommands):
         facilitator_role: discord.Role | None = None,
         organiser_role: discord.Role | None = None,
         main_voice_channel: discord.VoiceChannel | None = None,
-        area: app_commands.Range[str, 1, 100] | None = None,
+        area: app_commands.Range[str, 1, AREA_LIMIT] | None = None,
     ) -> None:
         member = interaction.user
         if not isinstance(member, discord.Member) or not member.guild_permissions.manage_guild:
@@ -44,7 +48,7 @@ class AdminCommands(BrewCommands):
                 facilitator_role_id=facilitator_role.id if facilitator_role else None,
                 organiser_role_id=organiser_role.id if organiser_role else None,
                 main_voice_channel_id=main_voice_channel.id if main_voice_channel else None,
-                area_label=area.strip() if area is not None else None,
+                area_label=check_text("area", area, AREA_LIMIT) if area is not None else None,
             )
         summary = settings_summary(
             saved.facilitator_role_id,
@@ -119,7 +123,7 @@ class AdminCommands(BrewCommands):
         self,
         interaction: discord.Interaction,
         format: app_commands.Choice[str] | None = None,
-        brew: app_commands.Range[int, 1] | None = None,
+        brew: app_commands.Range[int, 1, NUMBER_MAX] | None = None,
         since: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -132,7 +136,7 @@ class AdminCommands(BrewCommands):
     @BREW.command(name="purge", description="Organisers: delete a brew and its reflections")
     @app_commands.describe(brew="The number of the brew to delete")
     async def purge(
-        self, interaction: discord.Interaction, brew: app_commands.Range[int, 1]
+        self, interaction: discord.Interaction, brew: app_commands.Range[int, 1, NUMBER_MAX]
     ) -> None:
         assert interaction.guild_id is not None
         services = self.bot.services

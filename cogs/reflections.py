@@ -119,6 +119,7 @@ class ReflectionsCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ReflectButton)
+        self.bot.services.compaction.cancel()
         runner = self.bot.runner
         if runner is not None:
             for job_id in (WINDOW_JOB, RETENTION_JOB):

@@ -21,6 +21,7 @@ import re
 import unicodedata
 
 __all__ = [
+    "NUMBER_MAX",
     "HiddenCharacter",
     "TextRefused",
     "TextTooLong",
@@ -37,6 +38,11 @@ __all__ = [
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _NEWLINES = re.compile(r"\r\n|\r|\u2028|\u2029|\x85|\x0b|\x0c")
 _NUL = "\x00"
+
+#: The largest number a person may type where a number is stored (a brew number): PostgreSQL's
+#: INTEGER holds up to 2**31 - 1, so a larger one is refused by Discord's own option check
+#: instead of failing in the database.
+NUMBER_MAX = 2**31 - 1
 
 
 class TextRefused(ValueError):
@@ -82,18 +88,19 @@ def clean_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip()
 
 
-def check_text(what: str, text: str, limit: int, *, one_line: bool = True) -> str:
+def check_text(what: str, text: str, limit: int | None, *, one_line: bool = True) -> str:
     """Clean ``text`` and check it; raise :class:`TextRefused` with a message fit to show.
 
     ``what`` names the text for the person ("question", "title"). ``one_line`` joins line
-    breaks with a space, for text shown in a heading, a channel name or a list.
+    breaks with a space, for text shown in a heading, a channel name or a list. ``limit``
+    None leaves the length to the caller (which may word its own refusal).
     """
     if _NUL in text:
         raise HiddenCharacter(what)
     cleaned = clean_text(text)
     if one_line:
         cleaned = " ".join(part.strip() for part in cleaned.split("\n") if part.strip())
-    if len(cleaned) > limit:
+    if limit is not None and len(cleaned) > limit:
         raise TextTooLong(what, limit, len(cleaned))
     return cleaned
 

@@ -8,11 +8,13 @@ confirmation); this module is the only place that says *what* goes, in SQL.
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -75,25 +77,76 @@ async def secure_delete(session: AsyncSession) -> None:
         await session.execute(text("PRAGMA secure_delete = ON"))
 
 
-async def compact(engine: AsyncEngine | None) -> None:
-    """Leave no copy of deleted keys, receipts or people's ids in SQLite's files.
+#: Tables whose deleted rows held a secret, a receipt or a person's id, or whose physical order
+#: could tell who answered first: PostgreSQL rewrites them on compaction.
+_POSTGRES_REWRITE = ("reflections", "reflection_receipts", "brews", "signups", "memberships")
 
-    ``VACUUM`` rebuilds the database file, so no stale copy of a destroyed value survives in
-    free pages or free space inside pages (SQLite builds without ``SECURE_DELETE`` leave them
-    there after ordinary updates); a ``TRUNCATE`` checkpoint then empties the ``-wal`` file.
-    Best effort and quick for a database this size: if another connection holds a lock past
-    the busy timeout it is skipped with a warning and the next sweep tries again.
-    No-op on PostgreSQL, whose storage is managed by its own vacuum.
+
+async def compact(engine: AsyncEngine | None) -> bool:
+    """Leave no copy of deleted keys, receipts or people's ids in the database's files.
+
+    Returns True once that is done, False if another connection was in the way (the caller
+    logs it and tries again later; nothing is lost by waiting, it only takes longer).
+
+    * SQLite: ``VACUUM`` rebuilds the file, so no stale copy of a destroyed value survives in
+      free pages or free space inside pages; a ``TRUNCATE`` checkpoint then empties the ``-wal``
+      file. A reader holding an old snapshot makes the checkpoint report "busy" instead of
+      failing: that result is checked, because until it succeeds the WAL still holds copies.
+    * PostgreSQL: ``VACUUM FULL`` on the tables that held private data writes them anew, without
+      the dead row versions (the old key, receipts, and the reflections in the order they came).
     """
-    if engine is None or engine.dialect.name != "sqlite":
-        return
+    if engine is None:
+        return True
     try:
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql("VACUUM")
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            if engine.dialect.name == "sqlite":
+                await conn.exec_driver_sql("VACUUM")
+                result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                row = result.first()
+                busy = bool(row and row[0])
+                if busy:
+                    log.warning(
+                        "compaction: another connection is reading the database, so the "
+                        "write-ahead log still holds deleted private data; will try again"
+                    )
+                return not busy
+            if engine.dialect.name == "postgresql":
+                await conn.exec_driver_sql("VACUUM FULL " + ", ".join(_POSTGRES_REWRITE))
+            return True
     except OperationalError as exc:
-        log.warning("could not compact the database after deleting private data: %s", exc)
+        log.warning("compaction: could not compact the database yet (%s); will try again", exc)
+        return False
+
+
+async def shuffle_reflections(session: AsyncSession, brew_ids: Sequence[int]) -> int:
+    """Write the reflections of these brews again, in a random order, in one transaction.
+
+    On PostgreSQL a table remembers the order rows were written in, in its system columns
+    (``xmin``) and its physical order (``ctid``), whatever the ids are: "who answered first".
+    Rewritten together, every row gets the same ``xmin`` and a random place; :func:`compact`
+    then removes the old row versions. Done when the window closes, because until then a
+    person may still replace their reflection. Harmless on SQLite (no row order there).
+    """
+    found = list(await session.scalars(select(Reflection).where(Reflection.brew_id.in_(brew_ids))))
+    if not found:
+        return 0
+    rows = [
+        {
+            "id": r.id,
+            "brew_id": r.brew_id,
+            "submitted_on": r.submitted_on,
+            "consent": r.consent,
+            "answers": dict(r.answers or {}),
+        }
+        for r in found
+    ]
+    for reflection in found:
+        session.expunge(reflection)
+    secrets.SystemRandom().shuffle(rows)
+    await session.execute(delete(Reflection).where(Reflection.brew_id.in_(brew_ids)))
+    await session.execute(insert(Reflection), rows)
+    return len(rows)
 
 
 async def close_reflection_windows(session: AsyncSession, now: datetime) -> int:
@@ -119,6 +172,7 @@ async def close_reflection_windows(session: AsyncSession, now: datetime) -> int:
         return 0
     await session.execute(delete(ReflectionReceipt).where(ReflectionReceipt.brew_id.in_(ids)))
     await session.execute(update(Brew).where(Brew.id.in_(ids)).values(reflection_secret=None))
+    await shuffle_reflections(session, ids)
     await session.commit()
     return len(ids)
 

@@ -15,7 +15,7 @@ from bot.core.content import Content
 from bot.core.grouping import ApartConstraintError, Group, GroupingError, Person, plan_groups
 from bot.core.messages import stamp_rel
 from bot.core.phases import Phase, PlanError, Timing
-from bot.core.text import check_length, inert
+from bot.core.text import check_length, check_text, inert
 from bot.db import brews as db_brews
 from bot.db.brews import (
     BrewChanges,
@@ -66,7 +66,8 @@ class BrewOptions:
 def parse_perspectives(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
-    labels = tuple(dict.fromkeys(inert(p.strip()) for p in text.split(",") if p.strip()))
+    cleaned = (check_text("perspective", p, None) for p in text.split(","))
+    labels = tuple(dict.fromkeys(inert(p) for p in cleaned if p))
     if len(labels) > MAX_PERSPECTIVES:
         raise UserFacingError("Please give at most 5 perspectives, separated by commas.")
     too_long = [label for label in labels if len(label) > PERSPECTIVE_LIMIT]

@@ -342,12 +342,12 @@ async def close_reflection_windows(services: Services, now: datetime) -> int:
     """
     async with services.sessions() as session:
         closed = await privacy.close_reflection_windows(session, now)
-    if closed:
+    if closed or services.compaction.owed:
         await checkpoint(services)
     return closed
 
 
-async def checkpoint(services: Services) -> None:
-    """Leave no copy of deleted keys, receipts or people's ids in SQLite's files
-    (:func:`bot.db.privacy.compact`; a no-op on PostgreSQL)."""
-    await privacy.compact(services.sessions.kw.get("bind"))
+async def checkpoint(services: Services) -> bool:
+    """Leave no copy of deleted keys, receipts or people's ids in the database's files
+    (:func:`bot.db.privacy.compact`), retrying in the background until that is done."""
+    return await services.compaction.run(services.sessions.kw.get("bind"))

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord.ext import commands
 
 from bot.config import Config
-from bot.services import Services  # re-exported: Services moved to bot/services.py
+from bot.services import Services
 from bot.shell.errors import on_app_command_error
+from bot.shell.runner import BrewRunner
 from bot.shell.sharding import owned_guild_ids, syncs_global_commands
+from bot.shell.timers import Timers
+from bot.shell.ui.registry import PERSISTENT_ITEMS
 
-if TYPE_CHECKING:
-    from bot.shell.runner import BrewRunner
+__all__ = ["EXTENSIONS", "BrewBot", "Services"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class BrewBot(commands.Bot):
         self.services = services
         self.extension_names = tuple(extensions)
         self.sync_on_start = sync_commands
+        #: Timers and background tasks; cogs set their own repeating jobs here.
+        self.timers = Timers()
         self.runner: BrewRunner | None = None
         self.tree.error(on_app_command_error)
 
@@ -61,9 +65,9 @@ class BrewBot(commands.Bot):
         return self.services.config
 
     async def setup_hook(self) -> None:
-        from bot.shell.runner import BrewRunner
-
-        self.runner = BrewRunner(self)
+        # Every persistent button, once, so presses on messages from before a restart work.
+        self.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.runner = BrewRunner(self, self.services, self.timers)
         for name in self.extension_names:
             await self.load_extension(name)
         if self.sync_on_start:
@@ -100,4 +104,6 @@ class BrewBot(commands.Bot):
     async def close(self) -> None:
         if self.runner is not None:
             await self.runner.stop()
+        else:
+            await self.timers.stop()
         await super().close()

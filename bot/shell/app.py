@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import discord
@@ -21,7 +22,7 @@ from bot.shell.sharding import owned_guild_ids, syncs_global_commands
 from bot.shell.timers import Timers
 from bot.shell.ui.registry import PERSISTENT_ITEMS
 
-__all__ = ["EXTENSIONS", "BrewBot", "Services"]
+__all__ = ["EXTENSIONS", "BrewBot", "Services", "bot_class", "make_bot"]
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +108,39 @@ class BrewBot(commands.Bot):
         else:
             await self.timers.stop()
         await super().close()
+
+
+# ------------------------------------------------------------------ which bot class runs
+def is_auto(services: Services) -> bool:
+    return services.config.discord.shards is not None
+
+
+@cache
+def _auto_sharded_class() -> type[BrewBot]:
+    class AutoShardedBrewBot(BrewBot, commands.AutoShardedBot):
+        """BrewBot on discord.py's AutoShardedBot: every shard in this process."""
+
+    return AutoShardedBrewBot
+
+
+def bot_class(services: Services) -> type[BrewBot]:
+    """BrewBot, or its AutoShardedBot variant with ``shards = "auto"``."""
+    if is_auto(services):
+        return _auto_sharded_class()
+    return BrewBot
+
+
+def make_bot(services: Services, **options: Any) -> BrewBot:
+    """The bot for this process's configuration (see the module docstring)."""
+    cls = bot_class(services)
+    discord_cfg = services.config.discord
+    if is_auto(services):
+        log.info(
+            "running every gateway shard in this process (%s)",
+            f"{discord_cfg.shard_count} shards"
+            if discord_cfg.shard_count
+            else "the count Discord recommends",
+        )
+    elif discord_cfg.shard_id is not None:
+        log.info("running gateway shard %s of %s", discord_cfg.shard_id, discord_cfg.shard_count)
+    return cls(services, **options)

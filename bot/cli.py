@@ -87,8 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 async def _serve(config: Config, token: str, content: Content) -> None:
     from bot.db.session import create_engine, session_factory
     from bot.services import build_services
+    from bot.shell.app import make_bot
     from bot.shell.endpoints import configure_endpoints
-    from bot.shell.sharding import make_bot
 
     configure_endpoints(config.discord.api_base_url, config.discord.gateway_url)
     engine = create_engine(config.database.url, config.database)

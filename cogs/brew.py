@@ -9,7 +9,6 @@ settings and organisers' tools (:mod:`cogs.brew_admin`); shared pieces in :mod:`
 from __future__ import annotations
 
 from bot.shell.app import BrewBot
-from bot.shell.signup import SIGNUP_ITEMS
 
 from cogs.brew_running import RunningCommands  # isort: skip - command order follows imports
 from cogs.brew_controls import ControlCommands  # isort: skip
@@ -19,7 +18,6 @@ from cogs.brew_admin import AdminCommands  # isort: skip
 class BrewCog(RunningCommands, ControlCommands, AdminCommands):
     def __init__(self, bot: BrewBot) -> None:
         self.bot = bot
-        bot.add_dynamic_items(*SIGNUP_ITEMS)
 
 
 async def setup(bot: BrewBot) -> None:

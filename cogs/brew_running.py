@@ -22,7 +22,7 @@ from bot.shell.brews import (
     start_brew,
 )
 from bot.shell.errors import UserFacingError
-from bot.shell.signup import card_view
+from bot.shell.ui.signup import card_view
 from cogs.brew_base import BREW, BrewCommands, plural
 
 log = logging.getLogger(__name__)

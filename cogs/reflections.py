@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from datetime import timedelta
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
-from discord.ui import Button, DynamicItem
 
 from bot.core.reflections import ReflectionError
 from bot.db.leases import LeaseGuard
-from bot.shell.app import BrewBot, Services
-from bot.shell.errors import new_reference, report_component_error
+from bot.shell.app import BrewBot
+from bot.shell.errors import new_reference
 from bot.shell.organiser import apply_retention
 from bot.shell.reflections import (
     CONSENT_ID,
@@ -48,47 +46,15 @@ log = logging.getLogger(__name__)
 LOOKUP_BUDGET_S = 1.5
 WINDOW_JOB = "reflections-window-sweep"
 RETENTION_JOB = "privacy-retention"
-
-
-def _services(interaction: discord.Interaction) -> Services:
-    return interaction.client.services  # type: ignore[attr-defined]
-
-
-class ReflectButton(DynamicItem[Button[Any]], template=r"bh:reflect:(?P<brew>\d+)"):
-    """ "Leave a reflection" on a room's Close message (posted by :func:`reflect_button`)."""
-
-    def __init__(self, brew_id: int, label: str = "Leave a reflection") -> None:
-        super().__init__(
-            Button(
-                label=label, style=discord.ButtonStyle.success, custom_id=f"bh:reflect:{brew_id}"
-            )
-        )
-        self.brew_id = brew_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ReflectButton:
-        return cls(int(match["brew"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        # Nothing before send_modal: a form must be the first answer, within 3 seconds.
-        try:
-            form = reflection_form(_services(interaction).content, self.brew_id)
-            await interaction.response.send_modal(form)
-        except Exception as exc:
-            await report_component_error(interaction, exc)
+HOUR_S = 3600.0
+DAY_S = 24 * HOUR_S
 
 
 class ReflectionsCog(commands.Cog):
     def __init__(self, bot: BrewBot) -> None:
         self.bot = bot
-        bot.add_dynamic_items(ReflectButton)
 
     async def cog_load(self) -> None:
-        runner = self.bot.runner
-        if runner is None:
-            return
         services = self.bot.services
 
         async def window_job() -> None:
@@ -105,26 +71,13 @@ class ReflectionsCog(commands.Cog):
         window_job = leases.once_per(WINDOW_JOB, timedelta(hours=1), window_job)
         retention_job = leases.once_per(RETENTION_JOB, timedelta(days=1), retention_job)
         # Run once soon after start (catching up on downtime), then on the interval.
-        runner.scheduler.add_job(
-            window_job, "interval", hours=1, id=WINDOW_JOB, replace_existing=True, next_run_time=now
-        )
-        runner.scheduler.add_job(
-            retention_job,
-            "interval",
-            days=1,
-            id=RETENTION_JOB,
-            replace_existing=True,
-            next_run_time=now,
-        )
+        self.bot.timers.every(WINDOW_JOB, HOUR_S, window_job, first_at=now)
+        self.bot.timers.every(RETENTION_JOB, DAY_S, retention_job, first_at=now)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ReflectButton)
         self.bot.services.compaction.cancel()
-        runner = self.bot.runner
-        if runner is not None:
-            for job_id in (WINDOW_JOB, RETENTION_JOB):
-                if runner.scheduler.get_job(job_id):
-                    runner.scheduler.remove_job(job_id)
+        for key in (WINDOW_JOB, RETENTION_JOB):
+            self.bot.timers.cancel(key)
 
     # ------------------------------------------------------------ /reflect
     @app_commands.command(

@@ -32,6 +32,8 @@ from bot.core.content_schema import (
     fields_for,
     literal,
 )
+from bot.core.messages import guide_text
+from bot.core.phases import Timing
 from bot.core.reflections import Prompt
 
 __all__ = ["FIELDS", "PHASE_KEYS", "Content", "ContentError", "PhaseText", "load_content"]
@@ -148,9 +150,6 @@ def parse_content(raw: Mapping[str, Any], source: str = "content") -> Content:
 
 def _check_guide(content: Content, source: str) -> None:
     """The guide is one message: with the longest question, title and group it must fit."""
-    from bot.core.messages import guide_text  # messages imports this module
-    from bot.core.phases import Timing
-
     longest = max(
         ("guide.text_turns_note", "guide.mixed_turns_note"), key=lambda k: len(content.text(k))
     )

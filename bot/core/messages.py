@@ -9,10 +9,10 @@ edits a message every second and screen readers are not flooded. People are name
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from bot.core.content import Content
 from bot.core.phases import (
     Cleanup,
     Event,
@@ -29,6 +29,29 @@ from bot.core.phases import (
 from bot.core.text import inert
 
 MAX_MESSAGE = 2000
+
+
+class PhaseWords(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+class Wording(Protocol):
+    """What a message needs from the content file (:class:`bot.core.content.Content` is one).
+
+    Declared here rather than imported, so the content loader can build the guide to check
+    its length without the two modules importing each other.
+    """
+
+    @property
+    def phases(self) -> Mapping[str, PhaseWords]: ...
+    @property
+    def principles(self) -> tuple[str, ...]: ...
+    def text(self, dotted: str) -> str: ...
+    def format(self, dotted: str, **values: Any) -> str: ...
+    def list(self, dotted: str) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +84,7 @@ def stamp_time(at: float) -> str:
 
 
 def guide_message(
-    content: Content,
+    content: Wording,
     question: str,
     members: Sequence[int],
     *,
@@ -85,7 +108,7 @@ def guide_message(
 
 
 def guide_text(
-    content: Content,
+    content: Wording,
     question: str,
     members: Sequence[int],
     *,
@@ -125,7 +148,7 @@ def guide_text(
     return "\n".join(lines)
 
 
-def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
+def render(content: Wording, event: Event, ctx: RoomContext) -> Post | None:
     """The message for ``event``, or None if the event is silent (cleanup)."""
     if isinstance(event, PhaseStarted):
         return _phase(content, event, ctx)
@@ -187,7 +210,7 @@ def render(content: Content, event: Event, ctx: RoomContext) -> Post | None:
     return None  # pragma: no cover - every event type is handled above
 
 
-def _phase(content: Content, event: PhaseStarted, ctx: RoomContext) -> Post:
+def _phase(content: Wording, event: PhaseStarted, ctx: RoomContext) -> Post:
     phase = content.phases[event.phase.value]
     body = phase.text.format(
         question=inert(ctx.question),

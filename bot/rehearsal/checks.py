@@ -17,13 +17,13 @@ from bot.rehearsal.script import is_turn_prompt
 from bot.rehearsal.transcript import MENTION, heading
 
 if TYPE_CHECKING:
-    from bot.rehearsal.demo import Demo
+    from bot.rehearsal.roles import Run
 
 PHASE_KEYS = ("arrive", "think", "turns", "reflect", "still", "close")
 EXIT_FAILED = 1
 
 
-def check(demo: Demo) -> None:
+def check(demo: Run) -> None:
     """Everything a brew must do; each miss is a failure with its reason."""
     phases = [demo.content.phases[p].name for p in PHASE_KEYS]
     if not demo.rooms:
@@ -71,7 +71,7 @@ def check(demo: Demo) -> None:
         demo.fail("no chart was written")
 
 
-def summarise(demo: Demo) -> int:
+def summarise(demo: Run) -> int:
     """Print the summary; 0 when the brew went as it should, 1 (with the first reason on
     stderr) when not."""
     sim, t = demo.stage.sim, demo.transcript

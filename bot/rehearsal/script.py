@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.rehearsal.people import FACILITATOR_HELLO, HELPED_REPLY, Person, RoomLog
 from bot.rehearsal.transcript import CHANNEL, MENTION, count, heading, names_in_words
+from bot.shell.ui.ids import is_turn_done
 from discordsim import SimulatorError
 
 if TYPE_CHECKING:
-    from bot.rehearsal.demo import Demo
+    from bot.rehearsal.roles import Run
     from discordsim import Channel, InteractionRecord, Member, Message
 
 QUESTION = "Co-production: what's missing?"
@@ -29,13 +30,9 @@ AREA = "Norfolk"
 BROADCAST = "No need to fill the silence. Take your time, and thank you for being here."
 
 
-#: The custom id of a turn prompt's "I'm done" button starts with this.
-TURN_DONE = "bh:turn:done:"
-
-
 def is_turn_prompt(message: Message) -> bool:
     """A bot post that names whose turn it is (it carries the "I'm done" button)."""
-    return any(c.startswith(TURN_DONE) for c in message.custom_ids())
+    return any(is_turn_done(c) for c in message.custom_ids())
 
 
 class DemoFailed(Exception):
@@ -46,7 +43,7 @@ class Script:
     """The people's parts, played against the stage; every task they start is tracked so the
     demo can wait for them, and a part that goes wrong is a failure with its reason."""
 
-    def __init__(self, demo: Demo) -> None:
+    def __init__(self, demo: Run) -> None:
         self.demo = demo
         self.stage = demo.stage
         self.sim = demo.stage.sim

@@ -16,7 +16,7 @@ from bot.rehearsal.transcript import MENTION, names_in_words, size
 from discordsim import GUILD_CATEGORY, GUILD_TEXT
 
 if TYPE_CHECKING:
-    from bot.rehearsal.demo import Demo
+    from bot.rehearsal.roles import Run
     from discordsim import Channel, Message
 
 
@@ -28,7 +28,7 @@ class Watcher:
     channels and who is in which voice channel.
     """
 
-    def __init__(self, demo: Demo) -> None:
+    def __init__(self, demo: Run) -> None:
         self.demo = demo
         self.sim = demo.stage.sim
         self.guild_id = demo.stage.world.guild_id

@@ -3,14 +3,10 @@ admins can change)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 
 from bot.db import repo
-
-if TYPE_CHECKING:
-    from bot.shell.app import Services
+from bot.services import Services
 
 
 async def _roles(services: Services, guild_id: int) -> tuple[int | None, int | None]:

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import Any
 
 import discord
 from discord.ext import commands
 
 from bot.config import Config
-from bot.services import Services  # re-exported: Services moved to bot/services.py
+from bot.services import Services
 from bot.shell.errors import on_app_command_error
+from bot.shell.runner import BrewRunner
 from bot.shell.sharding import owned_guild_ids, syncs_global_commands
+from bot.shell.timers import Timers
+from bot.shell.ui.registry import PERSISTENT_ITEMS
 
-if TYPE_CHECKING:
-    from bot.shell.runner import BrewRunner
+__all__ = ["EXTENSIONS", "BrewBot", "Services", "bot_class", "make_bot"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class BrewBot(commands.Bot):
         self.services = services
         self.extension_names = tuple(extensions)
         self.sync_on_start = sync_commands
+        #: Timers and background tasks; cogs set their own repeating jobs here.
+        self.timers = Timers()
         self.runner: BrewRunner | None = None
         self.tree.error(on_app_command_error)
 
@@ -61,9 +66,9 @@ class BrewBot(commands.Bot):
         return self.services.config
 
     async def setup_hook(self) -> None:
-        from bot.shell.runner import BrewRunner
-
-        self.runner = BrewRunner(self)
+        # Every persistent button, once, so presses on messages from before a restart work.
+        self.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.runner = BrewRunner(self, self.services, self.timers)
         for name in self.extension_names:
             await self.load_extension(name)
         if self.sync_on_start:
@@ -100,4 +105,42 @@ class BrewBot(commands.Bot):
     async def close(self) -> None:
         if self.runner is not None:
             await self.runner.stop()
+        else:
+            await self.timers.stop()
         await super().close()
+
+
+# ------------------------------------------------------------------ which bot class runs
+def is_auto(services: Services) -> bool:
+    return services.config.discord.shards is not None
+
+
+@cache
+def _auto_sharded_class() -> type[BrewBot]:
+    class AutoShardedBrewBot(BrewBot, commands.AutoShardedBot):
+        """BrewBot on discord.py's AutoShardedBot: every shard in this process."""
+
+    return AutoShardedBrewBot
+
+
+def bot_class(services: Services) -> type[BrewBot]:
+    """BrewBot, or its AutoShardedBot variant with ``shards = "auto"``."""
+    if is_auto(services):
+        return _auto_sharded_class()
+    return BrewBot
+
+
+def make_bot(services: Services, **options: Any) -> BrewBot:
+    """The bot for this process's configuration (see the module docstring)."""
+    cls = bot_class(services)
+    discord_cfg = services.config.discord
+    if is_auto(services):
+        log.info(
+            "running every gateway shard in this process (%s)",
+            f"{discord_cfg.shard_count} shards"
+            if discord_cfg.shard_count
+            else "the count Discord recommends",
+        )
+    elif discord_cfg.shard_id is not None:
+        log.info("running gateway shard %s of %s", discord_cfg.shard_id, discord_cfg.shard_count)
+    return cls(services, **options)

@@ -6,7 +6,6 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import discord
 
@@ -28,6 +27,7 @@ from bot.db.brews import (
 from bot.db.settings import read_settings
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import mixing_inputs, remember_pairs
+from bot.shell.protocols import Host
 from bot.shell.rooms import (
     OpenReport,
     Progress,
@@ -36,9 +36,6 @@ from bot.shell.rooms import (
     check_bot_can_open,
     load_for_opening,
 )
-
-if TYPE_CHECKING:
-    from bot.shell.app import BrewBot
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +77,7 @@ def parse_perspectives(text: str | None) -> tuple[str, ...]:
 
 
 def new_brew(
-    bot: BrewBot, guild_id: int, channel_id: int, facilitator_id: int, options: BrewOptions
+    bot: Host, guild_id: int, channel_id: int, facilitator_id: int, options: BrewOptions
 ) -> NewBrew:
     """A brew with the options checked and the defaults filled in (not yet numbered)."""
     if not options.question:
@@ -145,13 +142,13 @@ def pick_brew(brews: Sequence[BrewInfo], user_id: int, number: int | None) -> Br
     return mine[0]
 
 
-async def create_brew(bot: BrewBot, new: NewBrew) -> BrewInfo:
+async def create_brew(bot: Host, new: NewBrew) -> BrewInfo:
     """Save a new brew with the server's next number."""
     async with bot.services.sessions() as session:
         return await db_brews.create_brew(session, new)
 
 
-async def open_signup_card(bot: BrewBot, new: NewBrew) -> BrewInfo:
+async def open_signup_card(bot: Host, new: NewBrew) -> BrewInfo:
     """``/brew open``: refuse a second card in one channel, else save the new brew."""
     async with bot.services.sessions() as session:
         existing = await db_brews.open_brew_in_channel(session, new.guild_id, new.channel_id)
@@ -194,7 +191,7 @@ def gather_people(
 
 
 async def start_brew(
-    bot: BrewBot,
+    bot: Host,
     guild: discord.Guild,
     brew_id: int,
     people: Sequence[Person],
@@ -249,13 +246,14 @@ async def start_brew(
         await remember_pairs(session, guild.id, brew_id, groups, now.date(), remember)
         await session.commit()
     # The room opener (bot/shell/rooms.py) works on the rows it loads itself.
-    opened_brew, rooms = await load_for_opening(bot.runner, brew_id)
+    opened_brew, rooms = await load_for_opening(services, brew_id)
     opener = RoomOpener(
         bot.runner,
         guild,
         opened_brew,
         rooms,
         groups,
+        services=services,
         facilitator_role_id=settings.facilitator_role_id,
         progress=progress,
     )
@@ -314,7 +312,7 @@ def apart_refusal(exc: ApartConstraintError) -> str:
     )
 
 
-def card_text(bot: BrewBot, brew: BrewInfo, count: int) -> str:
+def card_text(bot: Host, brew: BrewInfo, count: int) -> str:
     content = bot.services.content
     text = content.format(
         "signup.card", title=inert(brew.title), question=inert(brew.question), count=count

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +48,7 @@ from bot.core.reflections import (
 from bot.db import privacy
 from bot.db import reflections as db_reflections
 from bot.db.reflections import Participation
+from bot.shell.ui import ids
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 #: Custom id of a submitted form: the brew's database id, or "latest" (resolved on submit).
-FORM_ID = re.compile(r"bh:rf:(?P<brew>\d+|latest)")
+FORM_ID = ids.REFLECTION_FORM
 CONSENT_ID = "consent"
 #: Consent is a short "yes" or nothing; generous so "yes please, that's fine" still fits.
 CONSENT_MAX = 60
@@ -84,10 +84,6 @@ MESSAGE_LIMIT = 2000
 
 def prompt_input_id(prompt: Prompt) -> str:
     return f"q:{prompt.key}"
-
-
-def form_custom_id(brew_id: int | None) -> str:
-    return f"bh:rf:{brew_id if brew_id is not None else 'latest'}"
 
 
 class StatelessForm(discord.ui.Modal):
@@ -105,7 +101,7 @@ def reflection_form(content: Content, brew_id: int | None) -> discord.ui.Modal:
     by the reflections cog from the form's custom id (see the module docstring).
     """
     modal = StatelessForm(
-        title=content.text("reflection.title")[:45], custom_id=form_custom_id(brew_id)
+        title=content.text("reflection.title")[:45], custom_id=ids.reflection_form_id(brew_id)
     )
     placeholder = content.text("reflection.form_placeholder")[:100]
     for i, prompt in enumerate(content.prompts[:4]):

@@ -1,11 +1,13 @@
 """What the buttons under a room's messages do: "I'm done", "Pass", "One more minute" and
 "Ask for help". Each checks who pressed and whether the step is still current, answers within
-Discord's three seconds, then asks the runner to change the room."""
+Discord's three seconds, then asks the runner to change the room.
+
+The buttons themselves are in :mod:`bot.shell.ui.room`; they pass in the runner (as the
+:class:`~bot.shell.protocols.RoomControls` it offers) and the bot's services."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import discord
 
@@ -13,45 +15,49 @@ from bot.core import phases
 from bot.core.phases import Event, Phase, RoomState
 from bot.db import repo
 from bot.db.models import Room
+from bot.services import Services
 from bot.shell.access import is_facilitator
 from bot.shell.errors import UserFacingError
-
-if TYPE_CHECKING:
-    from bot.shell.runner import BrewRunner
+from bot.shell.protocols import RoomControls
 
 
-async def _room(runner: BrewRunner, room_id: int) -> Room:
-    async with runner.services.sessions() as session:
+async def _room(services: Services, room_id: int) -> Room:
+    async with services.sessions() as session:
         room = await repo.load_room(session, room_id)
     if room is None or room.status != "running":
-        raise UserFacingError(runner.services.content.text("room.finished"))
+        raise UserFacingError(services.content.text("room.finished"))
     return room
 
 
 async def _say(
-    runner: BrewRunner, interaction: discord.Interaction, key: str, **values: object
+    services: Services, interaction: discord.Interaction, key: str, **values: object
 ) -> None:
-    text = runner.services.content.format(key, **values)
+    text = services.content.format(key, **values)
     await interaction.response.send_message(text, ephemeral=True)
 
 
 async def press_turn_button(
-    runner: BrewRunner, interaction: discord.Interaction, room_id: int, step: int, passed: bool
+    runner: RoomControls,
+    services: Services,
+    interaction: discord.Interaction,
+    room_id: int,
+    step: int,
+    passed: bool,
 ) -> None:
     """Only the speaker (or a facilitator) can end a turn; a press for an old turn does nothing."""
-    room = await _room(runner, room_id)
+    room = await _room(services, room_id)
     speaker = (
         room.turn_order[room.turn_index]
         if room.phase == Phase.TURNS.value and 0 <= room.turn_index < len(room.turn_order)
         else None
     )
     if room.step != step or speaker is None:
-        await _say(runner, interaction, "room.turn_over")
+        await _say(services, interaction, "room.turn_over")
         return
     if speaker != interaction.user.id and not await is_facilitator(
-        runner.services, interaction.user, room.brew.guild_id
+        services, interaction.user, room.brew.guild_id
     ):
-        await _say(runner, interaction, "room.not_your_turn", speaker=f"<@{speaker}>")
+        await _say(services, interaction, "room.not_your_turn", speaker=f"<@{speaker}>")
         return
     await interaction.response.defer()
 
@@ -66,21 +72,23 @@ async def press_turn_button(
 
 
 async def press_more_time(
-    runner: BrewRunner, interaction: discord.Interaction, room_id: int, step: int
+    runner: RoomControls,
+    services: Services,
+    interaction: discord.Interaction,
+    room_id: int,
+    step: int,
 ) -> None:
     """One extra minute for the current step, once per step, for anyone in the room."""
-    room = await _room(runner, room_id)
+    room = await _room(services, room_id)
     member = any(m.user_id == interaction.user.id for m in room.members)
-    if not member and not await is_facilitator(
-        runner.services, interaction.user, room.brew.guild_id
-    ):
-        await _say(runner, interaction, "room.members_only")
+    if not member and not await is_facilitator(services, interaction.user, room.brew.guild_id):
+        await _say(services, interaction, "room.members_only")
         return
     if room.step != step:
-        await _say(runner, interaction, "room.step_over")
+        await _say(services, interaction, "room.step_over")
         return
     if room.extended:
-        await _say(runner, interaction, "room.already_extended")
+        await _say(services, interaction, "room.already_extended")
         return
     await interaction.response.defer()
     who = str(interaction.user.id)
@@ -95,15 +103,17 @@ async def press_more_time(
     await runner.change_room(room_id, change)
 
 
-async def press_help(runner: BrewRunner, interaction: discord.Interaction, room_id: int) -> None:
+async def press_help(
+    runner: RoomControls, services: Services, interaction: discord.Interaction, room_id: int
+) -> None:
     """Tell the facilitators where help is wanted, without interrupting the room.
 
     The notice in the brew's channel names the room, not the person (that channel may be
     public); the facilitator running the brew also gets a direct message saying who asked.
     """
-    room = await _room(runner, room_id)
-    await _say(runner, interaction, "room.help_sent")
-    content = runner.services.content
+    room = await _room(services, room_id)
+    await _say(services, interaction, "room.help_sent")
+    content = services.content
     brew = room.brew
     link = f"https://discord.com/channels/{brew.guild_id}/{room.text_channel_id}"
     values = {
@@ -114,8 +124,9 @@ async def press_help(runner: BrewRunner, interaction: discord.Interaction, room_
     }
     await runner.tell_facilitators(brew, content.format("room.help_alert", **values), ping=True)
     if brew.facilitator_id and brew.facilitator_id != interaction.user.id:
-        user = runner.bot.get_user(brew.facilitator_id) or await _fetch_user(
-            runner, brew.facilitator_id
+        client = interaction.client
+        user = client.get_user(brew.facilitator_id) or await _fetch_user(
+            client, brew.facilitator_id
         )
         if user is not None:
             try:
@@ -126,8 +137,8 @@ async def press_help(runner: BrewRunner, interaction: discord.Interaction, room_
                 pass  # direct messages closed: the channel notice is enough
 
 
-async def _fetch_user(runner: BrewRunner, user_id: int) -> discord.User | None:
+async def _fetch_user(client: discord.Client, user_id: int) -> discord.User | None:
     try:
-        return await runner.bot.fetch_user(user_id)
+        return await client.fetch_user(user_id)
     except discord.HTTPException:
         return None

@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import discord
 
@@ -31,10 +31,9 @@ from bot.permissions import (
     missing_in_voice_channel,
     missing_names,
 )
+from bot.services import Services
 from bot.shell.errors import UserFacingError, only_pinging
-
-if TYPE_CHECKING:
-    from bot.shell.runner import BrewRunner
+from bot.shell.protocols import RoomControls
 
 log = logging.getLogger(__name__)
 
@@ -181,20 +180,25 @@ def category_name(brew: Brew, part: int, parts: int) -> str:
 
 
 class RoomOpener:
-    """Opens every room of one brew, reporting progress to the facilitator."""
+    """Opens every room of one brew, reporting progress to the facilitator.
+
+    Each room's timetable is started through ``runner`` as soon as that room is ready.
+    """
 
     def __init__(
         self,
-        runner: BrewRunner,
+        runner: RoomControls,
         guild: discord.Guild,
         brew: Brew,
         rooms: Sequence[Room],
         groups: Sequence[Group],
         *,
+        services: Services,
         facilitator_role_id: int | None,
         progress: Progress | None = None,
     ) -> None:
         self.runner = runner
+        self.services = services
         self.guild = guild
         self.brew = brew
         self.rooms = list(rooms)
@@ -216,7 +220,7 @@ class RoomOpener:
                 "Discord would not let me create the category for the rooms just now "
                 f"({exc}). Nothing has been opened; please try /brew start again in a minute."
             ) from None
-        async with self.runner.services.sessions() as session:
+        async with self.services.sessions() as session:
             brew = await session.get(Brew, self.brew.id)
             assert brew is not None
             brew.category_ids = [c.id for c in categories]
@@ -264,7 +268,7 @@ class RoomOpener:
     async def give_up(self) -> None:
         """No room could open: the brew is marked failed and its categories removed."""
         await self._abandon()
-        async with self.runner.services.sessions() as session:
+        async with self.services.sessions() as session:
             brew = await session.get(Brew, self.brew.id)
             category_ids = list(brew.category_ids) if brew else []
         for category_id in category_ids:
@@ -275,7 +279,7 @@ class RoomOpener:
 
     async def _abandon(self) -> None:
         """Opening failed before any room existed: the brew and its rooms are marked failed."""
-        async with self.runner.services.sessions() as session:
+        async with self.services.sessions() as session:
             brew = await session.get(Brew, self.brew.id)
             if brew is not None:
                 brew.status = "failed"
@@ -320,7 +324,7 @@ class RoomOpener:
             await self._room_failed(room, members, [voice, text])
             return
         await self._mark(room, voice_id=voice.id, text_id=text.id)
-        content = self.runner.services.content
+        content = self.services.content
         text_only = {int(m) for m in group.members if m in self._text_only_keys(room)}
         guide = guide_message(
             content,
@@ -361,7 +365,7 @@ class RoomOpener:
         await self._mark(room, status="failed")
         await self.runner.tell_facilitators(
             self.brew,
-            self.runner.services.content.format(
+            self.services.content.format(
                 "room.could_not_open",
                 members=", ".join(f"<@{m}>" for m in members),
                 brew=self.brew.number,
@@ -393,7 +397,7 @@ class RoomOpener:
         voice_id: int | None = None,
         text_id: int | None = None,
     ) -> None:
-        async with self.runner.services.sessions() as session:
+        async with self.services.sessions() as session:
             fresh = await session.get(Room, room.id)
             assert fresh is not None
             if status:
@@ -419,8 +423,8 @@ class RoomOpener:
             log.info("could not update the facilitator's progress message: %s", exc)
 
 
-async def load_for_opening(runner: BrewRunner, brew_id: int) -> tuple[Brew, list[Room]]:
-    async with runner.services.sessions() as session:
+async def load_for_opening(services: Services, brew_id: int) -> tuple[Brew, list[Room]]:
+    async with services.sessions() as session:
         brew = await repo.load_brew(session, brew_id)
         assert brew is not None
         return brew, list(brew.rooms)

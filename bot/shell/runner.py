@@ -1,13 +1,14 @@
-"""The brew runner: one dispatcher that moves every room through its timetable.
+"""The brew runner: applies the timetable's decisions (:mod:`bot.core.phases`) and the brew
+controls (pause, resume, extend, next phase, end, broadcast).
 
-The database is the source of truth. For each room, APScheduler holds only the next deadline, as
-a job rebuilt from the ``rooms`` table at start-up (never APScheduler's own pickled job store).
-When a deadline fires, or a button or facilitator command changes a room, the runner:
+The database is the source of truth. Each room has one timer (:mod:`bot.shell.timers`) holding
+only its next deadline, rebuilt from the ``rooms`` table at start-up. When a deadline fires, or
+a button or facilitator command changes a room, the runner:
 
 1. loads the room and asks :mod:`bot.core.phases` what happens next,
-2. commits the new state *and* the messages it implies (the ``outbox``) in one transaction,
-3. carries out the outbox: each post has a fixed nonce, so Discord refuses a duplicate if the
-   bot crashed after posting but before noting it, and nothing is lost if it crashed before.
+2. commits the new state *and* the messages it implies in one transaction
+   (:meth:`bot.shell.outbox.Outbox.queue`),
+3. has :mod:`bot.shell.outbox` carry those messages out.
 
 Changes to one brew are serialised by a lock, so a press of "I'm done" and a deadline firing at
 the same moment cannot both move the turn on.
@@ -18,54 +19,41 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
 
 import discord
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import phases
-from bot.core.messages import Post, RoomContext, render
+from bot.core.messages import Post, stamp_rel, stamp_time
 from bot.core.phases import Event, Phase, RoomState
 from bot.core.reflections import window_closes_at
 from bot.db import repo
-from bot.db.models import Brew, Outbox, Room
+from bot.db.models import Brew, Room
+from bot.services import Services
 from bot.shell.errors import only_pinging
-from bot.shell.views import room_view
-
-if TYPE_CHECKING:
-    from bot.shell.app import BrewBot
+from bot.shell.outbox import Outbox
+from bot.shell.protocols import Change
+from bot.shell.timers import Timers
 
 log = logging.getLogger(__name__)
 
-Presence = Callable[[str], bool]
-Change = Callable[[RoomState], tuple[RoomState, list[Event]]]
-
 
 class BrewRunner:
-    def __init__(self, bot: BrewBot) -> None:
-        self.bot = bot
-        self.services = bot.services
-        self.scheduler = AsyncIOScheduler(
-            timezone=UTC,
-            # A deadline missed while the process was busy or down is still applied, once.
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-        )
+    """Moves every room of this process's brews through its timetable."""
+
+    def __init__(self, client: discord.Client, services: Services, timers: Timers) -> None:
+        self.client = client
+        self.services = services
+        self.timers = timers
+        self.outbox = Outbox(client, services, timers, on_room_gone=self.room_lost)
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.started_at = self.services.clock.now()
-        self._flush_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.started_at = services.clock.now()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        from bot.shell.views import DYNAMIC_ITEMS
-
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
-        self.scheduler.start()
-        self.spawn(self.recover())
+        self.timers.start()
+        self.timers.spawn(self.recover(), name="recover")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop the timers, let work in flight finish (briefly), then cancel what is left.
@@ -73,29 +61,18 @@ class BrewRunner:
         Whatever is cut short is safe: state and outbox are in the database, and posts carry
         a nonce, so the next start carries on without losing or repeating a prompt.
         """
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        if self._tasks:
-            _, pending = await asyncio.wait(list(self._tasks), timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.timers.stop(grace)
 
     async def recover(self) -> None:
         """Put every running brew's timers back, after carrying out what was left undone."""
-        await self.bot.wait_until_ready()
+        await self.client.wait_until_ready()
         async with self.services.sessions() as session:
             found_half_open = await repo.rooms_still_opening(session, self.started_at)
             found_pending = await repo.rooms_with_outbox(session)
             found_live = await repo.live_room_ids(session)
         # With several processes (one gateway shard each), a process looks after the brews of
         # the servers it is connected to, and only those.
-        mine = {guild.id for guild in self.bot.guilds}
+        mine = {guild.id for guild in self.client.guilds}
         half_open = [r for r, g in found_half_open if g in mine]
         pending = [r for r, g in found_pending if g in mine]
         live = [r for r, g in found_live if g in mine]
@@ -103,30 +80,19 @@ class BrewRunner:
             # The bot stopped while this room was being opened: its timetable never started.
             await self.room_lost(room_id, "the bot restarted while the room was being opened")
         for room_id in pending:
-            await self.flush(room_id)
+            await self.outbox.flush(room_id)
         for room_id in live:
             await self.tick(room_id)
         log.info("recovered %d rooms", len(live))
 
     # ---------------------------------------------------------------- scheduling
     def schedule(self, room_id: int, when: float | None) -> None:
-        job_id = f"room-{room_id}"
+        """Set the room's one timer to ``when`` (a Unix timestamp), or clear it."""
+        key = f"room-{room_id}"
         if when is None:
-            if self.scheduler.get_job(job_id):
-                self.scheduler.remove_job(job_id)
-            return
-        self.scheduler.add_job(
-            self._fire,
-            DateTrigger(run_date=datetime.fromtimestamp(when, UTC)),
-            args=[room_id],
-            id=job_id,
-            replace_existing=True,
-        )
-
-    async def _fire(self, room_id: int) -> None:
-        """The scheduled job only hands the tick to a task: a tick reschedules its own job id,
-        which APScheduler would refuse while the job that fired it is still running."""
-        self.spawn(self.tick(room_id))
+            self.timers.cancel(key)
+        else:
+            self.timers.at(key, when, lambda: self.tick(room_id))
 
     def lock(self, brew_id: int) -> asyncio.Lock:
         return self._locks[brew_id]
@@ -144,7 +110,7 @@ class BrewRunner:
     async def change_room(
         self,
         room_id: int,
-        change: Callable[..., tuple[RoomState, list[Event]]],
+        change: Change,
         *,
         respect_pause: bool = True,
     ) -> list[Event]:
@@ -171,7 +137,7 @@ class BrewRunner:
             # The next deadline is set before anything is sent, so a failure while sending can
             # never leave a room without its timer.
             self.schedule(room_id, None if paused else next_at)
-        await self.flush(room_id)
+        await self.outbox.flush(room_id)
         if new_state.phase is Phase.DONE:
             await self.maybe_finish_brew(brew_id)
         return events
@@ -185,170 +151,13 @@ class BrewRunner:
         events: Sequence[Event],
     ) -> None:
         repo.store_state(room, state)
-        self.queue(session, room, brew, events)
+        self.outbox.queue(session, room, brew, events)
         await session.commit()
-
-    def context(self, room: Room, brew: Brew) -> RoomContext:
-        return RoomContext(
-            question=brew.question,
-            turns_in_text=room.turns_in_text,
-            text_only_members=frozenset(m.user_id for m in room.members if m.text_only),
-        )
-
-    def queue(self, session: AsyncSession, room: Room, brew: Brew, events: Sequence[Event]) -> None:
-        """Write the effects of ``events`` to the outbox (same transaction as the state)."""
-        content = self.services.content
-        ctx = self.context(room, brew)
-        for event in events:
-            if isinstance(event, phases.Recall):
-                self.queue_effect(session, room, "recall")
-            elif isinstance(event, phases.Cleanup):
-                self.queue_effect(session, room, "cleanup")
-            post = render(content, event, ctx)
-            if post is not None:
-                self.queue_post(session, room, post)
-
-    def queue_post(self, session: AsyncSession, room: Room, post: Post) -> None:
-        self.queue_effect(
-            session, room, "post", text=post.text, ping=post.speaker, buttons=",".join(post.buttons)
-        )
-
-    def queue_effect(
-        self,
-        session: AsyncSession,
-        room: Room,
-        kind: str,
-        *,
-        text: str = "",
-        ping: int | None = None,
-        buttons: str = "",
-    ) -> None:
-        room.outbox_seq += 1
-        session.add(
-            Outbox(
-                room_id=room.id,
-                kind=kind,
-                nonce=f"bh{room.id}n{room.outbox_seq}",
-                text=text,
-                ping_user_id=ping,
-                buttons=buttons,
-                step=room.step,
-            )
-        )
-
-    # ------------------------------------------------------------------- effects
-    async def flush(self, room_id: int) -> None:
-        """Carry out a room's outbox in order; stop at the first thing that cannot be done yet.
-
-        One flush at a time per room keeps the room's messages in order; rooms flush in parallel.
-        """
-        async with self._flush_locks[room_id]:
-            await self._flush(room_id)
-
-    async def _flush(self, room_id: int) -> None:
-        async with self.services.sessions() as session:
-            room = await repo.load_room(session, room_id)
-            if room is None:
-                return
-            items = await repo.outbox_for(session, room_id)
-            for item in items:
-                try:
-                    await self._carry_out(room, item)
-                except (discord.NotFound, RoomGone):
-                    await self.room_lost(room_id, "a channel of this room was deleted")
-                    return
-                except (discord.HTTPException, discord.RateLimited) as exc:
-                    self._retry_flush_later(room_id)
-                    log.warning(
-                        "room %s: could not %s (%s); will try again in 10 seconds",
-                        room_id,
-                        item.kind,
-                        exc,
-                    )
-                    return
-                await session.delete(item)
-                await session.commit()
-
-    async def _fire_flush(self, room_id: int) -> None:
-        self.spawn(self.flush(room_id))
-
-    def _retry_flush_later(self, room_id: int, seconds: float = 10.0) -> None:
-        when = datetime.fromtimestamp(self.now() + seconds, UTC)
-        self.scheduler.add_job(
-            self._fire_flush,
-            DateTrigger(run_date=when),
-            args=[room_id],
-            id=f"flush-{room_id}",
-            replace_existing=True,
-        )
-
-    async def _carry_out(self, room: Room, item: Outbox) -> None:
-        guild = self.bot.get_guild(room.brew.guild_id)
-        if item.kind == "post":
-            channel = self.bot.get_channel(room.text_channel_id or 0)
-            if not isinstance(channel, discord.abc.Messageable):
-                raise RoomGone(room.id)
-            view = room_view(
-                self.services.content,
-                [b for b in item.buttons.split(",") if b],
-                room_id=room.id,
-                brew_id=room.brew_id,
-                step=item.step,
-            )
-            mentions = discord.AllowedMentions.none()
-            if item.ping_user_id:
-                mentions = only_pinging(users=[item.ping_user_id])
-            if view is None:
-                await channel.send(item.text, nonce=item.nonce, allowed_mentions=mentions)
-            else:
-                await channel.send(
-                    item.text, nonce=item.nonce, allowed_mentions=mentions, view=view
-                )
-        elif item.kind == "recall" and guild is not None:
-            await self.recall(guild, room)
-        elif item.kind == "cleanup" and guild is not None:
-            await self.delete_room_channels(guild, room)
-
-    async def recall(self, guild: discord.Guild, room: Room) -> None:
-        """Move everyone still in the room's voice channel back to the main voice channel."""
-        async with self.services.sessions() as session:
-            settings = await repo.settings_for(session, guild.id)
-            main_id = settings.main_voice_channel_id
-            await session.commit()
-        target = guild.get_channel(main_id) if main_id else None
-        voice = guild.get_channel(room.voice_channel_id or 0)
-        if not isinstance(voice, discord.VoiceChannel) or not isinstance(
-            target, discord.VoiceChannel
-        ):
-            return
-        results = await asyncio.gather(
-            *(m.move_to(target, reason="Brew finished") for m in voice.members),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, Exception):
-                log.info("room %s: could not move someone back: %s", room.id, result)
-
-    async def delete_room_channels(self, guild: discord.Guild, room: Room) -> None:
-        # Marked first, so the channel-deleted events that follow are not taken for a fault.
-        async with self.services.sessions() as session:
-            fresh = await session.get(Room, room.id)
-            if fresh is not None and fresh.status == "running":
-                fresh.status = "ended"
-                await session.commit()
-        for channel_id in (room.text_channel_id, room.voice_channel_id):
-            channel = guild.get_channel(channel_id or 0)
-            if channel is None:
-                continue
-            try:
-                await channel.delete(reason="Brew finished")
-            except discord.NotFound:
-                pass
 
     # ----------------------------------------------------------------- presence
     def presence(self, room: Room) -> Callable[[str], bool]:
         """Who can take their turn: in the room's voice channel, or taking part by text."""
-        guild = self.bot.get_guild(room.brew.guild_id)
+        guild = self.client.get_guild(room.brew.guild_id)
         voice = guild.get_channel(room.voice_channel_id or 0) if guild else None
         in_voice = (
             {m.id for m in voice.members} if isinstance(voice, discord.VoiceChannel) else set()
@@ -383,9 +192,7 @@ class BrewRunner:
             brew = await repo.load_brew(session, brew_id)
             return [r.id for r in brew.rooms if r.status == "running"] if brew else []
 
-    async def for_each_room(
-        self, brew_id: int, change: Change | Callable[..., tuple[RoomState, list[Event]]]
-    ) -> None:
+    async def for_each_room(self, brew_id: int, change: Change) -> None:
         await asyncio.gather(
             *(
                 self.change_room(rid, change, respect_pause=False)
@@ -401,17 +208,17 @@ class BrewRunner:
             brew.paused_at = self.services.clock.now()
             for room in brew.rooms:
                 if room.status == "running":
-                    self.queue_post(session, room, Post(self.services.content.text("turns.paused")))
+                    self.outbox.queue_post(
+                        session, room, Post(self.services.content.text("turns.paused"))
+                    )
                     self.schedule(room.id, None)
             await session.commit()
             room_ids = [r.id for r in brew.rooms]
         for room_id in room_ids:
-            await self.flush(room_id)
+            await self.outbox.flush(room_id)
         return True
 
     async def resume(self, brew_id: int) -> bool:
-        from bot.core.messages import stamp_rel, stamp_time
-
         async with self.lock(brew_id), self.services.sessions() as session:
             brew = await repo.load_brew(session, brew_id)
             if brew is None or brew.paused_at is None:
@@ -430,11 +237,11 @@ class BrewRunner:
                     ends_rel=stamp_rel(state.phase_ends_at),
                     ends_time=stamp_time(state.phase_ends_at),
                 )
-                self.queue_post(session, room, Post(text))
+                self.outbox.queue_post(session, room, Post(text))
                 schedule.append((room.id, phases.next_deadline(state, timing)))
             await session.commit()
         for room_id, when in schedule:
-            await self.flush(room_id)
+            await self.outbox.flush(room_id)
             self.schedule(room_id, when)
         return True
 
@@ -461,13 +268,13 @@ class BrewRunner:
                 return 0
             rooms = [r for r in brew.rooms if r.status == "running"]
             for room in rooms:
-                self.queue_post(
+                self.outbox.queue_post(
                     session,
                     room,
                     Post(self.services.content.format("turns.broadcast", message=text)),
                 )
             await session.commit()
-        await asyncio.gather(*(self.flush(r.id) for r in rooms))
+        await asyncio.gather(*(self.outbox.flush(r.id) for r in rooms))
         return len(rooms)
 
     async def maybe_finish_brew(self, brew_id: int) -> None:
@@ -491,18 +298,17 @@ class BrewRunner:
     def _forget(self, brew_id: int, room_ids: Sequence[int]) -> None:
         """Drop the in-memory locks of a finished brew, so a long-running bot does not keep
         one for every brew it ever ran (a lock still held is left to its holder)."""
-        for locks, keys in ((self._locks, [brew_id]), (self._flush_locks, room_ids)):
-            for key in keys:
-                lock = locks.get(key)
-                if lock is not None and not lock.locked():
-                    del locks[key]
+        lock = self._locks.get(brew_id)
+        if lock is not None and not lock.locked():
+            del self._locks[brew_id]
+        self.outbox.forget(room_ids)
 
     async def on_brew_ended(self, session: AsyncSession, brew: Brew) -> None:
         """Discard what is no longer needed once a brew is over (perspectives are never kept)."""
         for signup in brew.signups:
             signup.perspective = None
         for category_id in brew.category_ids:
-            guild = self.bot.get_guild(brew.guild_id)
+            guild = self.client.get_guild(brew.guild_id)
             channel = guild.get_channel(category_id) if guild else None
             if channel is not None:
                 try:
@@ -524,10 +330,10 @@ class BrewRunner:
                 await session.delete(item)
             await session.commit()
         self.schedule(room_id, None)
-        guild = self.bot.get_guild(brew.guild_id)
+        guild = self.client.get_guild(brew.guild_id)
         if guild is not None:
-            await self.recall(guild, room)
-            await self.delete_room_channels(guild, room)
+            await self.outbox.recall(guild, room)
+            await self.outbox.delete_room_channels(guild, room)
             async with self.services.sessions() as session:
                 fresh = await session.get(Room, room_id)
                 if fresh is not None:
@@ -545,7 +351,7 @@ class BrewRunner:
     ) -> None:
         """Post in the brew's own channel; ``ping`` alerts the facilitators, ``ping_users``
         the people named (for example those whose room could not open)."""
-        channel = self.bot.get_channel(brew.channel_id or 0)
+        channel = self.client.get_channel(brew.channel_id or 0)
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("brew %s: nowhere to tell the facilitators: %s", brew.id, text)
             return
@@ -567,7 +373,3 @@ class BrewRunner:
             await channel.send(text, allowed_mentions=mentions)
         except discord.HTTPException as exc:
             log.warning("brew %s: could not tell the facilitators (%s)", brew.id, exc)
-
-
-class RoomGone(Exception):
-    """The room's text channel is not there any more."""

@@ -11,22 +11,16 @@ with ``(guild_id >> 22) % n == i``. Brew Host runs in one of three ways (``[disc
 
 Slash commands synced per server are synced only by the process whose shard owns the server,
 so starting a process never repeats the other processes' work; global commands are synced by
-the process running shard 0.
+the process running shard 0. Which client class runs is chosen by
+:func:`bot.shell.app.make_bot` (this module does not import the bot, so the bot can import it).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from functools import cache
-from typing import TYPE_CHECKING, Any
 
 import discord
-from discord.ext import commands
-
-if TYPE_CHECKING:
-    from bot.services import Services
-    from bot.shell.app import BrewBot
 
 log = logging.getLogger(__name__)
 
@@ -59,42 +53,3 @@ def syncs_global_commands(client: discord.Client) -> bool:
     """Only one process syncs global commands: the one running shard 0 (or every shard)."""
     ids, _ = own_shards(client)
     return ids is None or 0 in ids
-
-
-def is_auto(services: Services) -> bool:
-    return services.config.discord.shards is not None
-
-
-@cache
-def _auto_sharded_class() -> type[BrewBot]:
-    from bot.shell.app import BrewBot
-
-    class AutoShardedBrewBot(BrewBot, commands.AutoShardedBot):
-        """BrewBot on discord.py's AutoShardedBot: every shard in this process."""
-
-    return AutoShardedBrewBot
-
-
-def bot_class(services: Services) -> type[BrewBot]:
-    """BrewBot, or its AutoShardedBot variant with ``shards = "auto"``."""
-    if is_auto(services):
-        return _auto_sharded_class()
-    from bot.shell.app import BrewBot
-
-    return BrewBot
-
-
-def make_bot(services: Services, **options: Any) -> BrewBot:
-    """The bot for this process's configuration (see the module docstring)."""
-    cls = bot_class(services)
-    discord_cfg = services.config.discord
-    if is_auto(services):
-        log.info(
-            "running every gateway shard in this process (%s)",
-            f"{discord_cfg.shard_count} shards"
-            if discord_cfg.shard_count
-            else "the count Discord recommends",
-        )
-    elif discord_cfg.shard_id is not None:
-        log.info("running gateway shard %s of %s", discord_cfg.shard_id, discord_cfg.shard_count)
-    return cls(services, **options)

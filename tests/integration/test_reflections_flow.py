@@ -48,12 +48,10 @@ async def test_reflections_and_exports_through_discord(
 ) -> None:
     world = brew_world
     content = world.services.content
-    runner = world.h.bot.runner if world.h.bot else None
-    assert runner is not None
-    sweep = runner.scheduler.get_job("reflections-window-sweep")
-    retention = runner.scheduler.get_job("privacy-retention")
-    assert sweep is not None and sweep.trigger.interval == timedelta(hours=1)
-    assert retention is not None and retention.trigger.interval == timedelta(days=1)
+    assert world.h.bot is not None
+    timers = world.h.bot.timers
+    assert timers.interval("reflections-window-sweep") == timedelta(hours=1)
+    assert timers.interval("privacy-retention") == timedelta(days=1)
     flow = await run_brew_with_reflections(world)
     saved = content.text("reflection.saved").split(".")[0]
     updated = content.text("reflection.replaced").split(".")[0]

@@ -18,14 +18,8 @@ from bot.config import Config, DatabaseConfig, DiscordConfig
 from bot.core.content import load_content
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
-from bot.shell.app import BrewBot, Services
-from bot.shell.sharding import (
-    bot_class,
-    make_bot,
-    own_shards,
-    owned_guild_ids,
-    syncs_global_commands,
-)
+from bot.shell.app import BrewBot, Services, bot_class, make_bot
+from bot.shell.sharding import own_shards, owned_guild_ids, syncs_global_commands
 from discordsim import DiscordSimulator, guild_shard
 
 

@@ -1,0 +1,189 @@
+"""The outbox: written with the state, carried out in order with fixed nonces, retried, and a
+lost room handed on (bot/shell/outbox.py). A fake client records what would reach Discord."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.core.messages import Post
+from bot.db import repo
+from bot.db.models import Outbox as OutboxRow
+from bot.db.models import Room
+from bot.shell.outbox import Outbox
+from bot.shell.timers import Timers
+from bot.shell.ui import ids
+from tests.builders import (
+    USERS,
+    FakeClient,
+    FakeTextChannel,
+    FakeVoiceChannel,
+    ShellDb,
+    add_running_brew,
+    http_error,
+    open_shell_db,
+)
+
+
+@dataclass
+class Setup:
+    db: ShellDb
+    client: FakeClient
+    timers: Timers
+    outbox: Outbox
+    room_id: int
+    brew_id: int
+    text: FakeTextChannel
+    lost: list[tuple[int, str]]
+
+
+@pytest.fixture
+async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
+    db = await open_shell_db(tmp_path)
+    client = FakeClient()
+    timers = Timers()  # never started: a retry is only noted, never fired
+    lost: list[tuple[int, str]] = []
+
+    async def on_room_gone(room_id: int, why: str) -> None:
+        lost.append((room_id, why))
+
+    brew_id, [room_id] = await add_running_brew(db.sessions)
+    async with db.sessions() as session:
+        room = await session.get(Room, room_id)
+        assert room is not None and room.text_channel_id and room.voice_channel_id
+        text = client.add(FakeTextChannel(room.text_channel_id))
+        client.add(FakeVoiceChannel(room.voice_channel_id))
+    outbox = Outbox(client, db.services, timers, on_room_gone)  # type: ignore[arg-type]
+    try:
+        yield Setup(db, client, timers, outbox, room_id, brew_id, text, lost)
+    finally:
+        await timers.stop(grace=0)
+        await db.engine.dispose()
+
+
+async def queue_posts(s: Setup, *posts: Post) -> None:
+    async with s.db.sessions() as session:
+        room = await repo.load_room(session, s.room_id)
+        assert room is not None
+        for post in posts:
+            s.outbox.queue_post(session, room, post)
+        await session.commit()
+
+
+async def rows(s: Setup) -> list[OutboxRow]:
+    async with s.db.sessions() as session:
+        return list(await session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+
+async def test_queued_posts_are_rows_with_fixed_nonces_until_flushed(setup: Setup) -> None:
+    s = setup
+    await queue_posts(s, Post("one"), Post("two"))
+    queued = await rows(s)
+    assert [(r.kind, r.text, r.nonce) for r in queued] == [
+        ("post", "one", f"bh{s.room_id}n1"),
+        ("post", "two", f"bh{s.room_id}n2"),
+    ]
+    assert s.text.sent == []  # nothing reaches Discord until the flush
+
+    await s.outbox.flush(s.room_id)
+    assert [(m.text, m.nonce) for m in s.text.sent] == [
+        ("one", f"bh{s.room_id}n1"),
+        ("two", f"bh{s.room_id}n2"),
+    ]
+    assert await rows(s) == []
+    await s.outbox.flush(s.room_id)  # a second flush repeats nothing
+    assert len(s.text.sent) == 2
+
+
+async def test_a_turn_prompt_pings_only_the_speaker_and_carries_the_room_buttons(
+    setup: Setup,
+) -> None:
+    s = setup
+    speaker = USERS[1]
+    await queue_posts(s, Post("Your turn", speaker=speaker, buttons=("turn",)), Post("Notice"))
+    await s.outbox.flush(s.room_id)
+    prompt, notice = s.text.sent
+    assert prompt.allowed_mentions is not None
+    assert [u.id for u in prompt.allowed_mentions.users] == [speaker]  # type: ignore[union-attr]
+    assert prompt.allowed_mentions.everyone is False
+    assert prompt.custom_ids == [
+        ids.turn_id("done", s.room_id, 0),
+        ids.turn_id("pass", s.room_id, 0),
+        ids.more_time_id(s.room_id, 0),
+        ids.help_id(s.room_id),
+    ]
+    assert notice.view is None
+    assert notice.allowed_mentions is not None and notice.allowed_mentions.users is False
+
+
+async def test_the_close_message_carries_the_reflection_button(setup: Setup) -> None:
+    s = setup
+    await queue_posts(s, Post("Close", buttons=("reflect",)))
+    await s.outbox.flush(s.room_id)
+    assert s.text.sent[0].custom_ids == [f"bh:reflect:{s.brew_id}"]
+
+
+async def test_a_refused_post_stops_the_flush_keeps_the_rest_and_retries_later(
+    setup: Setup,
+) -> None:
+    s = setup
+    await queue_posts(s, Post("one"), Post("two"), Post("three"))
+    s.text.failures = [http_error(503)]
+    await s.outbox.flush(s.room_id)
+    assert s.text.sent == []
+    assert [r.text for r in await rows(s)] == ["one", "two", "three"]
+    assert s.timers.is_set(f"flush-{s.room_id}")
+    assert s.lost == []
+
+    await s.outbox.flush(s.room_id)  # what the retry timer does
+    assert [m.text for m in s.text.sent] == ["one", "two", "three"]
+    assert await rows(s) == []
+
+
+async def test_a_missing_channel_hands_the_room_to_the_fault_handler(setup: Setup) -> None:
+    s = setup
+    await queue_posts(s, Post("one"))
+    del s.client.guild.channels_by_id[s.text.id]
+    await s.outbox.flush(s.room_id)
+    assert s.lost == [(s.room_id, "a channel of this room was deleted")]
+
+
+async def test_a_channel_deleted_under_the_bot_counts_as_missing(setup: Setup) -> None:
+    s = setup
+    await queue_posts(s, Post("one"))
+    s.text.failures = [http_error(404)]
+    await s.outbox.flush(s.room_id)
+    assert s.lost == [(s.room_id, "a channel of this room was deleted")]
+    assert not s.timers.is_set(f"flush-{s.room_id}")
+
+
+async def test_cleanup_marks_the_room_ended_first_then_deletes_its_channels(
+    setup: Setup,
+) -> None:
+    s = setup
+    async with s.db.sessions() as session:
+        room = await repo.load_room(session, s.room_id)
+        assert room is not None
+        s.outbox.queue_effect(session, room, "cleanup")
+        await session.commit()
+    await s.outbox.flush(s.room_id)
+    async with s.db.sessions() as session:
+        room = await session.get(Room, s.room_id)
+        assert room is not None and room.status == "ended"
+        voice = s.client.get_channel(room.voice_channel_id or 0)
+    assert s.text.deleted and voice.deleted
+    assert await rows(s) == []
+
+
+async def test_forget_drops_idle_flush_locks_only(setup: Setup) -> None:
+    s = setup
+    await s.outbox.flush(s.room_id)
+    busy = s.outbox._flush_locks[999]
+    await busy.acquire()
+    s.outbox.forget([s.room_id, 999])
+    assert set(s.outbox._flush_locks) == {999}
+    busy.release()

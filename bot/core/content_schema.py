@@ -243,6 +243,7 @@ SCHEMA: dict[str, Any] = {
         "step_over": MESSAGE,
         "already_extended": MESSAGE,
         "help_sent": MESSAGE,
+        "help_already": MESSAGE,
         "help_alert": Text(prefix=_role_prefix),
         "help_direct": MESSAGE,
         "could_not_open": MESSAGE,

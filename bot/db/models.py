@@ -182,6 +182,8 @@ class Room(Base):
     step: Mapped[int] = mapped_column(Integer, default=0)
     #: Counts effects queued for this room: each gets a nonce no other message will ever reuse.
     outbox_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the room last called a facilitator with "Ask for help" (one call per few minutes).
+    help_called_at: Mapped[datetime | None] = mapped_column()
 
     brew: Mapped[Brew] = relationship(back_populates="rooms")
     members: Mapped[list[Membership]] = relationship(

@@ -8,13 +8,16 @@ The buttons themselves are in :mod:`bot.shell.ui.room`; they pass in the runner 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import discord
 
 from bot.core import phases
+from bot.core.help_calls import help_call_interval_wall
 from bot.core.phases import Event, Phase, RoomState
 from bot.db import repo
 from bot.db.models import Room
+from bot.db.rooms import claim_help_call
 from bot.services import Services
 from bot.shell.access import is_facilitator
 from bot.shell.errors import UserFacingError
@@ -110,11 +113,20 @@ async def press_help(
 
     The notice in the brew's channel names the room, not the person (that channel may be
     public); the facilitator running the brew also gets a direct message saying who asked.
+    A room calls at most once per :data:`bot.core.help_calls.HELP_CALL_INTERVAL`.
     """
     room = await _room(services, room_id)
+    brew = room.brew
+    now = services.clock.now()
+    interval = timedelta(seconds=help_call_interval_wall(brew.speed))
+    async with services.sessions() as session:
+        called = await claim_help_call(session, room_id, now, interval)
+    if not called:
+        # One call per room every few minutes: later presses are told help is on its way.
+        await _say(services, interaction, "room.help_already")
+        return
     await _say(services, interaction, "room.help_sent")
     content = services.content
-    brew = room.brew
     link = f"https://discord.com/channels/{brew.guild_id}/{room.text_channel_id}"
     values = {
         "room": room.index + 1,

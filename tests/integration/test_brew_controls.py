@@ -96,6 +96,14 @@ async def test_controls_and_buttons(harness: Harness) -> None:
     assert f"<@{order[3]}>" not in alert.content  # the channel may be public: no name there
     direct = await harness.wait_for(lambda: sim.dms(world.facilitator.id))
     assert f"<@{order[3]}> asked for help in room 1" in direct[-1].content
+    # Pressing again (or someone else in the room) within a few minutes calls nobody again.
+    alerts = len([m for m in sim.messages(world.hall.id) if "would like a facilitator" in m.content])
+    for who in (order[3], order[0], order[3]):
+        again = await press(harness, who, fourth, "Ask for help")
+        assert again.ephemeral and "already been called" in again.content
+    await asyncio.sleep(0.3)
+    hall = [m for m in sim.messages(world.hall.id) if "would like a facilitator" in m.content]
+    assert len(hall) == alerts and len(sim.dms(world.facilitator.id)) == len(direct)
 
     # Pause stops the clock; resume restarts it where it was.
     rec = await harness.command(world.facilitator, "brew pause")

@@ -1,0 +1,152 @@
+"""The report as a Word document (``docx`` export format), made with python-docx.
+
+Organisers edit reports before sending them to a board or a community, so this is a real,
+editable document rather than a picture of one:
+
+* headings use Word's own *Heading 1* to *Heading 4* styles, so the navigation pane works and
+  *Insert > Table of contents* builds itself;
+* tables are real tables (style *Table Grid*), with a *Caption* paragraph above, the caption also
+  stored as the table's alternative-text title, and the header row marked to repeat on each page;
+* charts are pictures with alternative text (``descr`` on the drawing), and a caption below;
+* quotes use the built-in *Quote* style; line breaks inside a quote are kept;
+* the document language is English (United Kingdom), so spelling and screen readers use it.
+
+python-docx is imported inside :func:`to_docx`, like matplotlib in :mod:`bot.reporting.chart`,
+so the bot does not pay for it at start-up. All text comes from a
+:class:`~bot.core.export_document.ReportDocument`, already free of control characters (which
+Word's XML cannot hold); python-docx escapes the rest, so user text is always plain text.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from bot.core.export_document import (
+    BulletList,
+    Figure,
+    Heading,
+    Paragraph,
+    Quotes,
+    ReportDocument,
+    Table,
+)
+
+__all__ = ["DOCX_LANGUAGE", "to_docx"]
+
+DOCX_LANGUAGE = "en-GB"
+#: Width of a chart in the page: A4 less 2 x 2 cm margins is 17 cm.
+_PICTURE_WIDTH_CM = 16.5
+
+
+def _set_language(document: Any) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    rpr = document.styles.element.find(qn("w:docDefaults"))
+    rpr = rpr.find(qn("w:rPrDefault")).find(qn("w:rPr")) if rpr is not None else None
+    if rpr is None:  # pragma: no cover - python-docx's template always has defaults
+        return
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), DOCX_LANGUAGE)
+
+
+def _add_text(paragraph: Any, text: str) -> None:
+    """Add ``text`` to a paragraph, its line breaks as Word line breaks."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        run = paragraph.add_run(line)
+        if i < len(lines) - 1:
+            run.add_break()
+
+
+def _table(document: Any, table: Table) -> None:
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    caption = document.add_paragraph(table.caption, style="Caption")
+    caption.paragraph_format.keep_with_next = True
+    grid = document.add_table(rows=1 + len(table.rows), cols=len(table.headers))
+    grid.style = "Table Grid"
+    grid.alignment = WD_TABLE_ALIGNMENT.LEFT
+    tbl_pr = grid._tbl.tblPr
+    for tag, value in (("w:tblCaption", table.caption), ("w:tblDescription", table.caption)):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), value[:250])
+        tbl_pr.append(element)
+    rows = grid.rows
+    header = rows[0]
+    tr_pr = header._tr.get_or_add_trPr()
+    repeat = OxmlElement("w:tblHeader")
+    repeat.set(qn("w:val"), "true")
+    tr_pr.append(repeat)
+    for row, values, bold in [(header, table.headers, True)] + [
+        (rows[i + 1], values, False) for i, values in enumerate(table.rows)
+    ]:
+        for i, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
+            paragraph = cell.paragraphs[0]
+            run = paragraph.add_run(value)
+            run.bold = bold or i == 0
+            if table.numeric[i]:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    document.add_paragraph()
+
+
+def _figure(document: Any, figure: Figure, png: bytes | None) -> None:
+    from docx.shared import Cm
+
+    if png:
+        document.add_picture(io.BytesIO(png), width=Cm(_PICTURE_WIDTH_CM))
+        picture_paragraph = document.paragraphs[-1]
+        picture_paragraph.paragraph_format.keep_with_next = True
+        inline = document.inline_shapes[-1]._inline
+        inline.docPr.set("descr", figure.alt)
+        inline.docPr.set("title", figure.caption)
+    else:
+        document.add_paragraph(figure.alt)
+    document.add_paragraph(figure.caption, style="Caption")
+
+
+def to_docx(doc: ReportDocument, images: Mapping[str, bytes]) -> bytes:
+    """Render ``doc`` as .docx bytes; ``images`` maps chart keys to PNG bytes."""
+    import docx
+    from docx.shared import Cm
+
+    document = docx.Document()
+    _set_language(document)
+    props = document.core_properties
+    props.title = doc.title
+    props.author = "Brew Host"
+    props.language = DOCX_LANGUAGE
+    props.comments = f"Generated on {doc.generated_on.isoformat()} by Brew Host."
+    for section in document.sections:  # A4, 2 cm margins
+        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+        section.left_margin = section.right_margin = Cm(2.0)
+        section.top_margin = section.bottom_margin = Cm(2.0)
+
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            document.add_heading(block.text, level=min(max(block.level, 1), 9))
+        elif isinstance(block, Paragraph):
+            _add_text(document.add_paragraph(), block.text)
+        elif isinstance(block, BulletList):
+            for item in block.items:
+                _add_text(document.add_paragraph(style="List Bullet"), item)
+        elif isinstance(block, Quotes):
+            for item in block.items:
+                _add_text(document.add_paragraph(style="Quote"), item)
+        elif isinstance(block, Table):
+            _table(document, block)
+        elif isinstance(block, Figure):
+            _figure(document, block, images.get(block.chart))
+        else:  # pragma: no cover - every block type is handled above
+            raise TypeError(f"Unknown block {type(block).__name__}")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

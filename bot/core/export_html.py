@@ -8,7 +8,7 @@ Accessibility (checked with axe-core, WCAG 2.2 AA, in a real browser by the test
 
 * ``lang="en-GB"``, a ``<main>`` landmark, one ``<h1>`` and headings that never skip a level, so
   screen-reader users can list and jump between areas, brews and questions;
-* tables have a ``<caption>``, ``<th scope="col">`` headers and a ``<th scope="row">`` first cell;
+* tables have a ``<caption>`` (which also names the scrollable region around them), ``<th scope="col">`` headers and a ``<th scope="row">`` first cell;
 * each chart's ``alt`` text says what it shows, with its numbers, and the same numbers follow in
   a table, so nothing depends on seeing the image;
 * text reflows: relative units, ``max-width`` images, long words wrap (``overflow-wrap``), no
@@ -53,14 +53,18 @@ h1 { font-size: 2rem; margin-top: 0.5em; }
 h2 { font-size: 1.55rem; border-bottom: 0.15rem solid #1b1b1b; padding-bottom: 0.15em; }
 h3 { font-size: 1.25rem; }
 h4 { font-size: 1.1rem; }
-h1, h2, h3, h4, p, li, blockquote, caption, th, td, figcaption {
+h1, h2, h3, h4, p, li, blockquote, caption, figcaption, tbody th, tbody td {
   overflow-wrap: anywhere; word-break: normal;
 }
+/* Column headers and numbers never break inside a word: only people's words may. */
+thead th, td.num { overflow-wrap: normal; }
 .generated { color: #3d3d3d; }
 figure { margin: 1.25rem 0; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid #767676; }
 figcaption { font-style: italic; margin-top: 0.35rem; }
-table { border-collapse: collapse; width: 100%; margin: 1rem 0 1.5rem; }
+.table-wrap { overflow-x: auto; margin: 1rem 0 1.5rem; }
+.table-wrap:focus-visible { outline: 0.2rem solid #1b1b1b; outline-offset: 0.15rem; }
+table { border-collapse: collapse; width: 100%; }
 caption { caption-side: top; text-align: left; font-weight: 700; padding: 0.25rem 0; }
 th, td { border: 1px solid #595959; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
 thead th { background: #e9e9e9; }
@@ -77,7 +81,8 @@ blockquote p { margin: 0; }
   main { padding: 0.5rem 0.75rem 2rem; }
   h1 { font-size: 1.6rem; }
   h2 { font-size: 1.35rem; }
-  th, td { padding: 0.25rem 0.3rem; }
+  table { font-size: 0.875rem; }
+  th, td { padding: 0.25rem 0.25rem; }
 }
 @media print {
   @page { size: A4; margin: 18mm 16mm; }
@@ -86,6 +91,7 @@ blockquote p { margin: 0; }
   table, figure, blockquote, tr { break-inside: avoid; }
   h2, h3, h4, caption { break-after: avoid; }
   thead { display: table-header-group; }
+  .table-wrap { overflow: visible; }
   figure img { max-height: 120mm; width: auto; }
 }
 """.strip()
@@ -99,7 +105,7 @@ def _text(value: str) -> str:
     return "<br>\n".join(escape(line) for line in value.split("\n"))
 
 
-def _table(table: Table) -> list[str]:
+def _table(table: Table, number: int) -> list[str]:
     def cell(i: int, value: str, *, head: bool) -> str:
         cls = ' class="num"' if table.numeric[i] else ""
         if head:
@@ -108,9 +114,12 @@ def _table(table: Table) -> list[str]:
             return f'<th scope="row"{cls}>{escape(value)}</th>'
         return f"<td{cls}>{escape(value)}</td>"
 
+    # A data table may need two dimensions (a WCAG reflow exception): on a narrow screen it
+    # scrolls inside its own labelled, keyboard-focusable region, never the whole page.
     out = [
+        f'<div class="table-wrap" role="region" aria-labelledby="table-{number}" tabindex="0">',
         "<table>",
-        f"<caption>{escape(table.caption)}</caption>",
+        f'<caption id="table-{number}">{escape(table.caption)}</caption>',
         "<thead><tr>"
         + "".join(cell(i, h, head=True) for i, h in enumerate(table.headers))
         + "</tr></thead>",
@@ -120,7 +129,7 @@ def _table(table: Table) -> list[str]:
         "<tr>" + "".join(cell(i, v, head=False) for i, v in enumerate(row)) + "</tr>"
         for row in table.rows
     ]
-    out += ["</tbody>", "</table>"]
+    out += ["</tbody>", "</table>", "</div>"]
     return out
 
 
@@ -142,6 +151,7 @@ def to_html(doc: ReportDocument, images: Mapping[str, bytes]) -> str:
         "<main>",
     ]
     first_paragraph = True
+    tables = 0
     for block in doc.blocks:
         if isinstance(block, Heading):
             level = min(max(block.level, 1), 6)
@@ -157,7 +167,8 @@ def to_html(doc: ReportDocument, images: Mapping[str, bytes]) -> str:
         elif isinstance(block, Quotes):
             out += [f"<blockquote><p>{_text(item)}</p></blockquote>" for item in block.items]
         elif isinstance(block, Table):
-            out += _table(block)
+            tables += 1
+            out += _table(block, tables)
         elif isinstance(block, Figure):
             png = images.get(block.chart)
             out.append("<figure>")

@@ -203,7 +203,9 @@ def quote_blocks(
     if private:
         more = "more " if shared else ""
         verb = "was" if private == 1 else "were"
-        out.append(Paragraph(f"{plural(private, more + noun, more + nouns)} {verb} shared privately."))
+        out.append(
+            Paragraph(f"{plural(private, more + noun, more + nouns)} {verb} shared privately.")
+        )
     return out
 
 
@@ -242,8 +244,8 @@ def brew_table(
     brews: Sequence[tuple[BrewSummary, int]], caption: str, *, area_column: bool = True
 ) -> Table:
     """A row per brew (given with its reflection count, in the order shown)."""
-    headers = ("Brew", "Area", "Date", "People", "Rooms", "Reflections")
-    rows = [
+    headers: tuple[str, ...] = ("Brew", "Area", "Date", "People", "Rooms", "Reflections")
+    rows: list[tuple[str, ...]] = [
         (
             f"{b.number}: {plain_inline(b.title)}",
             _area(b),
@@ -254,7 +256,7 @@ def brew_table(
         )
         for b, received in brews
     ]
-    numeric = (False, False, False, True, True, True)
+    numeric: tuple[bool, ...] = (False, False, False, True, True, True)
     if not area_column:
         headers, numeric = headers[:1] + headers[2:], numeric[:1] + numeric[2:]
         rows = [row[:1] + row[2:] for row in rows]
@@ -265,7 +267,9 @@ def feedback_blocks(rows: Sequence[AnswerRow]) -> list[Block]:
     """The "Feedback on the sessions" section (answers to the feedback prompt)."""
     out: list[Block] = [Heading(2, "Feedback on the sessions")]
     if rows:
-        out.append(Paragraph(f"{plural(len(rows), 'person', 'people')} told us how their brew went."))
+        out.append(
+            Paragraph(f"{plural(len(rows), 'person', 'people')} told us how their brew went.")
+        )
         out += quote_blocks(rows, "piece of feedback", "pieces of feedback")
     else:
         out.append(Paragraph("No feedback on the sessions was received."))
@@ -370,10 +374,14 @@ def build_report(
             blocks.append(Paragraph("No reflections were received for this brew."))
             continue
         if not brew_rows:
-            blocks.append(Paragraph("The reflections for this brew were feedback on the session only."))
+            blocks.append(
+                Paragraph("The reflections for this brew were feedback on the session only.")
+            )
             continue
         blocks += prompt_sections(columns, brew_rows, level=4)
 
     blocks += feedback_blocks([r for r in rows if is_feedback(r.prompt)])
     blocks += collection_blocks()
-    return ReportDocument(plain_inline(title), generated_on, tuple(blocks), (spec,) if in_order else ())
+    return ReportDocument(
+        plain_inline(title), generated_on, tuple(blocks), (spec,) if in_order else ()
+    )

@@ -8,7 +8,8 @@ Accessibility (checked with axe-core, WCAG 2.2 AA, in a real browser by the test
 
 * ``lang="en-GB"``, a ``<main>`` landmark, one ``<h1>`` and headings that never skip a level, so
   screen-reader users can list and jump between areas, brews and questions;
-* tables have a ``<caption>`` (which also names the scrollable region around them), ``<th scope="col">`` headers and a ``<th scope="row">`` first cell;
+* tables have a ``<caption>`` (which also names the scrollable region around them),
+  ``<th scope="col">`` headers and a ``<th scope="row">`` first cell;
 * each chart's ``alt`` text says what it shows, with its numbers, and the same numbers follow in
   a table, so nothing depends on seeing the image;
 * text reflows: relative units, ``max-width`` images, long words wrap (``overflow-wrap``), no
@@ -66,7 +67,9 @@ figcaption { font-style: italic; margin-top: 0.35rem; }
 .table-wrap:focus-visible { outline: 0.2rem solid #1b1b1b; outline-offset: 0.15rem; }
 table { border-collapse: collapse; width: 100%; }
 caption { caption-side: top; text-align: left; font-weight: 700; padding: 0.25rem 0; }
-th, td { border: 1px solid #595959; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
+th, td {
+  border: 1px solid #595959; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top;
+}
 thead th { background: #e9e9e9; }
 tbody th { font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }

@@ -303,17 +303,29 @@ def build_regional_report(
             Table(
                 "Brews, people and reflections by area",
                 ("Area", "Brews", "People", "Rooms", "Reflections", "Can be quoted"),
-                tuple(
-                    (t.area, f"{t.brews:,}", f"{t.people:,}", f"{t.rooms:,}",
-                     f"{t.reflections:,}", f"{t.quotable:,}")
-                    for t in totals
-                )
-                + (
-                    ("All areas", f"{brews:,}", f"{people:,}", f"{rooms:,}",
-                     f"{len(all_reflections):,}", f"{quotable:,}"),
+                (
+                    *tuple(
+                        (
+                            t.area,
+                            f"{t.brews:,}",
+                            f"{t.people:,}",
+                            f"{t.rooms:,}",
+                            f"{t.reflections:,}",
+                            f"{t.quotable:,}",
+                        )
+                        for t in totals
+                    ),
+                    (
+                        "All areas",
+                        f"{brews:,}",
+                        f"{people:,}",
+                        f"{rooms:,}",
+                        f"{len(all_reflections):,}",
+                        f"{quotable:,}",
+                    ),
                 ),
                 (False, True, True, True, True, True),
-            ),  # fmt: skip
+            ),
             Heading(2, "Brews over time"),
             Figure(
                 "weeks",
@@ -352,7 +364,9 @@ def build_regional_report(
         if not area.reflections:
             blocks.append(Paragraph("No reflections were received in this area."))
         elif not area_rows:
-            blocks.append(Paragraph("The reflections in this area were feedback on the sessions only."))
+            blocks.append(
+                Paragraph("The reflections in this area were feedback on the sessions only.")
+            )
         else:
             blocks += prompt_sections(columns, area_rows, level=4)
     blocks += feedback_blocks(_sorted_rows(feedback))
@@ -364,4 +378,3 @@ def _join(names: Sequence[str]) -> str:
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]
-

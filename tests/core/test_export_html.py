@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -67,14 +68,21 @@ class Page(HTMLParser):
 
 
 def render(ds: Dataset) -> str:
-    doc = build_report(ds.brews, ds.reflections, PROMPTS, title="Over A Brew in Norfolk: what we heard",
-                       generated_on=GENERATED, chart_by="brew")
+    doc = build_report(
+        ds.brews,
+        ds.reflections,
+        PROMPTS,
+        title="Over A Brew in Norfolk: what we heard",
+        generated_on=GENERATED,
+        chart_by="brew",
+    )
     return to_html(doc, {spec.key: PNG for spec in doc.charts})
 
 
 def regional_html() -> str:
-    doc = build_regional_report(region(), PROMPTS, title="Over A Brew in the Eastern region",
-                                generated_on=GENERATED)
+    doc = build_regional_report(
+        region(), PROMPTS, title="Over A Brew in the Eastern region", generated_on=GENERATED
+    )
     return to_html(doc, {spec.key: PNG for spec in doc.charts})
 
 
@@ -83,10 +91,13 @@ def check_structure(html: str) -> Page:
     assert html.startswith("<!DOCTYPE html>")
     assert page.named("html")[0]["lang"] == "en-GB"
     assert len(page.named("main")) == 1
-    assert page.named("meta")[1] == {"name": "viewport", "content": "width=device-width, initial-scale=1"}
+    assert page.named("meta")[1] == {
+        "name": "viewport",
+        "content": "width=device-width, initial-scale=1",
+    }
     levels = [level for level, _ in page.headings]
     assert levels[0] == 1 and levels.count(1) == 1
-    for before, after in zip(levels, levels[1:], strict=False):
+    for before, after in itertools.pairwise(levels):
         assert after <= before + 1, f"heading level skipped: {before} -> {after}"
     # every table has a caption and header cells with a scope
     assert html.count("<table>") == html.count("<caption id=")
@@ -134,9 +145,11 @@ def test_one_brew_has_the_markdown_reports_content() -> None:
     assert "PRIVATE" not in text  # consent: the "no" reflection is counted, never shown
     assert "1 more reflection was shared privately." in text
     img = page.named("img")[0]
-    assert img["alt"] == ("Bar chart comparing the number of participants and reflections for each "
-                          "brew, 1 brew in total. Brew 1: Co-production: what's missing?: "
-                          "6 participants, 2 reflections.")
+    assert img["alt"] == (
+        "Bar chart comparing the number of participants and reflections for each "
+        "brew, 1 brew in total. Brew 1: Co-production: what's missing?: "
+        "6 participants, 2 reflections."
+    )
     assert len(page.named("blockquote")) == 3  # missing, next, feedback
 
 
@@ -172,11 +185,22 @@ def test_five_hundred_brews_single_report(ds: Dataset) -> None:
 def test_regional_report_sections_tables_and_charts() -> None:
     page = check_structure(regional_html())
     h2 = [h for level, h in page.headings if level == 2]
-    assert h2 == ["Summary by area", "Brews over time", "Bedfordshire", "Essex", "Hertfordshire",
-                  "Luton", "Milton Keynes", "Norfolk", "Feedback on the sessions",
-                  "How this was collected"]
+    assert h2 == [
+        "Summary by area",
+        "Brews over time",
+        "Bedfordshire",
+        "Essex",
+        "Hertfordshire",
+        "Luton",
+        "Milton Keynes",
+        "Norfolk",
+        "Feedback on the sessions",
+        "How this was collected",
+    ]
     assert len(page.named("img")) == 2
     captions = re.findall(r"<caption[^>]*>(.*?)</caption>", regional_html())
-    assert captions[:2] == ["Brews, people and reflections by area",
-                            "Brews, people and reflections per week"]
+    assert captions[:2] == [
+        "Brews, people and reflections by area",
+        "Brews, people and reflections per week",
+    ]
     assert "Brews in Norfolk" in captions

@@ -58,10 +58,7 @@ HOSTILE_SET = Dataset(
     "hostile",
     (BrewSummary(7, "<b>Title</b> **x** =1+1 " + LONG_WORD, "<i>Area</i> #1",
                  "Question <script>q()</script>\n- list?", date(2024, 7, 4), 4, 1),),
-    tuple(
-        ReflectionRecord(7, date(2024, 7, 4), True, {"missing": text, "next": text})
-        for text in (*HOSTILE, HOSTILE_CONTROLS)
-    ) + (ReflectionRecord(7, date(2024, 7, 4), False, {"missing": "<b>PRIVATE</b>"}),),
+    (*tuple(ReflectionRecord(7, date(2024, 7, 4), True, {"missing": text, "next": text}) for text in (*HOSTILE, HOSTILE_CONTROLS)), ReflectionRecord(7, date(2024, 7, 4), False, {"missing": "<b>PRIVATE</b>"})),
 )  # fmt: skip
 
 
@@ -75,14 +72,30 @@ def region(brews_total: int = 500, seed: int = 2024) -> list[ServerExport]:
         for n in range(1, count + 1):
             day = date(2024, 7, 1) + timedelta(days=rng.randrange(92))
             people = rng.randrange(3, 13)
-            brews.append(BrewSummary(n, f"{area} brew {n}", area, "Co-production: what's missing?",
-                                     day, people, max(1, people // 4)))
+            brews.append(
+                BrewSummary(
+                    n,
+                    f"{area} brew {n}",
+                    area,
+                    "Co-production: what's missing?",
+                    day,
+                    people,
+                    max(1, people // 4),
+                )
+            )
             for k in range(rng.randrange(0, 4)):
-                reflections.append(ReflectionRecord(n, day, rng.random() < 0.6, {
-                    "missing": f"{area} reflection {n}.{k} on time and trust",
-                    "next": f"{area} next step {n}.{k}",
-                    "feedback": f"{area} feedback {n}.{k}",
-                }))
+                reflections.append(
+                    ReflectionRecord(
+                        n,
+                        day,
+                        rng.random() < 0.6,
+                        {
+                            "missing": f"{area} reflection {n}.{k} on time and trust",
+                            "next": f"{area} next step {n}.{k}",
+                            "feedback": f"{area} feedback {n}.{k}",
+                        },
+                    )
+                )
         servers.append(ServerExport(1000 + s, tuple(brews), tuple(reflections)))
     return servers
 
@@ -92,9 +105,14 @@ def flatten(servers: list[ServerExport]) -> Dataset:
     brews, reflections, offset = [], [], 0
     for server in servers:
         for b in server.brews:
-            brews.append(BrewSummary(b.number + offset, b.title, b.area, b.question, b.date,
-                                     b.participants, b.rooms))
+            brews.append(
+                BrewSummary(
+                    b.number + offset, b.title, b.area, b.question, b.date, b.participants, b.rooms
+                )
+            )
         for r in server.reflections:
-            reflections.append(ReflectionRecord(r.brew_number + offset, r.date, r.consent, r.answers))
+            reflections.append(
+                ReflectionRecord(r.brew_number + offset, r.date, r.consent, r.answers)
+            )
         offset += 1000
     return Dataset("500 brews", tuple(brews), tuple(reflections))

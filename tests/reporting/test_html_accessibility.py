@@ -98,15 +98,24 @@ def check_page(browser: Any, html: bytes, name: str) -> None:
 
 
 def test_regional_report_passes_axe(browser: Any) -> None:
-    doc = build_regional_report(region(), PROMPTS, title="Over A Brew in the Eastern region: what we heard",
-                                generated_on=GENERATED)
+    doc = build_regional_report(
+        region(),
+        PROMPTS,
+        title="Over A Brew in the Eastern region: what we heard",
+        generated_on=GENERATED,
+    )
     check_page(browser, render_document(doc, "html"), "regional-report")
 
 
 def test_one_brew_and_hostile_text_pass_axe(browser: Any) -> None:
     for ds in (ONE_BREW, HOSTILE_SET):
-        doc = build_report(ds.brews, ds.reflections, PROMPTS, title="Over A Brew in Norfolk: what we heard",
-                           generated_on=GENERATED)
+        doc = build_report(
+            ds.brews,
+            ds.reflections,
+            PROMPTS,
+            title="Over A Brew in Norfolk: what we heard",
+            generated_on=GENERATED,
+        )
         html = render_document(doc, "html")
         if ds is HOSTILE_SET:
             assert all(h.encode() not in html for h in HOSTILE if "<" in h)  # escaped, not raw

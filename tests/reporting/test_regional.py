@@ -19,9 +19,13 @@ from bot.reporting.chart import draw_chart
 from tests.reporting.datasets import AREAS, GENERATED, PROMPTS, region
 
 
-def server(sid: int, area: str | None, *brews: tuple[int, date, int], consent: bool = True) -> ServerExport:
+def server(
+    sid: int, area: str | None, *brews: tuple[int, date, int], consent: bool = True
+) -> ServerExport:
     summaries = tuple(BrewSummary(n, f"t{n}", area, "q?", d, p, 1) for n, d, p in brews)
-    reflections = tuple(ReflectionRecord(n, d, consent, {"missing": f"{area} {n}"}) for n, d, _ in brews)
+    reflections = tuple(
+        ReflectionRecord(n, d, consent, {"missing": f"{area} {n}"}) for n, d, _ in brews
+    )
     return ServerExport(sid, summaries, reflections)
 
 
@@ -61,35 +65,54 @@ def test_filters_since_until_and_area() -> None:
 def test_report_sections_quotes_and_consent() -> None:
     doc = build_regional_report(TWO, PROMPTS, title="Region", generated_on=GENERATED)
     h2 = [b.text for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
-    assert h2 == ["Summary by area", "Brews over time", "Essex", "Norfolk",
-                  "Feedback on the sessions", "How this was collected"]
+    assert h2 == [
+        "Summary by area",
+        "Brews over time",
+        "Essex",
+        "Norfolk",
+        "Feedback on the sessions",
+        "How this was collected",
+    ]
     quotes = [q for b in doc.blocks if isinstance(b, Quotes) for q in b.items]
     assert quotes == ["Essex 1", "Norfolk 1", "Norfolk 2"]  # server 2 said no: counted, not shown
     summary = next(b for b in doc.blocks if isinstance(b, Table))
     assert summary.rows[-1] == ("All areas", "4", "19", "4", "4", "3")
     paragraphs = " ".join(b.text for b in doc.blocks if isinstance(b, Paragraph))
-    assert "Across 4 brews in 2 areas, 19 people took part in 4 rooms and left 4 reflections." in paragraphs
+    assert (
+        "Across 4 brews in 2 areas, 19 people took part in 4 rooms and left 4 reflections."
+        in paragraphs
+    )
     assert "The areas that took part were Essex and Norfolk." in paragraphs
     figures = [b for b in doc.blocks if isinstance(b, Figure)]
-    assert figures[0].alt.endswith("Essex: 7 participants, 2 reflections. Norfolk: 12 participants, 2 reflections.")
+    assert figures[0].alt.endswith(
+        "Essex: 7 participants, 2 reflections. Norfolk: 12 participants, 2 reflections."
+    )
     assert "Week starting 8 July 2024: 0 brews." in figures[1].alt
 
 
 def test_empty_region() -> None:
     doc = build_regional_report([], PROMPTS, title="Region", generated_on=GENERATED)
     assert doc.charts == ()
-    assert any(isinstance(b, Paragraph) and b.text == "There are no brews to report yet." for b in doc.blocks)
+    assert any(
+        isinstance(b, Paragraph) and b.text == "There are no brews to report yet."
+        for b in doc.blocks
+    )
 
 
 def test_five_hundred_brews_six_areas() -> None:
     servers = region()
-    doc = build_regional_report(servers, PROMPTS, title="Region", generated_on=GENERATED,
-                                flt=RegionalFilter(areas=("Luton", "Norfolk")))
+    doc = build_regional_report(
+        servers,
+        PROMPTS,
+        title="Region",
+        generated_on=GENERATED,
+        flt=RegionalFilter(areas=("Luton", "Norfolk")),
+    )
     h2 = [b.text for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
     assert h2[2:4] == ["Luton", "Norfolk"]
     full = build_regional_report(servers, PROMPTS, title="Region", generated_on=GENERATED)
     summary = next(b for b in full.blocks if isinstance(b, Table))
-    assert [r[0] for r in summary.rows] == sorted(AREAS) + ["All areas"]
+    assert [r[0] for r in summary.rows] == [*sorted(AREAS), "All areas"]
     assert summary.rows[-1][1] == "500"
     weeks = next(s for s in full.charts if s.kind == "weekly").weeks
     assert sum(w.brews for w in weeks) == 500

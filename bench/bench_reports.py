@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.export_model import BrewSummary, ReflectionRecord  # noqa: E402
-from bot.core.export_regional import ServerExport  # noqa: E402
-from bot.core.reflections import DEFAULT_PROMPTS  # noqa: E402
+from bot.core.export_model import BrewSummary, ReflectionRecord
+from bot.core.export_regional import ServerExport
+from bot.core.reflections import DEFAULT_PROMPTS
 
 AREAS = ("Essex", "Hertfordshire", "Norfolk", "Milton Keynes", "Bedfordshire", "Luton")
 FORMATS = ("none", "csv", "json", "markdown", "html", "docx", "regional-html", "regional-docx")
@@ -104,7 +104,9 @@ def run_one(fmt: str, reflections: int) -> dict[str, float]:
         from bot.core.export_document import build_report
         from bot.reporting.render import render_document
 
-        doc = build_report(brews, refl, prompts, title="Region", generated_on=today, chart_by="area")
+        doc = build_report(
+            brews, refl, prompts, title="Region", generated_on=today, chart_by="area"
+        )
         size = len(render_document(doc, fmt))  # type: ignore[arg-type]
     elif fmt.startswith("regional-"):
         from bot.core.export_regional import build_regional_report

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 
 from bot.core.export_document import build_report
@@ -93,6 +94,9 @@ def test_one_brew_structure() -> None:
         "2",
         "2",
     ]
+    assert table.rows[1].cells[5].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert table.rows[1].cells[0].paragraphs[0].runs[0].bold  # the row's header cell
+    assert not table.rows[1].cells[1].paragraphs[0].runs[0].bold
     tbl_pr = table._tbl.tblPr
     assert (
         tbl_pr.find(qn("w:tblCaption")).get(qn("w:val")) == "Brews, people, rooms and reflections"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config, require_token
 from bot.core.content import Content, ContentError, load_content
+from bot.core.export import EXPORT_FORMATS
 from bot.permissions import REQUIRED, client_id_from_token, human_name, invite_url
 
 log = logging.getLogger("brewhost")
@@ -146,12 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_invite_url)
 
     p = with_config(
-        sub.add_parser("export", help="export reflections (CSV, JSON or a Markdown report)")
+        sub.add_parser("export", help="export reflections (a report, CSV or JSON)")
     )
-    p.add_argument("--format", choices=("csv", "json", "markdown"), default="markdown")
+    p.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="markdown")
     p.add_argument("--brew", type=int, metavar="N", help="only brew number N")
     p.add_argument("--guild", type=int, metavar="ID", help="only this server (default: all)")
     p.add_argument("--since", metavar="YYYY-MM-DD", help="only brews on or after this date")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="with --all-servers: on or before")
+    p.add_argument(
+        "--all-servers", action="store_true",
+        help="one regional report (html, docx or markdown) across every server, by area",
+    )  # fmt: skip
+    p.add_argument(
+        "--area", action="append", default=[], metavar="NAME",
+        help="with --all-servers: only this area (repeat for several)",
+    )  # fmt: skip
     p.add_argument(
         "--out", metavar="FILE", help="write here (default: a file in the current folder)"
     )

@@ -78,6 +78,10 @@ def run_export(config: Config, args: argparse.Namespace) -> int:
     if missing is not None:
         _err(f"There is no database at {missing}. Check [database] url in {config.source}.")
         return EXIT_BAD_INPUT
+    if getattr(args, "all_servers", False):
+        from bot.regional_export import run_regional_export
+
+        return run_regional_export(config, args)
     content = load_content(config.content.path)
     flt = ExportFilter(
         guild_id=getattr(args, "guild", None), brew_number=getattr(args, "brew", None), since=since

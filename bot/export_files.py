@@ -10,10 +10,18 @@ import asyncio
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from bot.core.content import Content
-from bot.core.export import reflections_per_brew, to_csv, to_json, to_markdown
+from bot.core.export import (
+    DOCUMENT_FORMATS,
+    EXPORT_FORMATS,
+    reflections_per_brew,
+    to_csv,
+    to_json,
+    to_markdown,
+)
+from bot.core.export_document import build_report
 from bot.db.exports import ExportData, ExportFilter
 
 __all__ = [
@@ -30,8 +38,8 @@ __all__ = [
     "report_title",
 ]
 
-Format = Literal["csv", "json", "markdown"]
-FORMATS: tuple[Format, ...] = ("csv", "json", "markdown")
+Format = Literal["csv", "json", "markdown", "html", "docx"]
+FORMATS: tuple[Format, ...] = cast(tuple[Format, ...], tuple(EXPORT_FORMATS))
 CSV_NAME = "brew-reflections.csv"
 JSON_NAME = "brew-reflections.json"
 REPORT_NAME = "brew-report.md"
@@ -62,7 +70,7 @@ def nothing_reason(flt: ExportFilter, *, here: str = "in this server") -> str:
 # ------------------------------------------------------------------ rendering files
 def output_names(fmt: Format, out: str | Path | None = None) -> tuple[Path, Path | None]:
     """Where the main file (and, for Markdown, the chart beside it) go."""
-    default = {"csv": CSV_NAME, "json": JSON_NAME, "markdown": REPORT_NAME}[fmt]
+    default = EXPORT_FORMATS[fmt].filename
     main = Path(out) if out else Path(default)
     if fmt != "markdown":
         return main, None
@@ -97,6 +105,14 @@ async def build_files(
         return [(name, to_csv(brews, reflections, prompts))]
     if fmt == "json":
         return [(name, to_json(brews, reflections, prompts, generated_on=generated_on))]
+    if fmt in DOCUMENT_FORMATS:
+        from bot.reporting.render import render_document
+
+        doc = build_report(
+            brews, reflections, prompts, title=report_title(content, data),
+            generated_on=generated_on, chart_by="area" if len(data.areas) > 1 else "brew",
+        )  # fmt: skip
+        return [(name, await asyncio.to_thread(render_document, doc, fmt))]  # type: ignore[arg-type]
     from bot.reporting.chart import participation_chart
 
     chart = chart_name or (default_chart.name if default_chart else CHART_NAME)

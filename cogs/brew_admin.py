@@ -6,6 +6,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
+from bot.core.export import EXPORT_FORMATS
 from bot.core.export_model import plural as plural_noun
 from bot.core.text import NUMBER_MAX, check_text
 from bot.db.settings import change_settings
@@ -108,15 +109,13 @@ class AdminCommands(BrewCommands):
 
     @BREW.command(name="export", description="Organisers: download the reflections and a report")
     @app_commands.describe(
-        format="CSV for spreadsheets, JSON for tools, or a readable report with a chart",
+        format="A report (Markdown, web page or Word), CSV for spreadsheets, or JSON for tools",
         brew="Only this brew number",
         since="Only brews on or after this date, written YYYY-MM-DD",
     )
     @app_commands.choices(
         format=[
-            app_commands.Choice(name="Report (Markdown, with a chart)", value="markdown"),
-            app_commands.Choice(name="Spreadsheet (CSV)", value="csv"),
-            app_commands.Choice(name="Data (JSON)", value="json"),
+            app_commands.Choice(name=f.choice, value=f.key) for f in EXPORT_FORMATS.values()
         ]
     )
     async def export(

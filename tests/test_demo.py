@@ -142,6 +142,7 @@ def test_the_summary(demo_run: tuple[int, str, str, Path]) -> None:
     assert interactions and int(interactions.group(1)) >= 15
     assert "- Late interactions: 0" in summary
     assert f"- Wrote {out_dir / 'brew-report.md'}" in summary
+    assert f"- Wrote {out_dir / 'brew-report.html'}" in summary
 
 
 def test_the_report_quotes_only_those_who_agreed(demo_run: tuple[int, str, str, Path]) -> None:
@@ -150,6 +151,7 @@ def test_the_report_quotes_only_those_who_agreed(demo_run: tuple[int, str, str, 
     assert report.startswith("# Over A Brew in Norfolk: what we heard")
     assert (out_dir / "brew-report-chart.png").read_bytes().startswith(b"\x89PNG")
     assert (out_dir / "brew-reflections.csv").exists()
+    assert (out_dir / "brew-report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     parts = cast(PEOPLE, TEXT_ONLY, SEED)
     assert any(p.quotable for p in parts) and any(not p.quotable and p.answers for p in parts)
     for part in parts:

@@ -11,8 +11,8 @@ a person would:
   one person passes, one asks for help (the facilitator drops in), one asks for one more minute;
   the facilitator checks ``/brew status`` now and then;
 * at Close people press *Leave a reflection* and fill in the form (some agree to be quoted), one
-  uses ``/reflect`` after the brew; then an organiser runs ``/brew export`` and the report, chart
-  and spreadsheet are written to ``--out``.
+  uses ``/reflect`` after the brew; then an organiser runs ``/brew export`` and the report, chart,
+  web page report and spreadsheet are written to ``--out``.
 
 Everything the people do is decided by ``--seed`` (see :mod:`bot.rehearsal.people`); only timings
 vary between runs. The transcript is printed as it happens: what each room's text channel

@@ -304,7 +304,7 @@ class Script:
     async def export(self) -> None:
         number = self.demo.stats.brew_number
         organiser = self.world.organiser
-        for fmt in ("markdown", "csv"):
+        for fmt in ("markdown", "html", "csv"):  # the HTML report too (issue 14)
             rec = await self.command(organiser, "brew export", format=fmt, brew=number)
 
             def files(rec: InteractionRecord = rec) -> list[Any]:

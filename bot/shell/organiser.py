@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.core.export import EXPORT_FORMATS
 from bot.core.export_model import plural
 from bot.core.uploads import MiB, fit_for_upload
 from bot.db import privacy
@@ -115,7 +116,7 @@ async def send_export(
     batches = fit_for_upload(files, per_file_limit=per_file, per_request_limit=_REQUEST_LIMIT)
     intro = content.format(
         "export.ready",
-        format={"csv": "CSV", "json": "JSON", "markdown": "Markdown report"}[fmt],
+        format=EXPORT_FORMATS[fmt].name,
         brews=plural(len(data.brews), "brew"),
         reflections=plural(len(data.reflections), "reflection"),
     )

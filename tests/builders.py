@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +33,7 @@ from bot.core.reflections import DEFAULT_PROMPTS, Prompt
 from bot.db.models import Brew, GuildSettings, Membership, Room
 from bot.db.session import create_engine, session_factory
 from bot.services import Services, build_services
+from bot.shell.reflections import Outcome, save_reflection
 
 # ------------------------------------------------------------------ export sample data
 PROMPTS: tuple[Prompt, ...] = DEFAULT_PROMPTS
@@ -120,6 +121,28 @@ async def db_fixture(tmp_path: Path) -> AsyncIterator[Db]:
         yield db
 
 
+def brew_timing(**changes: Any) -> dict[str, Any]:
+    """A brew's settings columns as the tests use them (groups of 4, a 30-minute brew, seed 7),
+    for ``Brew(...)`` or ``NewBrew(...)``; ``changes`` replaces any of them."""
+    timing: dict[str, Any] = {
+        "group_size": 4,
+        "length_s": 1800,
+        "arrive_s": 120,
+        "think_s": 60,
+        "turn_s": 120,
+        "nudge_s": 30,
+        "still_s": 300,
+        "close_s": 60,
+        "min_reflect_s": 120,
+        "cleanup_s": 600,
+        "speed": 1.0,
+        "seed": 7,
+    }
+    unknown = set(changes) - set(timing)
+    assert not unknown, f"not a brew setting: {sorted(unknown)}"
+    return {**timing, **changes}
+
+
 async def add_brew(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -154,18 +177,7 @@ async def add_brew(
             facilitator_id=facilitator_id,
             channel_id=777_000_000_000_000_001,
             card_message_id=777_000_000_000_000_002,
-            group_size=4,
-            length_s=1800,
-            arrive_s=120,
-            think_s=60,
-            turn_s=120,
-            nudge_s=30,
-            still_s=300,
-            close_s=60,
-            min_reflect_s=120,
-            cleanup_s=600,
-            speed=1.0,
-            seed=7,
+            **brew_timing(),
             perspectives=[],
             category_ids=[],
             participants=sum(len(r) for r in rooms),
@@ -206,6 +218,26 @@ ANSWERS = {
     "next": "",
     "feedback": "Lovely, thank you.",
 }
+
+
+async def reflect(
+    db: Db,
+    user: int,
+    brew_id: int | None,
+    answers: Mapping[str, str] = ANSWERS,
+    consent: str = "",
+    now: datetime = NOW,
+) -> Outcome:
+    """``user`` sends a reflection on ``brew_id`` (None: their latest brew) in :data:`GUILD`."""
+    return await save_reflection(
+        db.services,
+        guild_id=GUILD,
+        brew_id=brew_id,
+        user_id=user,
+        raw=answers,
+        consent_text=consent,
+        now=now,
+    )
 
 
 # ------------------------------------------------------------------ shell fakes
@@ -257,18 +289,7 @@ async def add_running_brew(
             status="running",
             facilitator_id=555_555_555_555_555_555,
             channel_id=BREW_CHANNEL_ID,
-            group_size=4,
-            length_s=1800,
-            arrive_s=120,
-            think_s=60,
-            turn_s=120,
-            nudge_s=30,
-            still_s=300,
-            close_s=60,
-            min_reflect_s=120,
-            cleanup_s=600,
-            speed=1.0,
-            seed=7,
+            **brew_timing(),
             perspectives=[],
             category_ids=[],
             participants=sum(len(r) for r in rooms),

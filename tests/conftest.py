@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite always; PostgreSQL when the local server answers)."""
+"""Shared fixtures: databases (SQLite always; PostgreSQL when the local server answers), and
+discord.py's endpoints put back after every test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import discord.gateway
+import discord.http
 import pytest
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -28,6 +31,17 @@ def _postgres_reachable() -> str | None:
         return (
             f"PostgreSQL is not reachable at {url.host}:{url.port or 5432} ({exc.strerror or exc})"
         )
+
+
+@pytest.fixture(autouse=True)
+def restore_discord_urls() -> Iterator[None]:
+    """Every test leaves discord.py pointed where it found it (Discord itself), so a test that
+    points it at a simulator cannot send the next test's calls there."""
+    base = discord.http.Route.BASE
+    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE = base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from bot.core.phases import Phase, Timing
 from bot.db import brews, pair_history, privacy, reflections, settings, signups
 from bot.db.models import Brew, Signup
-from tests.builders import GUILD, NOW, USERS, Db, add_brew, open_db
+from tests.builders import GUILD, NOW, USERS, Db, add_brew, brew_timing, open_db
 
 NEW = brews.NewBrew(
     guild_id=GUILD,
@@ -20,18 +20,7 @@ NEW = brews.NewBrew(
     facilitator_id=USERS[0],
     question="What's missing?",
     title="Over A Brew",
-    group_size=4,
-    length_s=1800,
-    arrive_s=60,
-    think_s=30,
-    turn_s=120,
-    nudge_s=30,
-    still_s=300,
-    close_s=60,
-    min_reflect_s=120,
-    cleanup_s=600,
-    speed=1.0,
-    seed=7,
+    **brew_timing(arrive_s=60, think_s=30),
     perspectives=("carer",),
 )
 

@@ -13,6 +13,7 @@ from sqlalchemy import inspect, select
 from bot.db.migrate import current_head, downgrade, upgrade
 from bot.db.models import Base, Brew, Reflection, Room
 from bot.db.session import create_engine, session_factory
+from tests.builders import brew_timing
 
 
 async def _tables(url: str) -> set[str]:
@@ -63,17 +64,7 @@ async def _round_trip(url: str) -> None:
             number=1,
             title="What's missing?",
             question="What's missing?",
-            group_size=4,
-            length_s=1800,
-            arrive_s=120,
-            think_s=60,
-            turn_s=120,
-            nudge_s=30,
-            still_s=300,
-            close_s=60,
-            min_reflect_s=120,
-            cleanup_s=600,
-            seed=7,
+            **brew_timing(),
             started_at=when,
         )
         session.add(brew)

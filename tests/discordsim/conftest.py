@@ -1,17 +1,16 @@
 """Fixtures for the simulator tests.
 
 Every test gets a fresh simulator; discord.py's module-level REST base and default gateway are
-restored afterwards whatever happens, so tests never leak their server address into each other.
+restored afterwards whatever happens (``restore_discord_urls`` in ``tests/conftest.py``), so
+tests never leak their server address into each other.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import discord.gateway
-import discord.http
 import pytest
 
 from discordsim import (
@@ -25,15 +24,6 @@ from discordsim import (
 )
 
 from .botkit import BrewTestBot, RunningBot, start_bot
-
-
-@pytest.fixture(autouse=True)
-def restore_discord_urls() -> Iterator[None]:
-    base = discord.http.Route.BASE
-    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE = base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.db.models import Brew
+from bot.shell.reflections import close_reflection_windows
 from discordsim import GUILD_TEXT, DiscordSimulator, Member, Message
 
 from .conftest import FAST_BREW, Harness, World
@@ -152,6 +154,17 @@ async def run_brew(world: BrewWorld) -> Brew:
     brew = await brew_row(world)
     assert brew is not None and brew.status in ("running", "ended"), summary
     return brew
+
+
+async def close_window_now(world: BrewWorld, brew_id: int) -> int:
+    """Move the brew's reflection window to have closed a second ago and run the sweep, as the
+    hourly job would; returns how many windows the sweep closed."""
+    async with world.services.sessions() as session:
+        brew = await session.get(Brew, brew_id)
+        assert brew is not None
+        brew.reflections_close_at = world.services.clock.now() - timedelta(seconds=1)
+        await session.commit()
+    return await close_reflection_windows(world.services, world.services.clock.now())
 
 
 def _sync_status(world: BrewWorld) -> str | None:

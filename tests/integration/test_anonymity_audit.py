@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -31,11 +30,11 @@ from sqlalchemy import inspect, select
 from bot.core.anonymity import receipt
 from bot.db.models import Brew, ReflectionReceipt
 from bot.logging_setup import quiet_libraries
-from bot.shell.reflections import close_reflection_windows
 from tests.integration.reflection_flow import (
     SPEED,
     BrewWorld,
     brew_world_fixture,  # noqa: F401 - the brew_world fixture
+    close_window_now,
     run_brew_with_reflections,
 )
 
@@ -145,12 +144,7 @@ async def test_nothing_links_a_person_to_their_reflection(
     assert any(secret in path.read_bytes() for path in files)
 
     # --- the window closes: key and receipts are destroyed
-    async with world.services.sessions() as session:
-        brew = await session.get(Brew, flow.brew.id)
-        assert brew is not None
-        brew.reflections_close_at = world.services.clock.now() - timedelta(seconds=1)
-        await session.commit()
-    assert await close_reflection_windows(world.services, world.services.clock.now()) == 1
+    assert await close_window_now(world, flow.brew.id) == 1
     after = dump(world)
     assert after["reflection_receipts"][1] == []
     columns, rows = after["brews"]

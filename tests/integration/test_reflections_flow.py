@@ -19,8 +19,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import Brew, Membership, Reflection
-from bot.shell.reflections import close_reflection_windows
+from bot.db.models import Membership, Reflection
 
 from .reflection_flow import (
     SPEED,
@@ -29,6 +28,7 @@ from .reflection_flow import (
     attachments,
     brew_row,
     brew_world_fixture,  # noqa: F401 - the brew_world fixture
+    close_window_now,
     command,
     run_brew_with_reflections,
     settled,
@@ -147,12 +147,7 @@ async def test_reflections_and_exports_through_discord(
     # A form opened while the window was open but sent after it closed: not saved, and the
     # words come back so nothing typed is lost.
     rec = await command(world, erin, "reflect")
-    async with world.services.sessions() as session:
-        brew = await session.get(Brew, flow.brew.id)
-        assert brew is not None
-        brew.reflections_close_at = world.services.clock.now() - timedelta(seconds=1)
-        await session.commit()
-    assert await close_reflection_windows(world.services, world.services.clock.now()) == 1
+    assert await close_window_now(world, flow.brew.id) == 1
     words = "We need transport to get to meetings."
     sub = await submit_form(world, erin, rec, {"q:next": words})
     said = await settled(world, sub, 2)

@@ -38,7 +38,6 @@ from bot.shell.organiser import (
     parse_since,
     purge_brew,
 )
-from bot.shell.reflections import save_reflection
 from tests.builders import (
     GUILD,
     NOW,
@@ -46,21 +45,14 @@ from tests.builders import (
     Db,
     add_brew,
     db_fixture,  # noqa: F401 - the db fixture
+    reflect,
 )
 
 FOURTH = 666_666_666_666_666_666
 
 
 async def _reflect(db: Db, brew_id: int, user: int, answers: dict[str, str], consent: str = ""):
-    outcome = await save_reflection(
-        db.services,
-        guild_id=GUILD,
-        brew_id=brew_id,
-        user_id=user,
-        raw=answers,
-        consent_text=consent,
-        now=NOW,
-    )
+    outcome = await reflect(db, user, brew_id, answers, consent)
     assert outcome.result.value in ("saved", "replaced")
 
 

@@ -21,10 +21,8 @@ from bot.shell.reflections import (
     form_values,
     prompt_input_id,
     reflection_form,
-    save_reflection,
 )
 from tests.builders import (
-    ANSWERS,
     GUILD,
     NOW,
     STRANGER,
@@ -32,19 +30,8 @@ from tests.builders import (
     Db,
     add_brew,
     db_fixture,  # noqa: F401 - the db fixture
+    reflect,
 )
-
-
-async def _save(db: Db, user: int, brew_id: int | None, answers=ANSWERS, consent="", now=NOW):
-    return await save_reflection(
-        db.services,
-        guild_id=GUILD,
-        brew_id=brew_id,
-        user_id=user,
-        raw=answers,
-        consent_text=consent,
-        now=now,
-    )
 
 
 async def _rows(db: Db, model: type) -> list:
@@ -54,7 +41,7 @@ async def _rows(db: Db, model: type) -> list:
 
 async def test_a_participant_saves_a_reflection_with_a_receipt_not_their_id(db: Db) -> None:
     brew_id = await add_brew(db.sessions)
-    outcome = await _save(db, USERS[0], brew_id, consent="Yes please!")
+    outcome = await reflect(db, USERS[0], brew_id, consent="Yes please!")
     assert outcome.result is Result.SAVED
     assert outcome.closes_at is not None
     [reflection] = await _rows(db, Reflection)
@@ -78,9 +65,9 @@ async def test_a_participant_saves_a_reflection_with_a_receipt_not_their_id(db: 
 
 async def test_a_second_submission_replaces_the_first(db: Db) -> None:
     brew_id = await add_brew(db.sessions)
-    await _save(db, USERS[0], brew_id, consent="yes")
+    await reflect(db, USERS[0], brew_id, consent="yes")
     later = NOW + timedelta(days=1)
-    outcome = await _save(
+    outcome = await reflect(
         db, USERS[0], brew_id, answers={"next": "A second brew in the autumn."}, now=later
     )
     assert outcome.result is Result.REPLACED
@@ -94,7 +81,7 @@ async def test_a_second_submission_replaces_the_first(db: Db) -> None:
 async def test_three_people_give_three_reflections(db: Db) -> None:
     brew_id = await add_brew(db.sessions)
     for user in USERS:
-        assert (await _save(db, user, brew_id)).result is Result.SAVED
+        assert (await reflect(db, user, brew_id)).result is Result.SAVED
     assert len(await _rows(db, Reflection)) == 3
     assert len({r.receipt for r in await _rows(db, ReflectionReceipt)}) == 3
 
@@ -102,7 +89,7 @@ async def test_three_people_give_three_reflections(db: Db) -> None:
 async def test_a_double_submission_at_the_same_moment_keeps_one_reflection(db: Db) -> None:
     brew_id = await add_brew(db.sessions)
     results = await asyncio.gather(
-        _save(db, USERS[0], brew_id), _save(db, USERS[0], brew_id, consent="yes")
+        reflect(db, USERS[0], brew_id), reflect(db, USERS[0], brew_id, consent="yes")
     )
     assert {r.result for r in results} <= {Result.SAVED, Result.REPLACED}
     assert len(await _rows(db, Reflection)) == 1
@@ -111,18 +98,18 @@ async def test_a_double_submission_at_the_same_moment_keeps_one_reflection(db: D
 
 async def test_someone_who_was_not_there_is_refused_and_nothing_is_stored(db: Db) -> None:
     brew_id = await add_brew(db.sessions)
-    assert (await _save(db, STRANGER, brew_id)).result is Result.NOT_PARTICIPANT
-    assert (await _save(db, STRANGER, None)).result is Result.NO_BREW
+    assert (await reflect(db, STRANGER, brew_id)).result is Result.NOT_PARTICIPANT
+    assert (await reflect(db, STRANGER, None)).result is Result.NO_BREW
     # A brew of another server is not theirs either, even for a participant.
     other = await add_brew(db.sessions, guild_id=GUILD + 1, number=1)
-    assert (await _save(db, USERS[0], other)).result is not Result.SAVED
+    assert (await reflect(db, USERS[0], other)).result is not Result.SAVED
     assert await _rows(db, Reflection) == []
 
 
 async def test_latest_means_the_most_recent_brew_the_member_took_part_in(db: Db) -> None:
     await add_brew(db.sessions, number=1)
     second = await add_brew(db.sessions, number=2, rooms=[(USERS[0],)])
-    outcome = await _save(db, USERS[0], None)
+    outcome = await reflect(db, USERS[0], None)
     assert outcome.result is Result.SAVED and outcome.brew_id == second
     async with db.sessions() as session:
         latest = await find_latest(session, GUILD, USERS[0], NOW, 7)
@@ -133,12 +120,12 @@ async def test_latest_means_the_most_recent_brew_the_member_took_part_in(db: Db)
 
 async def test_the_window_closes_at_its_time_and_when_the_key_is_gone(db: Db) -> None:
     brew_id = await add_brew(db.sessions, ended_at=NOW - timedelta(days=7), window_days=7)
-    assert (await _save(db, USERS[0], brew_id)).result is Result.CLOSED
-    assert (await _save(db, USERS[0], brew_id, now=NOW - timedelta(seconds=1))).result is (
+    assert (await reflect(db, USERS[0], brew_id)).result is Result.CLOSED
+    assert (await reflect(db, USERS[0], brew_id, now=NOW - timedelta(seconds=1))).result is (
         Result.SAVED
     )
     no_key = await add_brew(db.sessions, number=2, secret=False)
-    assert (await _save(db, USERS[0], no_key)).result is Result.CLOSED
+    assert (await reflect(db, USERS[0], no_key)).result is Result.CLOSED
 
 
 async def test_reflections_open_when_the_room_reaches_close(db: Db) -> None:
@@ -148,20 +135,20 @@ async def test_reflections_open_when_the_room_reaches_close(db: Db) -> None:
     closing = await add_brew(
         db.sessions, status="running", ended_at=None, room_phase="close", number=2
     )
-    assert (await _save(db, USERS[0], talking)).result is Result.NOT_YET
-    outcome = await _save(db, USERS[0], closing)
+    assert (await reflect(db, USERS[0], talking)).result is Result.NOT_YET
+    outcome = await reflect(db, USERS[0], closing)
     assert outcome.result is Result.SAVED and outcome.closes_at is None
     cancelled = await add_brew(db.sessions, status="cancelled", number=3)
-    assert (await _save(db, USERS[0], cancelled)).result is Result.CLOSED
+    assert (await reflect(db, USERS[0], cancelled)).result is Result.CLOSED
 
 
 async def test_empty_or_too_long_answers_are_refused_naming_the_question(db: Db) -> None:
     brew_id = await add_brew(db.sessions)
     with pytest.raises(ReflectionError) as empty:
-        await _save(db, USERS[0], brew_id, answers={"missing": "   ", "next": "\n"})
+        await reflect(db, USERS[0], brew_id, answers={"missing": "   ", "next": "\n"})
     assert empty.value.prompt_key is None
     with pytest.raises(ReflectionError) as long:
-        await _save(db, USERS[0], brew_id, answers={"feedback": "x" * 301})
+        await reflect(db, USERS[0], brew_id, answers={"feedback": "x" * 301})
     assert long.value.prompt_key == "feedback"
     assert "How was this brew for you?" in str(long.value)
     assert "Nothing has been saved" in str(long.value)
@@ -174,7 +161,7 @@ async def test_closing_the_window_destroys_the_key_and_the_receipts(db: Db) -> N
     cancelled = await add_brew(db.sessions, number=3, status="cancelled", ended_at=None)
     for brew_id in (closed, still_open):
         for user in USERS:
-            await _save(db, user, brew_id, now=NOW - timedelta(minutes=1))
+            await reflect(db, user, brew_id, now=NOW - timedelta(minutes=1))
     later = NOW + timedelta(days=6, hours=1)  # the first brew's window (7 days) has closed
     assert await close_reflection_windows(db.services, later) == 2  # closed + cancelled
     async with db.sessions() as session:
@@ -188,7 +175,7 @@ async def test_closing_the_window_destroys_the_key_and_the_receipts(db: Db) -> N
     assert kept == 6  # reflections themselves stay
     assert await close_reflection_windows(db.services, later) == 0  # nothing left to do
     # After the key is gone nobody can add to or change that brew's reflections.
-    assert (await _save(db, USERS[0], closed, now=NOW)).result is Result.CLOSED
+    assert (await reflect(db, USERS[0], closed, now=NOW)).result is Result.CLOSED
 
 
 async def test_the_destroyed_key_is_not_left_in_the_database_file(db: Db) -> None:
@@ -259,7 +246,7 @@ async def test_a_late_evening_reflection_is_dated_in_the_communitys_time_zone(db
 
     brew_id = await add_brew(db.sessions)
     late = NOW.replace(hour=23, minute=30)
-    await _save(db, USERS[0], brew_id, now=late)
+    await reflect(db, USERS[0], brew_id, now=late)
     async with db.sessions() as session:
         stored = await session.scalar(select(Reflection.submitted_on))
     assert db.services.config.timing.timezone == "Europe/London"

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
-import discord.gateway
-import discord.http
 import pytest
 from discord.ext import commands
 
@@ -21,15 +19,6 @@ from bot.db.session import create_engine, session_factory
 from bot.shell.app import BrewBot, Services, bot_class, make_bot
 from bot.shell.sharding import own_shards, owned_guild_ids, syncs_global_commands
 from discordsim import DiscordSimulator, guild_shard
-
-
-@pytest.fixture(autouse=True)
-def restore_discord_urls() -> Iterator[None]:
-    base = discord.http.Route.BASE
-    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE = base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
 
 
 def test_owned_guilds_follow_discords_formula() -> None:

@@ -184,6 +184,9 @@ class Room(Base):
     outbox_seq: Mapped[int] = mapped_column(Integer, default=0)
     #: When the room last called a facilitator with "Ask for help" (one call per few minutes).
     help_called_at: Mapped[datetime | None] = mapped_column()
+    #: The last message the outbox knows it posted here: after a restart, channel history
+    #: newer than this is compared with what is still queued, so nothing is posted twice.
+    last_posted_id: Mapped[int | None] = mapped_column(BigInteger)
 
     brew: Mapped[Brew] = relationship(back_populates="rooms")
     members: Mapped[list[Membership]] = relationship(
@@ -218,12 +221,17 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # post | recall | cleanup
+    kind: Mapped[str] = mapped_column(String(16))  # post | guide | recall | cleanup
     nonce: Mapped[str] = mapped_column(String(25), unique=True)
     text: Mapped[str] = mapped_column(Text, default="")
     ping_user_id: Mapped[int | None] = mapped_column(BigInteger)
     buttons: Mapped[str] = mapped_column(String(64), default="")
     step: Mapped[int] = mapped_column(Integer, default=0)
+    #: What makes a post stale, so a post whose moment has passed is dropped, never sent late:
+    #: the phase it belongs to, the turn (index) it belongs to, and a deadline.
+    for_phase: Mapped[str | None] = mapped_column(String(16))
+    for_turn: Mapped[int | None] = mapped_column(Integer)
+    valid_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

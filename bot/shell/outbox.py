@@ -4,15 +4,29 @@ When a room changes, its new state and the messages it implies are committed in 
 (:meth:`Outbox.queue` adds the ``outbox`` rows to the caller's session). :meth:`Outbox.flush`
 then carries the rows out in order, deleting each once it is done:
 
+* ``guide``: the room's guide, naming and pinging everyone in it (their link to the room);
+  always carried out first;
 * ``post``: a message with a fixed nonce (``bh<room>n<seq>``), so Discord refuses a duplicate if
   the bot crashed after posting but before deleting the row, and nothing is lost if it crashed
   before posting;
 * ``recall``: everyone still in the room's voice channel back to the main voice channel;
 * ``cleanup``: the room's channels deleted.
 
-A flush stops at the first thing Discord will not do yet and tries again in 10 seconds; a room
-whose channel is gone is handed to ``on_room_gone``. One flush at a time per room keeps a room's
-messages in order; rooms flush in parallel.
+A post whose moment has passed is dropped, never sent late: each row says the phase (and turn)
+it belongs to, or a time it is good until (:func:`is_stale`).
+
+Discord's errors are of two kinds (:func:`classify`). Those that will not heal by asking again
+(403 Missing Access / Missing Permissions, 400 and 50035 Invalid Form Body) stop the flush at
+once: the facilitator is told, once per room and kind, and the room's next change tries again
+(a refused 400 is dropped). Those that may heal (429, 5xx, time-outs, lost connections), and a
+database that fails, are retried with backoff by :class:`bot.shell.timers.Timers`, and after a
+bounded time the facilitator is told, once, which room is stuck and why.
+
+Discord honours a nonce for a few minutes only, so the first flush of a room after a restart
+first reads the room's recent history: a queued post the bot already sent (same text, by the
+bot, after the last post the outbox knows of) is taken as done, whatever the downtime.
+
+One flush at a time per room keeps a room's messages in order; rooms flush in parallel.
 """
 
 from __future__ import annotations
@@ -21,31 +35,81 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import phases
 from bot.core.messages import Post, RoomContext, render
-from bot.core.phases import Event
+from bot.core.phases import Event, Phase
 from bot.db import repo
 from bot.db.models import Brew, Room
 from bot.db.models import Outbox as OutboxRow
 from bot.services import Services
 from bot.shell.errors import only_pinging
-from bot.shell.timers import Timers
+from bot.shell.timers import Retry, Timers
 from bot.shell.ui.room import room_view
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS = 10.0
+#: How long a facilitator's broadcast is worth delivering late (wall seconds).
+BROADCAST_VALID_S = 600.0
+#: How far back the history check reads (Discord gives at most 100 a request).
+HISTORY_LIMIT = 100
 
 #: Told when a room's channel is gone: ``(room id, why) -> None``.
 RoomGoneHandler = Callable[[int, str], Awaitable[None]]
+#: Tells the facilitators of a room's brew something: ``(room id, text, people to ping)``.
+TellHandler = Callable[[int, str, Sequence[int]], Awaitable[None]]
+
+#: Kinds of failure (:func:`classify`).
+GONE, FORBIDDEN, REFUSED, TRANSIENT = "gone", "forbidden", "refused", "transient"
 
 
 class RoomGone(Exception):
     """The room's text channel is not there any more."""
+
+
+class FlushFailed(Exception):
+    """Discord failed in a way that may heal (or the database did): try the flush again later."""
+
+    def __init__(self, room_id: int, kind: str, cause: BaseException) -> None:
+        super().__init__(f"room {room_id}: could not {kind}: {describe(cause)}")
+        self.room_id = room_id
+        self.cause = cause
+
+
+def classify(exc: BaseException) -> str:
+    """Whether an error means the room is gone, will not heal, or may heal by waiting."""
+    if isinstance(exc, RoomGone | discord.NotFound):
+        return GONE
+    if isinstance(exc, discord.Forbidden):
+        return FORBIDDEN  # 403: 50001 Missing Access, 50013 Missing Permissions, ...
+    if isinstance(exc, discord.HTTPException) and 400 <= exc.status < 500 and exc.status != 429:
+        return REFUSED  # 400 / 50035 Invalid Form Body and the like: asking again won't help
+    return TRANSIENT  # 429, 5xx, time-outs, connection errors
+
+
+def describe(exc: BaseException) -> str:
+    """An error in plain words, for the facilitator and the log."""
+    if isinstance(exc, FlushFailed):
+        return describe(exc.cause)
+    if isinstance(exc, discord.Forbidden):
+        return f"Discord says I am not allowed to (error {exc.code or exc.status}: {exc.text})"
+    if isinstance(exc, discord.RateLimited):
+        return "Discord asked me to slow down for longer than I wait"
+    if isinstance(exc, discord.HTTPException):
+        if exc.status >= 500:
+            return f"Discord is having trouble (error {exc.status})"
+        return f"Discord refused it (error {exc.code or exc.status}: {exc.text})"
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | OSError):
+        return "I could not reach Discord"
+    name = type(exc).__name__
+    if "sqlalchemy" in type(exc).__module__ or name in ("OperationalError", "InterfaceError"):
+        return f"the database is not answering ({name})"
+    return f"something went wrong ({name})"
 
 
 def room_context(room: Room, brew: Brew) -> RoomContext:
@@ -54,6 +118,35 @@ def room_context(room: Room, brew: Brew) -> RoomContext:
         turns_in_text=room.turns_in_text,
         text_only_members=frozenset(m.user_id for m in room.members if m.text_only),
     )
+
+
+def moment_of(event: Event, room: Room) -> tuple[str | None, int | None]:
+    """The phase (and turn index) whose moment a post for ``event`` belongs to."""
+    if isinstance(event, phases.PhaseStarted):
+        return event.phase.value, None
+    if isinstance(event, phases.TurnStarted):
+        return Phase.TURNS.value, event.position - 1
+    if isinstance(event, phases.Nudge):
+        return Phase.TURNS.value, room.turn_index
+    if isinstance(event, phases.Extended):
+        return event.phase.value, room.turn_index if event.phase is Phase.TURNS else None
+    if isinstance(event, phases.TurnSkipped | phases.TurnEnded):
+        return Phase.TURNS.value, None
+    return None, None  # the recall message (with the reflection button) is always worth it
+
+
+def is_stale(item: OutboxRow, room: Room, now: datetime) -> bool:
+    """A post whose moment has passed: a prompt for a phase or turn that is over, or a post
+    past its time. Recalls and clean-ups are never stale."""
+    if item.kind not in ("post", "guide"):
+        return False
+    if room.phase == Phase.DONE.value:
+        return True  # the room is being tidied away: nobody will read it
+    if item.valid_until is not None and now > item.valid_until:
+        return True
+    if item.for_phase is not None and item.for_phase != room.phase:
+        return True
+    return item.for_turn is not None and item.for_turn != room.turn_index
 
 
 class Outbox:
@@ -65,12 +158,22 @@ class Outbox:
         services: Services,
         timers: Timers,
         on_room_gone: RoomGoneHandler,
+        *,
+        tell: TellHandler | None = None,
     ) -> None:
         self.client = client
         self.services = services
         self.timers = timers
         self.on_room_gone = on_room_gone
+        self.tell = tell
         self._flush_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: (room, kind) pairs the facilitator has been told about: told once, not at each try.
+        self._told: set[tuple[int, str]] = set()
+        #: Rooms whose history has been compared with the outbox since this process started.
+        self._history_checked: set[int] = set()
+        #: Rows written before this moment were written by an earlier process (the row's
+        #: ``created_at`` is the database's wall clock, not the brew's clock).
+        self.started_at = datetime.now(UTC)
 
     # ------------------------------------------------------------------ queue
     def queue(self, session: AsyncSession, room: Room, brew: Brew, events: Sequence[Event]) -> None:
@@ -84,12 +187,41 @@ class Outbox:
                 self.queue_effect(session, room, "cleanup")
             post = render(content, event, ctx)
             if post is not None:
-                self.queue_post(session, room, post)
+                for_phase, for_turn = moment_of(event, room)
+                self.queue_post(session, room, post, for_phase=for_phase, for_turn=for_turn)
 
-    def queue_post(self, session: AsyncSession, room: Room, post: Post) -> None:
-        self.queue_effect(
-            session, room, "post", text=post.text, ping=post.speaker, buttons=",".join(post.buttons)
+    def queue_post(
+        self,
+        session: AsyncSession,
+        room: Room,
+        post: Post,
+        *,
+        for_phase: str | None = None,
+        for_turn: int | None = None,
+        valid_for: float | None = None,
+    ) -> None:
+        """Queue a message; it is dropped unsent if the room has left ``for_phase`` (or turn
+        ``for_turn``) or ``valid_for`` wall seconds have passed by the time it can go."""
+        valid_until = (
+            self.services.clock.now() + timedelta(seconds=valid_for)
+            if valid_for is not None
+            else None
         )
+        self.queue_effect(
+            session,
+            room,
+            "post",
+            text=post.text,
+            ping=post.speaker,
+            buttons=",".join(post.buttons),
+            for_phase=for_phase,
+            for_turn=for_turn,
+            valid_until=valid_until,
+        )
+
+    def queue_guide(self, session: AsyncSession, room: Room, text: str) -> None:
+        """The room's guide: posted before anything else, pinging everyone in the room."""
+        self.queue_effect(session, room, "guide", text=text, nonce=f"bhguide{room.id}")
 
     def queue_effect(
         self,
@@ -100,17 +232,24 @@ class Outbox:
         text: str = "",
         ping: int | None = None,
         buttons: str = "",
+        nonce: str | None = None,
+        for_phase: str | None = None,
+        for_turn: int | None = None,
+        valid_until: datetime | None = None,
     ) -> None:
         room.outbox_seq += 1
         session.add(
             OutboxRow(
                 room_id=room.id,
                 kind=kind,
-                nonce=f"bh{room.id}n{room.outbox_seq}",
+                nonce=nonce or f"bh{room.id}n{room.outbox_seq}",
                 text=text,
                 ping_user_id=ping,
                 buttons=buttons,
                 step=room.step,
+                for_phase=for_phase,
+                for_turn=for_turn,
+                valid_until=valid_until,
             )
         )
 
@@ -118,39 +257,125 @@ class Outbox:
     async def flush(self, room_id: int) -> None:
         """Carry out a room's outbox in order; stop at the first thing that cannot be done yet.
 
-        One flush at a time per room keeps the room's messages in order; rooms flush in parallel.
+        Never raises: what may heal is tried again later with backoff (see the module doc).
         """
+        try:
+            await self.flush_now(room_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("room %s: %s; will try again", room_id, describe(exc))
+            self.retry_later(room_id)
+
+    async def flush_now(self, room_id: int) -> None:
+        """Like :meth:`flush`, but a failure that may heal is raised as :class:`FlushFailed`
+        (or the database's own error), for the caller to retry."""
         async with self._flush_locks[room_id]:
             await self._flush(room_id)
+
+    def retry_later(self, room_id: int) -> None:
+        """Flush again after the first backoff delay; further failures back off and, after a
+        bounded time, the facilitator is told the room is stuck."""
+        when = datetime.now(UTC) + timedelta(seconds=self.timers.backoff.delay(1))
+        self.timers.at(
+            f"flush-{room_id}",
+            when,
+            lambda: self.flush_now(room_id),
+            retry=Retry(
+                on_stuck=lambda exc, seconds: self._stuck(room_id, exc, seconds),
+                on_healed=lambda seconds: self._healed(room_id),
+            ),
+        )
 
     async def _flush(self, room_id: int) -> None:
         async with self.services.sessions() as session:
             room = await repo.load_room(session, room_id)
-            if room is None:
-                return
+            if room is None or room.status == "opening":
+                return  # an opening room's rows wait for it to start
             items = await repo.outbox_for(session, room_id)
+            items.sort(key=lambda i: (i.kind != "guide", i.id))
+            if not items:
+                return
+            if room_id not in self._history_checked:
+                self._history_checked.add(room_id)
+                if any(i.created_at < self.started_at for i in items):
+                    items = await self._already_posted(session, room, items)
+            now = self.services.clock.now()
+            posts_blocked = False
             for item in items:
+                if is_stale(item, room, now):
+                    log.info("room %s: dropped a %s whose moment has passed", room_id, item.kind)
+                    await session.delete(item)
+                    await session.commit()
+                    continue
+                if posts_blocked and item.kind in ("post", "guide"):
+                    continue  # kept in order behind a post Discord would not take
                 try:
-                    await self.carry_out(room, item)
-                except (discord.NotFound, RoomGone):
-                    await self.on_room_gone(room_id, "a channel of this room was deleted")
-                    return
-                except (discord.HTTPException, discord.RateLimited) as exc:
-                    self._retry_later(room_id)
-                    log.warning(
-                        "room %s: could not %s (%s); will try again in %d seconds",
-                        room_id,
-                        item.kind,
-                        exc,
-                        RETRY_SECONDS,
-                    )
-                    return
+                    message_id = await self.carry_out(room, item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    kind = classify(exc)
+                    if kind == GONE:
+                        await self.on_room_gone(room_id, "a channel of this room was deleted")
+                        return
+                    if kind == TRANSIENT:
+                        raise FlushFailed(room_id, item.kind, exc) from exc
+                    await self._refused(room, item, kind, exc)
+                    if kind == REFUSED or item.kind == "cleanup":
+                        await session.delete(item)  # asking again the same way won't help
+                        await session.commit()
+                    elif item.kind in ("post", "guide"):
+                        posts_blocked = True
+                    continue
+                if message_id is not None:
+                    room.last_posted_id = message_id
                 await session.delete(item)
                 await session.commit()
 
-    def _retry_later(self, room_id: int, seconds: float = RETRY_SECONDS) -> None:
-        when = self.services.clock.now().timestamp() + seconds
-        self.timers.at(f"flush-{room_id}", when, lambda: self.flush(room_id))
+    async def _already_posted(
+        self, session: AsyncSession, room: Room, items: list[OutboxRow]
+    ) -> list[OutboxRow]:
+        """Compare the room's recent history with the queued posts: those the bot already
+        posted (same text, in order, after the last post known to be done) are deleted.
+        Returns the rows still to carry out."""
+        channel = self.client.get_channel(room.text_channel_id or 0)
+        me = getattr(self.client, "user", None)
+        if not isinstance(channel, discord.TextChannel) or me is None:
+            return items
+        after = discord.Object(room.last_posted_id) if room.last_posted_id else None
+        try:
+            history = [
+                m
+                async for m in channel.history(limit=HISTORY_LIMIT, after=after, oldest_first=True)
+                if m.author.id == me.id
+            ]
+        except (discord.HTTPException, discord.RateLimited) as exc:
+            log.info("room %s: could not read its history (%s); relying on nonces", room.id, exc)
+            return items
+        left = list(items)
+        position = 0
+        for item in items:
+            if item.kind not in ("post", "guide"):
+                break
+            match = next(
+                (
+                    i
+                    for i in range(position, len(history))
+                    if history[i].content.strip() == item.text.strip()
+                ),
+                None,
+            )
+            if match is None:
+                break
+            position = match + 1
+            room.last_posted_id = history[match].id
+            log.info("room %s: a queued %s was already posted; not posting it again", room.id,
+                     item.kind)  # fmt: skip
+            left.remove(item)
+            await session.delete(item)
+        await session.commit()
+        return left
 
     def forget(self, room_ids: Sequence[int]) -> None:
         """Drop the flush locks of rooms that are over (a lock still held is left to its
@@ -159,18 +384,98 @@ class Outbox:
             lock = self._flush_locks.get(room_id)
             if lock is not None and not lock.locked():
                 del self._flush_locks[room_id]
+            self._history_checked.discard(room_id)
+            self._told = {t for t in self._told if t[0] != room_id}
+            self.timers.forget(f"flush-{room_id}")
+
+    # ------------------------------------------------------------------ telling
+    async def _say(self, room_id: int, kind: str, text: str, ping: Sequence[int] = ()) -> None:
+        """Tell the facilitators once per room and kind of problem."""
+        if (room_id, kind) in self._told:
+            return
+        self._told.add((room_id, kind))
+        log.warning("room %s: telling the facilitator: %s", room_id, text)
+        if self.tell is not None:
+            await self.tell(room_id, text, ping)
+
+    async def _refused(self, room: Room, item: OutboxRow, kind: str, exc: BaseException) -> None:
+        name = f"Room {room.index + 1} of brew {room.brew.number}"
+        where = f" (<#{room.text_channel_id}>)" if room.text_channel_id else ""
+        log.warning("room %s: Discord will not %s: %s", room.id, item.kind, exc)
+        if item.kind == "cleanup":
+            text = (
+                f"I could not delete the channels of {name.lower()}{where}: {describe(exc)}. "
+                "Please delete them by hand, or give my role Manage Channels there."
+            )
+        elif kind == FORBIDDEN:
+            text = (
+                f"I can't post in {name.lower()}{where}: {describe(exc)}. Please check my "
+                "role's permissions in that channel (View Channel, Send Messages, Read Message "
+                "History). The room's timetable carries on, and its next messages will be "
+                "posted once I am allowed again."
+            )
+        else:
+            text = (
+                f"Discord refused a message for {name.lower()}{where} ({describe(exc)}), so I "
+                "left it out. The room carries on."
+            )
+        unlinked = self._unlinked(room) if item.kind == "guide" else []
+        if unlinked:
+            text += " " + self._unlinked_words(unlinked, room)
+        await self._say(room.id, f"{kind}:{item.kind}", text, unlinked)
+
+    def _unlinked(self, room: Room) -> list[int]:
+        """The room's people who are not in its voice channel: without the guide they have no
+        link to their room."""
+        voice = self.client.get_channel(room.voice_channel_id or 0)
+        inside = {m.id for m in voice.members} if isinstance(voice, discord.VoiceChannel) else set()
+        return [m.user_id for m in room.members if m.user_id not in inside]
+
+    @staticmethod
+    def _unlinked_words(people: Sequence[int], room: Room) -> str:
+        names = ", ".join(f"<@{p}>" for p in people)
+        where = f"<#{room.text_channel_id}>" if room.text_channel_id else "their room"
+        return (
+            f"These people were not moved into the room and have not had a link to it: {names}. "
+            f"Your room is {where}."
+        )
+
+    async def _stuck(self, room_id: int, exc: BaseException, seconds: float) -> None:
+        async with self.services.sessions() as session:
+            room = await repo.load_room(session, room_id)
+            items = await repo.outbox_for(session, room_id) if room else []
+        if room is None:
+            return
+        minutes = max(1, round(seconds / 60))
+        text = (
+            f"Room {room.index + 1} of brew {room.brew.number} is stuck: for {minutes} "
+            f"minute{'s' if minutes != 1 else ''} I have not been able to post its messages, "
+            f"because {describe(exc)}. I keep trying."
+        )
+        unlinked = self._unlinked(room) if any(i.kind == "guide" for i in items) else []
+        if unlinked:
+            text += " " + self._unlinked_words(unlinked, room)
+        await self._say(room_id, "stuck-flush", text, unlinked)
+
+    async def _healed(self, room_id: int) -> None:
+        if (room_id, "stuck-flush") in self._told:
+            self._told.discard((room_id, "stuck-flush"))
+            if self.tell is not None:
+                await self.tell(room_id, "Messages are reaching that room again.", ())
 
     # ------------------------------------------------------------------ carry out
-    async def carry_out(self, room: Room, item: OutboxRow) -> None:
+    async def carry_out(self, room: Room, item: OutboxRow) -> int | None:
+        """Do what ``item`` says; returns the id of the message posted, if any."""
         guild = self.client.get_guild(room.brew.guild_id)
-        if item.kind == "post":
-            await self._post(room, item)
-        elif item.kind == "recall" and guild is not None:
+        if item.kind in ("post", "guide"):
+            return await self._post(room, item)
+        if item.kind == "recall" and guild is not None:
             await self.recall(guild, room)
         elif item.kind == "cleanup" and guild is not None:
             await self.delete_room_channels(guild, room)
+        return None
 
-    async def _post(self, room: Room, item: OutboxRow) -> None:
+    async def _post(self, room: Room, item: OutboxRow) -> int | None:
         channel = self.client.get_channel(room.text_channel_id or 0)
         if not isinstance(channel, discord.abc.Messageable):
             raise RoomGone(room.id)
@@ -182,12 +487,18 @@ class Outbox:
             step=item.step,
         )
         mentions = discord.AllowedMentions.none()
-        if item.ping_user_id:
+        if item.kind == "guide":
+            mentions = only_pinging(users=[m.user_id for m in room.members])
+        elif item.ping_user_id:
             mentions = only_pinging(users=[item.ping_user_id])
         if view is None:
-            await channel.send(item.text, nonce=item.nonce, allowed_mentions=mentions)
+            sent = await channel.send(item.text, nonce=item.nonce, allowed_mentions=mentions)
         else:
-            await channel.send(item.text, nonce=item.nonce, allowed_mentions=mentions, view=view)
+            sent = await channel.send(
+                item.text, nonce=item.nonce, allowed_mentions=mentions, view=view
+            )
+        message_id = getattr(sent, "id", None)
+        return message_id if isinstance(message_id, int) else None
 
     async def recall(self, guild: discord.Guild, room: Room) -> None:
         """Move everyone still in the room's voice channel back to the main voice channel."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Config
 from bot.core.phases import Event, RoomState, Timing
-from bot.db.models import Brew
+from bot.db.models import Brew, Room
 from bot.services import Services
 
 #: How a room changes: ``(state, timing, now, present) -> (new state, events)``.
@@ -28,6 +30,8 @@ class RoomControls(Protocol):
     ) -> list[Event]: ...
 
     async def start_room(self, room_id: int, largest_group: int) -> None: ...
+
+    def queue_guide(self, session: AsyncSession, room: Room, text: str) -> None: ...
 
     async def maybe_finish_brew(self, brew_id: int) -> None: ...
 

@@ -6,6 +6,12 @@ that do not depend on each other go out together (discord.py queues them per rat
 and each room starts its timetable as soon as its own channels and guide are ready, without
 waiting for the other rooms' moves. Nothing is created before the bot has checked it holds the
 permissions it needs and that the server has room for the channels, so a brew never half-starts.
+
+The guide goes through the room's outbox (queued with the room's channel ids, posted first when
+the room starts, retried like every other post). A room a previous process left half-open is
+finished by :func:`finish_opening`: its channels are found in the brew's category (by id, or by
+name when the process stopped before it saved them) or made again, and its people are moved;
+if it cannot be finished, the half-made channels are deleted and its people told where to go.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from bot.permissions import (
     missing_names,
 )
 from bot.services import Services
-from bot.shell.errors import UserFacingError, only_pinging
+from bot.shell.errors import UserFacingError
 from bot.shell.protocols import RoomControls
 
 log = logging.getLogger(__name__)
@@ -174,6 +180,18 @@ def _room_overwrites(
     return overwrites
 
 
+class RoomGoneError(Exception):
+    """Where the room's channels belong is gone: the room cannot be made again."""
+
+
+def voice_name(room: Room) -> str:
+    return f"Room {room.index + 1}"
+
+
+def text_name(room: Room) -> str:
+    return f"room-{room.index + 1}"
+
+
 def category_name(brew: Brew, part: int, parts: int) -> str:
     suffix = f" (part {part} of {parts})" if parts > 1 else ""
     return f"Brew {brew.number}: {brew.title}"[: 100 - len(suffix)] + suffix
@@ -207,7 +225,7 @@ class RoomOpener:
         self.progress = progress
         self.report = OpenReport()
         self._last_progress = 0.0
-        self._largest = max(len(g.members) for g in groups)
+        self._largest = max((len(g.members) for g in groups), default=1)
         self._move_slots = asyncio.Semaphore(MOVE_CONCURRENCY)
 
     async def open(self) -> OpenReport:
@@ -289,45 +307,70 @@ class RoomOpener:
                     fresh.status = "failed"
             await session.commit()
 
-    async def _open_room(self, room: Room, group: Group, category: discord.CategoryChannel) -> None:
+    def _create_room_channels(
+        self,
+        room: Room,
+        members: Sequence[int],
+        category: discord.CategoryChannel,
+        *,
+        voice: bool,
+    ) -> Awaitable[discord.abc.GuildChannel]:
+        overwrites = _room_overwrites(
+            self.guild,
+            members,
+            self.facilitator_role_id,
+            voice=voice,
+            facilitator_id=self.brew.facilitator_id,
+        )
+        if voice:
+            return self.guild.create_voice_channel(
+                voice_name(room),
+                category=category,
+                overwrites=overwrites,
+                reason=f"Brew {self.brew.number}",
+            )
+        return self.guild.create_text_channel(
+            text_name(room),
+            category=category,
+            overwrites=overwrites,
+            topic=f"Brew {self.brew.number}, room {room.index + 1}. Private to this group.",
+            reason=f"Brew {self.brew.number}",
+        )
+
+    async def _open_room(
+        self,
+        room: Room,
+        group: Group,
+        category: discord.CategoryChannel | None,
+        *,
+        found: tuple[discord.abc.GuildChannel | None, discord.abc.GuildChannel | None] = (
+            None,
+            None,
+        ),
+    ) -> None:
+        """Make (or adopt, after a restart: ``found``) the room's two channels, queue its guide,
+        start its timetable and move its people in."""
         members = [int(m) for m in group.members]
+
+        async def ready(
+            existing: discord.abc.GuildChannel | None, voice: bool
+        ) -> discord.abc.GuildChannel:
+            if existing is not None:
+                return existing
+            if category is None:
+                raise RoomGoneError("the brew's category is gone")
+            return await self._create_room_channels(room, members, category, voice=voice)
+
         results = await asyncio.gather(
-            self.guild.create_voice_channel(
-                f"Room {room.index + 1}",
-                category=category,
-                overwrites=_room_overwrites(
-                    self.guild,
-                    members,
-                    self.facilitator_role_id,
-                    voice=True,
-                    facilitator_id=self.brew.facilitator_id,
-                ),
-                reason=f"Brew {self.brew.number}",
-            ),
-            self.guild.create_text_channel(
-                f"room-{room.index + 1}",
-                category=category,
-                overwrites=_room_overwrites(
-                    self.guild,
-                    members,
-                    self.facilitator_role_id,
-                    voice=False,
-                    facilitator_id=self.brew.facilitator_id,
-                ),
-                topic=f"Brew {self.brew.number}, room {room.index + 1}. Private to this group.",
-                reason=f"Brew {self.brew.number}",
-            ),
-            return_exceptions=True,
+            ready(found[0], True), ready(found[1], False), return_exceptions=True
         )
         voice, text = results
         if not isinstance(voice, discord.VoiceChannel) or not isinstance(text, discord.TextChannel):
             await self._room_failed(room, members, [voice, text])
             return
-        await self._mark(room, voice_id=voice.id, text_id=text.id)
-        content = self.services.content
         text_only = {int(m) for m in group.members if m in self._text_only_keys(room)}
         guide = guide_message(
-            content,
+            self.services.content,
             self.brew.question,
             members,
             title=self.brew.title,
@@ -336,17 +379,12 @@ class RoomOpener:
             timing=repo.timing_of(self.brew),
         )
         # Everyone is named in the guide, and pinged once, so each person gets a link to their
-        # room whether or not the move below works.
-        mentions = only_pinging(users=members)
-        guide_post = text.send(guide, allowed_mentions=mentions, nonce=f"bhguide{room.id}")
-        movers = [self._move(uid, voice) for uid in members if uid not in text_only]
-        posted = await asyncio.gather(guide_post, *movers, return_exceptions=True)
-        if isinstance(posted[0], BaseException):
-            log.warning(
-                "brew %s room %s: guide not posted: %s", self.brew.id, room.index + 1, posted[0]
-            )
+        # room whether or not the move below works. It is queued with the channel ids, so a
+        # restart finds it and posts it (once: it has a fixed nonce, and history is checked).
+        await self._mark(room, voice_id=voice.id, text_id=text.id, guide=guide)
         self.report.rooms_ready += 1
-        await self.runner.start_room(room.id, self._largest)
+        movers = [self._move(uid, voice) for uid in members if uid not in text_only]
+        await asyncio.gather(self.runner.start_room(room.id, self._largest), *movers)
         await self._tell_progress()
 
     async def _room_failed(
@@ -381,6 +419,9 @@ class RoomOpener:
         if member is None or member.voice is None or member.voice.channel is None:
             self.report.not_moved.append(user_id)
             return
+        if member.voice.channel.id == voice.id:
+            self.report.moved += 1  # already there (moved before a restart)
+            return
         try:
             async with self._move_slots:
                 await member.move_to(voice, reason=f"Brew {self.brew.number}")
@@ -396,10 +437,13 @@ class RoomOpener:
         status: str | None = None,
         voice_id: int | None = None,
         text_id: int | None = None,
+        guide: str | None = None,
     ) -> None:
         async with self.services.sessions() as session:
             fresh = await session.get(Room, room.id)
             assert fresh is not None
+            if guide is not None:
+                self.runner.queue_guide(session, fresh, guide)
             if status:
                 fresh.status = status
             if voice_id:
@@ -428,3 +472,93 @@ async def load_for_opening(services: Services, brew_id: int) -> tuple[Brew, list
         brew = await repo.load_brew(session, brew_id)
         assert brew is not None
         return brew, list(brew.rooms)
+
+
+def _find(
+    guild: discord.Guild,
+    saved_id: int | None,
+    category: discord.CategoryChannel | None,
+    name: str,
+    kind: type[discord.abc.GuildChannel],
+) -> discord.abc.GuildChannel | None:
+    """A room's channel after a restart: by its saved id, else by name in its category (the
+    process may have stopped after Discord made it but before its id was saved)."""
+    channel = guild.get_channel(saved_id or 0)
+    if isinstance(channel, kind):
+        return channel
+    if category is None:
+        return None
+    return next(
+        (c for c in guild.channels if isinstance(c, kind) and c.category_id == category.id
+         and c.name == name),
+        None,
+    )  # fmt: skip
+
+
+def _categories(guild: discord.Guild, brew: Brew) -> list[discord.CategoryChannel | None]:
+    """The brew's categories, part by part: saved ids, else found by name."""
+    parts = max(1, math.ceil(len(brew.rooms) / GROUPS_PER_CATEGORY))
+    found: list[discord.CategoryChannel | None] = []
+    for part in range(parts):
+        saved = brew.category_ids[part] if part < len(brew.category_ids) else 0
+        channel = guild.get_channel(saved)
+        if not isinstance(channel, discord.CategoryChannel):
+            name = category_name(brew, part + 1, parts)
+            channel = next((c for c in guild.categories if c.name == name), None)
+        found.append(channel)
+    return found
+
+
+async def finish_opening(
+    runner: RoomControls, client: discord.Client, services: Services, room_id: int
+) -> None:
+    """Finish opening a room a previous process left half-open (see the module doc)."""
+    async with services.sessions() as session:
+        room = await repo.load_room(session, room_id)
+        brew = await repo.load_brew(session, room.brew_id) if room else None
+        if room is None or brew is None or room.status != "opening":
+            return
+        settings = await repo.settings_for(session, brew.guild_id)
+        role_id = settings.facilitator_role_id
+        await session.commit()
+    guild = client.get_guild(brew.guild_id)
+    if guild is None:
+        return
+    categories = _categories(guild, brew)
+    category = categories[min(room.index // GROUPS_PER_CATEGORY, len(categories) - 1)]
+    found = (
+        _find(guild, room.voice_channel_id, category, voice_name(room), discord.VoiceChannel),
+        _find(guild, room.text_channel_id, category, text_name(room), discord.TextChannel),
+    )
+    group = Group(
+        members=tuple(str(m.user_id) for m in room.members), turns_in_text=room.turns_in_text
+    )
+    opener = RoomOpener(
+        runner,
+        guild,
+        brew,
+        [room],
+        [group],
+        services=services,
+        facilitator_role_id=role_id,
+    )
+    opener._largest = max((len(r.members) for r in brew.rooms), default=1)
+    if room.text_channel_id and found[1] is not None and found[1].id == room.text_channel_id:
+        # Its ids (and its guide) were saved before the restart: only start it and move people.
+        voice = found[0]
+        if not isinstance(voice, discord.VoiceChannel):
+            await opener._room_failed(room, [m.user_id for m in room.members], [found[1]])
+            return
+        text_only = {m.user_id for m in room.members if m.text_only}
+        movers = [
+            opener._move(m.user_id, voice) for m in room.members if m.user_id not in text_only
+        ]
+        await asyncio.gather(runner.start_room(room.id, opener._largest), *movers)
+    else:
+        await opener._open_room(room, group, category, found=found)
+    log.info(
+        "brew %s room %s: finished opening after a restart (%s)",
+        brew.id,
+        room.index + 1,
+        "adopted" if any(found) else "made again",
+    )

@@ -10,16 +10,25 @@ a button or facilitator command changes a room, the runner:
    (:meth:`bot.shell.outbox.Outbox.queue`),
 3. has :mod:`bot.shell.outbox` carry those messages out.
 
-Changes to one brew are serialised by a lock, so a press of "I'm done" and a deadline firing at
-the same moment cannot both move the turn on.
+Changes to one room are serialised by the room's lock, so a press of "I'm done" and a deadline
+firing at the same moment cannot both move the turn on; rooms of one brew move in parallel.
+Brew-wide controls take every room's lock in one fixed order (by room id), so two controls can
+never wait on each other.
+
+Nothing a room needs is lost to a failure: every deadline is a supervised timer
+(:class:`bot.shell.timers.Retry`), retried with backoff while the database or Discord fails,
+and the facilitator is told, once, when a room has been stuck for a bounded time. Controls
+reach rooms still opening too: a broadcast waits in the outbox, a pause is applied as the room
+starts, and extend, next and end are applied as soon as it has started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,11 +41,17 @@ from bot.db import repo
 from bot.db.models import Brew, Room
 from bot.services import Services
 from bot.shell.errors import only_pinging
-from bot.shell.outbox import Outbox
+from bot.shell.outbox import BROADCAST_VALID_S, Outbox, describe
 from bot.shell.protocols import Change
-from bot.shell.timers import Timers
+from bot.shell.rooms import finish_opening
+from bot.shell.timers import Retry, Timers
 
 log = logging.getLogger(__name__)
+
+#: Rooms put back at once after a restart (each is a few database reads and Discord calls).
+RECOVERY_CONCURRENCY = 10
+#: How long a control waits for a room still opening to start before giving up on it.
+OPENING_WAIT_S = 300.0
 
 
 class BrewRunner:
@@ -46,8 +61,14 @@ class BrewRunner:
         self.client = client
         self.services = services
         self.timers = timers
-        self.outbox = Outbox(client, services, timers, on_room_gone=self.room_lost)
+        self.outbox = Outbox(
+            client, services, timers, on_room_gone=self.room_lost, tell=self._tell_about_room
+        )
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: Set when a room's timetable has started (controls for opening rooms wait on it).
+        self._started: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        #: Rooms whose facilitator was told they are stuck (told again when they move on).
+        self._stuck: set[int] = set()
         self.started_at = services.clock.now()
 
     # ------------------------------------------------------------------ lifecycle
@@ -64,7 +85,13 @@ class BrewRunner:
         await self.timers.stop(grace)
 
     async def recover(self) -> None:
-        """Put every running brew's timers back, after carrying out what was left undone."""
+        """Put every running brew back, after carrying out what was left undone.
+
+        Rooms a previous process left half-open are finished (or ended out loud), then every
+        live room applies what fell due while nobody ran it (so a prompt whose moment passed is
+        dropped, not posted late) and carries out its outbox. Rooms are put back concurrently,
+        a bounded number at a time.
+        """
         await self.client.wait_until_ready()
         async with self.services.sessions() as session:
             found_half_open = await repo.rooms_still_opening(session, self.started_at)
@@ -74,28 +101,75 @@ class BrewRunner:
         # the servers it is connected to, and only those.
         mine = {guild.id for guild in self.client.guilds}
         half_open = [r for r, g in found_half_open if g in mine]
-        pending = [r for r, g in found_pending if g in mine]
         live = [r for r, g in found_live if g in mine]
-        for room_id in half_open:
-            # The bot stopped while this room was being opened: its timetable never started.
-            await self.room_lost(room_id, "the bot restarted while the room was being opened")
-        for room_id in pending:
-            await self.outbox.flush(room_id)
-        for room_id in live:
-            await self.tick(room_id)
-        log.info("recovered %d rooms", len(live))
+        pending = [r for r, g in found_pending if g in mine and r not in live]
+        slots = asyncio.Semaphore(RECOVERY_CONCURRENCY)
+
+        async def bounded(work: Awaitable[None]) -> None:
+            async with slots:
+                try:
+                    await work
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("could not put a room back after the restart")
+
+        # Coroutines are created here but only run inside ``bounded``, ten at a time.
+        await asyncio.gather(*(bounded(self._reopen(r)) for r in half_open))
+        await asyncio.gather(
+            *(bounded(self._resume_room(r)) for r in live),
+            *(bounded(self.outbox.flush(r)) for r in pending),
+        )
+        log.info("recovered %d rooms (%d were still opening)", len(live), len(half_open))
+
+    async def _reopen(self, room_id: int) -> None:
+        """The bot stopped while this room was being opened: finish opening it, or end it and
+        tell its people where to go."""
+        await finish_opening(self, self.client, self.services, room_id)
+
+    async def _resume_room(self, room_id: int) -> None:
+        self._started[room_id].set()
+        await self.tick_supervised(room_id)
+        await self.outbox.flush(room_id)
 
     # ---------------------------------------------------------------- scheduling
     def schedule(self, room_id: int, when: float | None) -> None:
-        """Set the room's one timer to ``when`` (a Unix timestamp), or clear it."""
+        """Set the room's one timer to ``when`` (a Unix timestamp), or clear it. The tick is
+        supervised: if it fails it is tried again with backoff until it works."""
         key = f"room-{room_id}"
         if when is None:
             self.timers.cancel(key)
         else:
-            self.timers.at(key, when, lambda: self.tick(room_id))
+            self.timers.at(key, when, lambda: self.tick(room_id), retry=self.retry_for(room_id))
 
-    def lock(self, brew_id: int) -> asyncio.Lock:
-        return self._locks[brew_id]
+    def retry_for(self, room_id: int) -> Retry:
+        return Retry(
+            on_stuck=lambda exc, seconds: self._tell_stuck(room_id, exc, seconds),
+            on_healed=lambda seconds: self._tell_healed(room_id),
+        )
+
+    async def tick_supervised(self, room_id: int) -> None:
+        """A tick now; if it fails, the room's supervised timer takes over the retries."""
+        try:
+            await self.tick(room_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("room %s: could not move on (%s); trying again", room_id, describe(exc))
+            self.schedule(room_id, self.now())
+
+    def lock(self, room_id: int) -> asyncio.Lock:
+        """The lock of one room's timetable."""
+        return self._locks[room_id]
+
+    @contextlib.asynccontextmanager
+    async def locked(self, room_ids: Sequence[int]) -> AsyncIterator[None]:
+        """Hold several rooms' locks, always taken in the order of their ids, so two
+        brew-wide controls (or a control and a deadline) can never wait on each other."""
+        async with contextlib.AsyncExitStack() as stack:
+            for room_id in sorted(set(room_ids)):
+                await stack.enter_async_context(self._locks[room_id])
+            yield
 
     def now(self) -> float:
         return self.services.clock.now().timestamp()
@@ -113,30 +187,39 @@ class BrewRunner:
         change: Change,
         *,
         respect_pause: bool = True,
+        starting: bool = False,
     ) -> list[Event]:
-        async with self.services.sessions() as session:
-            room = await repo.load_room(session, room_id)
-            if room is None:
-                return []
-            brew_id = room.brew_id
-        async with self.lock(brew_id):
+        """Apply ``change`` to a running room (or, with ``starting``, to a room that is opening,
+        which then runs), commit the state with its messages, set the next deadline, post."""
+        async with self.lock(room_id):
             async with self.services.sessions() as session:
                 room = await repo.load_room(session, room_id)
-                if room is None or room.status != "running":
-                    self.schedule(room_id, None)
+                if room is None or room.status != ("opening" if starting else "running"):
+                    if not starting:
+                        self.schedule(room_id, None)
                     return []
+                brew_id = room.brew_id
                 brew = room.brew
                 timing = repo.timing_of(brew)
                 if respect_pause and brew.paused_at is not None:
                     return []
+                now = self.now()
+                if starting:
+                    room.status = "running"
+                    if brew.paused_at is not None:
+                        # Started while paused: as if it started at the pause, so that resuming
+                        # (which shifts every deadline by the pause) starts it afresh.
+                        now = brew.paused_at.timestamp()
                 state = repo.state_of(room)
-                new_state, events = change(state, timing, self.now(), self.presence(room))
+                new_state, events = change(state, timing, now, self.presence(room))
                 await self._commit(session, room, brew, new_state, events)
                 next_at = phases.next_deadline(new_state, timing)
                 paused = brew.paused_at is not None
             # The next deadline is set before anything is sent, so a failure while sending can
             # never leave a room without its timer.
             self.schedule(room_id, None if paused else next_at)
+        if starting:
+            self._started[room_id].set()
         await self.outbox.flush(room_id)
         if new_state.phase is Phase.DONE:
             await self.maybe_finish_brew(brew_id)
@@ -172,27 +255,48 @@ class BrewRunner:
 
     # -------------------------------------------------------------- brew-level
     async def start_room(self, room_id: int, largest_group: int) -> None:
-        """A room's channels are ready: its timetable starts now."""
+        """A room's channels are ready: its timetable starts now (in the same transaction as
+        the room is marked running). If that fails it is retried like any deadline."""
 
+        async def start() -> None:
+            await self._start_room(room_id, largest_group)
+
+        try:
+            await start()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("room %s: could not start (%s); trying again", room_id, describe(exc))
+            self.timers.at(f"room-{room_id}", self.now(), start, retry=self.retry_for(room_id))
+
+    async def _start_room(self, room_id: int, largest_group: int) -> None:
         def change(
             state: RoomState, timing: phases.Timing, now: float, present: object
         ) -> tuple[RoomState, list[Event]]:
             return phases.start_room(state.order, timing, now, largest_group)
 
+        await self.change_room(room_id, change, respect_pause=False, starting=True)
         async with self.services.sessions() as session:
             room = await repo.load_room(session, room_id)
-            if room is None:
-                return
-            room.status = "running"
-            await session.commit()
-        await self.change_room(room_id, change, respect_pause=False)
+            running = room is not None and room.status == "running"
+        if running:
+            self._started[room_id].set()
+            await self.outbox.flush(room_id)  # a broadcast queued while it opened, say
 
-    async def rooms_of(self, brew_id: int) -> list[int]:
+    def queue_guide(self, session: AsyncSession, room: Room, text: str) -> None:
+        """Queue a room's guide in the caller's transaction (posted first when it starts)."""
+        self.outbox.queue_guide(session, room, text)
+
+    async def rooms_of(self, brew_id: int, statuses: tuple[str, ...] = ("running",)) -> list[int]:
         async with self.services.sessions() as session:
             brew = await repo.load_brew(session, brew_id)
-            return [r.id for r in brew.rooms if r.status == "running"] if brew else []
+            return [r.id for r in brew.rooms if r.status in statuses] if brew else []
 
     async def for_each_room(self, brew_id: int, change: Change) -> None:
+        """Apply ``change`` to every room of the brew: now to running rooms, and to rooms still
+        opening as soon as each has started."""
+        for room_id in await self.rooms_of(brew_id, ("opening",)):
+            self.timers.spawn(self._when_started(room_id, change), name=f"control room {room_id}")
         await asyncio.gather(
             *(
                 self.change_room(rid, change, respect_pause=False)
@@ -200,49 +304,68 @@ class BrewRunner:
             )
         )
 
-    async def pause(self, brew_id: int) -> bool:
-        async with self.lock(brew_id), self.services.sessions() as session:
+    async def _when_started(self, room_id: int, change: Change) -> None:
+        try:
+            await asyncio.wait_for(self._started[room_id].wait(), OPENING_WAIT_S)
+        except TimeoutError:
+            log.warning("room %s never started; a control for it was not applied", room_id)
+            return
+        await self.change_room(room_id, change, respect_pause=False)
+
+    async def _room_ids(self, brew_id: int) -> list[int]:
+        async with self.services.sessions() as session:
             brew = await repo.load_brew(session, brew_id)
-            if brew is None or brew.paused_at is not None:
-                return False
-            brew.paused_at = self.services.clock.now()
-            for room in brew.rooms:
-                if room.status == "running":
-                    self.outbox.queue_post(
-                        session, room, Post(self.services.content.text("turns.paused"))
-                    )
-                    self.schedule(room.id, None)
-            await session.commit()
-            room_ids = [r.id for r in brew.rooms]
-        for room_id in room_ids:
-            await self.outbox.flush(room_id)
+            return [r.id for r in brew.rooms] if brew else []
+
+    async def pause(self, brew_id: int) -> bool:
+        """Pause every room: running rooms stop their timers and say so; rooms still opening
+        start paused (see :meth:`change_room`) and say so once they run."""
+        async with self.locked(await self._room_ids(brew_id)):
+            async with self.services.sessions() as session:
+                brew = await repo.load_brew(session, brew_id)
+                if brew is None or brew.paused_at is not None:
+                    return False
+                brew.paused_at = self.services.clock.now()
+                for room in brew.rooms:
+                    if room.status in ("running", "opening"):
+                        self.outbox.queue_post(
+                            session,
+                            room,
+                            Post(self.services.content.text("turns.paused")),
+                            for_phase=room.phase if room.status == "running" else None,
+                        )
+                        self.schedule(room.id, None)
+                await session.commit()
+                room_ids = [r.id for r in brew.rooms]
+        await asyncio.gather(*(self.outbox.flush(r) for r in room_ids))
         return True
 
     async def resume(self, brew_id: int) -> bool:
-        async with self.lock(brew_id), self.services.sessions() as session:
-            brew = await repo.load_brew(session, brew_id)
-            if brew is None or brew.paused_at is None:
-                return False
-            paused_for = self.now() - brew.paused_at.timestamp()
-            brew.paused_at = None
-            timing = repo.timing_of(brew)
-            schedule: list[tuple[int, float | None]] = []
-            for room in brew.rooms:
-                if room.status != "running":
-                    continue
-                state = phases.shift(repo.state_of(room), paused_for)
-                repo.store_state(room, state)
-                text = self.services.content.format(
-                    "turns.resumed",
-                    ends_rel=stamp_rel(state.phase_ends_at),
-                    ends_time=stamp_time(state.phase_ends_at),
-                )
-                self.outbox.queue_post(session, room, Post(text))
-                schedule.append((room.id, phases.next_deadline(state, timing)))
-            await session.commit()
-        for room_id, when in schedule:
-            await self.outbox.flush(room_id)
-            self.schedule(room_id, when)
+        async with self.locked(await self._room_ids(brew_id)):
+            async with self.services.sessions() as session:
+                brew = await repo.load_brew(session, brew_id)
+                if brew is None or brew.paused_at is None:
+                    return False
+                paused_for = self.now() - brew.paused_at.timestamp()
+                brew.paused_at = None
+                timing = repo.timing_of(brew)
+                schedule: list[tuple[int, float | None]] = []
+                for room in brew.rooms:
+                    if room.status != "running":
+                        continue
+                    state = phases.shift(repo.state_of(room), paused_for)
+                    repo.store_state(room, state)
+                    text = self.services.content.format(
+                        "turns.resumed",
+                        ends_rel=stamp_rel(state.phase_ends_at),
+                        ends_time=stamp_time(state.phase_ends_at),
+                    )
+                    self.outbox.queue_post(session, room, Post(text), for_phase=room.phase)
+                    schedule.append((room.id, phases.next_deadline(state, timing)))
+                await session.commit()
+            for room_id, when in schedule:
+                self.schedule(room_id, when)
+        await asyncio.gather(*(self.outbox.flush(room_id) for room_id, _ in schedule))
         return True
 
     async def extend(self, brew_id: int, minutes: int) -> None:
@@ -262,20 +385,30 @@ class BrewRunner:
         await self.for_each_room(brew_id, lambda s, t, now, p: phases.end_early(s, t, now))
 
     async def broadcast(self, brew_id: int, text: str) -> int:
-        async with self.lock(brew_id), self.services.sessions() as session:
-            brew = await repo.load_brew(session, brew_id)
-            if brew is None:
-                return 0
-            rooms = [r for r in brew.rooms if r.status == "running"]
-            for room in rooms:
-                self.outbox.queue_post(
-                    session,
-                    room,
-                    Post(self.services.content.format("turns.broadcast", message=text)),
-                )
-            await session.commit()
-        await asyncio.gather(*(self.outbox.flush(r.id) for r in rooms))
-        return len(rooms)
+        """Post ``text`` in every room of the brew; a room still opening gets it once it runs
+        (it waits in the outbox). Returns how many rooms it goes to."""
+        async with self.locked(await self._room_ids(brew_id)):
+            async with self.services.sessions() as session:
+                brew = await repo.load_brew(session, brew_id)
+                if brew is None:
+                    return 0
+                rooms = [
+                    r
+                    for r in brew.rooms
+                    if r.status == "opening"
+                    or (r.status == "running" and r.phase not in (Phase.AFTER, Phase.DONE))
+                ]
+                for room in rooms:
+                    self.outbox.queue_post(
+                        session,
+                        room,
+                        Post(self.services.content.format("turns.broadcast", message=text)),
+                        valid_for=BROADCAST_VALID_S,
+                    )
+                await session.commit()
+                room_ids = [r.id for r in rooms]
+        await asyncio.gather(*(self.outbox.flush(r) for r in room_ids))
+        return len(room_ids)
 
     async def maybe_finish_brew(self, brew_id: int) -> None:
         async with self.services.sessions() as session:
@@ -296,11 +429,15 @@ class BrewRunner:
                 log.info("brew %s (number %s) has ended", brew.id, brew.number)
 
     def _forget(self, brew_id: int, room_ids: Sequence[int]) -> None:
-        """Drop the in-memory locks of a finished brew, so a long-running bot does not keep
-        one for every brew it ever ran (a lock still held is left to its holder)."""
-        lock = self._locks.get(brew_id)
-        if lock is not None and not lock.locked():
-            del self._locks[brew_id]
+        """Drop the in-memory locks of a finished brew's rooms, so a long-running bot does not
+        keep one for every room it ever ran (a lock still held is left to its holder)."""
+        for room_id in room_ids:
+            lock = self._locks.get(room_id)
+            if lock is not None and not lock.locked():
+                del self._locks[room_id]
+            self._started.pop(room_id, None)
+            self._stuck.discard(room_id)
+            self.timers.forget(f"room-{room_id}")
         self.outbox.forget(room_ids)
 
     async def on_brew_ended(self, session: AsyncSession, brew: Brew) -> None:
@@ -346,6 +483,42 @@ class BrewRunner:
         )
         await self.maybe_finish_brew(brew.id)
 
+    async def _tell_about_room(self, room_id: int, text: str, ping_users: Sequence[int]) -> None:
+        async with self.services.sessions() as session:
+            room = await repo.load_room(session, room_id)
+        if room is not None:
+            await self.tell_facilitators(room.brew, text, ping=True, ping_users=ping_users)
+
+    async def _tell_stuck(self, room_id: int, exc: BaseException, seconds: float) -> None:
+        """A room has not been able to move on for a bounded time: say which and why, once."""
+        if room_id in self._stuck:
+            return
+        self._stuck.add(room_id)
+        minutes = max(1, round(seconds / 60))
+        async with self.services.sessions() as session:
+            room = await repo.load_room(session, room_id)
+        name = f"Room {room.index + 1} of brew {room.brew.number}" if room else f"Room {room_id}"
+        text = (
+            f"{name} is stuck: for {minutes} minute{'s' if minutes != 1 else ''} it has not "
+            f"been able to move on to its next step, because {describe(exc)}. I keep trying, "
+            "and it will carry on as soon as this works; the people in it may need a word."
+        )
+        log.error("room %s is stuck: %s", room_id, exc)
+        if room is not None:
+            await self.tell_facilitators(room.brew, text, ping=True)
+
+    async def _tell_healed(self, room_id: int) -> None:
+        if room_id not in self._stuck:
+            return
+        self._stuck.discard(room_id)
+        async with self.services.sessions() as session:
+            room = await repo.load_room(session, room_id)
+        if room is not None:
+            await self.tell_facilitators(
+                room.brew,
+                f"Room {room.index + 1} of brew {room.brew.number} is moving on again.",
+            )
+
     async def tell_facilitators(
         self, brew: Brew, text: str, *, ping: bool = False, ping_users: Sequence[int] = ()
     ) -> None:
@@ -356,13 +529,14 @@ class BrewRunner:
             log.warning("brew %s: nowhere to tell the facilitators: %s", brew.id, text)
             return
         mentions = only_pinging(users=ping_users)
+        people = list(ping_users)
         if ping:
             async with self.services.sessions() as session:
                 settings = await repo.settings_for(session, brew.guild_id)
                 role_id = settings.facilitator_role_id
                 await session.commit()
             mentions = only_pinging(
-                users=[brew.facilitator_id] if brew.facilitator_id else [],
+                users=[*([brew.facilitator_id] if brew.facilitator_id else []), *people],
                 roles=[role_id] if role_id else [],
             )
             prefix = " ".join([f"<@&{role_id}>"] if role_id else []) or (

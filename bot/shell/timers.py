@@ -13,13 +13,21 @@ own pickled job store is never used).
 * :meth:`Timers.spawn` starts a supervised task: an exception is logged once, with what the task
   was doing, and never surfaces as "Task exception was never retrieved"; :meth:`Timers.stop`
   lets tasks in flight finish briefly, then cancels the rest.
+* A timer set with a :class:`Retry` is never lost to a failure: a one-shot timer has already
+  fired when its work fails (a database write at a deadline, say), so nothing else would run it
+  again. Its exception is logged once, the work is tried again after 1, 2, 5, 10, then every
+  30 seconds (:class:`Backoff`), and once it has been failing for a bounded wall time (two
+  minutes; brew speed plays no part) ``on_stuck`` is told, once, while the retries go on;
+  ``on_healed`` is told when it works again after that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,16 +44,60 @@ def _instant(when: datetime | float) -> datetime:
     return when if isinstance(when, datetime) else datetime.fromtimestamp(when, UTC)
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """How long to wait before each retry (wall seconds, the last repeats), and after how long
+    failing work is reported as stuck. Brew speed plays no part: a database that is down for a
+    minute is down for a minute whatever the rehearsal speed."""
+
+    delays: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
+    alert_after: float = 120.0
+
+    def delay(self, attempt: int) -> float:
+        """The wait after the ``attempt``-th failure (1-based)."""
+        return self.delays[min(max(attempt, 1), len(self.delays)) - 1]
+
+
+#: Told once when work has been failing for ``alert_after``: ``(last error, seconds failing)``.
+StuckHandler = Callable[[BaseException, float], Awaitable[None]]
+#: Told when work that was reported stuck works again: ``(seconds it was failing)``.
+HealedHandler = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A timer's work is retried with backoff when it fails (see the module doc)."""
+
+    on_stuck: StuckHandler | None = None
+    on_healed: HealedHandler | None = None
+
+
+@dataclass
+class _Failing:
+    """A key whose work is failing: since when, how often, and whether anyone was told."""
+
+    since: float
+    attempts: int = 0
+    alerted: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
 class Timers:
     """Keyed timers and supervised tasks for one bot process."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, backoff: Backoff | None = None, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             # A deadline missed while the process was busy or down is still applied, once.
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Retry delays and the stuck alert's bound; tests shorten them.
+        self.backoff = backoff or Backoff()
+        self._monotonic = monotonic
+        self._failing: dict[str, _Failing] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -68,16 +120,83 @@ class Timers:
             await asyncio.gather(*pending, return_exceptions=True)
 
     # ------------------------------------------------------------------ timers
-    def at(self, key: str, when: datetime | float, coro_factory: CoroFactory) -> None:
+    def at(
+        self,
+        key: str,
+        when: datetime | float,
+        coro_factory: CoroFactory,
+        *,
+        retry: Retry | None = None,
+    ) -> None:
         """Run ``coro_factory()`` once at ``when`` (a datetime or a Unix timestamp), replacing
-        any timer with this key."""
+        any timer with this key. With ``retry``, a failure is retried with backoff until the
+        work succeeds (see the module doc)."""
 
         async def fire() -> None:
-            self.spawn(coro_factory(), name=key)
+            if retry is None:
+                self.spawn(coro_factory(), name=key)
+            else:
+                self.spawn(self._attempt(key, coro_factory, retry), name=key)
 
         self._scheduler.add_job(
             fire, DateTrigger(run_date=_instant(when)), id=key, replace_existing=True
         )
+
+    def failing(self, key: str) -> bool:
+        """Whether the work of ``key`` failed last time and is waiting to be tried again."""
+        return key in self._failing
+
+    async def _attempt(self, key: str, coro_factory: CoroFactory, retry: Retry) -> None:
+        """Run the work of ``key``; on failure, log (once per failing spell), tell ``on_stuck``
+        once it has failed for long enough, and try again later under ``retry:<key>``."""
+        try:
+            await coro_factory()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failing = self._failing.get(key)
+            if failing is None:
+                failing = self._failing[key] = _Failing(since=self._monotonic())
+                log.exception("%s failed; it will be tried again until it works", key)
+            failing.attempts += 1
+            elapsed = self._monotonic() - failing.since
+            if not failing.alerted and elapsed >= self.backoff.alert_after:
+                failing.alerted = True
+                log.error("%s has been failing for %.0f seconds: %s", key, elapsed, exc)
+                if retry.on_stuck is not None:
+                    await self._quietly(retry.on_stuck(exc, elapsed), key)
+            delay = self.backoff.delay(failing.attempts)
+            self._scheduler.add_job(
+                self._retry_job(key, coro_factory, retry),
+                DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=delay)),
+                id=f"retry:{key}",
+                replace_existing=True,
+            )
+            return
+        failing = self._failing.pop(key, None)
+        if failing is not None:
+            elapsed = self._monotonic() - failing.since
+            log.info("%s works again after %d failed attempts", key, failing.attempts)
+            if failing.alerted and retry.on_healed is not None:
+                await self._quietly(retry.on_healed(elapsed), key)
+
+    def _retry_job(
+        self, key: str, coro_factory: CoroFactory, retry: Retry
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def fire() -> None:
+            self.spawn(self._attempt(key, coro_factory, retry), name=f"retry:{key}")
+
+        return fire
+
+    @staticmethod
+    async def _quietly(awaitable: Awaitable[None], key: str) -> None:
+        """Telling someone about a failure must not itself stop the retries."""
+        try:
+            await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not report the state of %s", key)
 
     def every(
         self,
@@ -105,9 +224,15 @@ class Timers:
         )
 
     def cancel(self, key: str) -> None:
-        """Forget the timer with this key, if there is one."""
-        if self._scheduler.get_job(key) is not None:
-            self._scheduler.remove_job(key)
+        """Forget the timer with this key (and its pending retry), if there is one."""
+        for job_id in (key, f"retry:{key}"):
+            if self._scheduler.get_job(job_id) is not None:
+                self._scheduler.remove_job(job_id)
+
+    def forget(self, key: str) -> None:
+        """Drop what is remembered of failures of ``key`` (its work is over for good)."""
+        self.cancel(key)
+        self._failing.pop(key, None)
 
     def is_set(self, key: str) -> bool:
         return self._scheduler.get_job(key) is not None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import discord
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.grouping import Group
 from bot.core.phases import Event
@@ -15,9 +16,12 @@ from bot.db import repo
 from bot.db.models import Brew, Room
 from bot.shell.errors import UserFacingError
 from bot.shell.protocols import Change
+from bot.shell.outbox import Outbox
 from bot.shell.rooms import GUILD_CHANNEL_LIMIT, RoomOpener, check_bot_can_open
+from bot.shell.timers import Timers
 from tests.builders import (
     USERS,
+    FakeClient,
     FakeGuild,
     FakeTextChannel,
     FakeVoiceChannel,
@@ -34,11 +38,25 @@ GROUPS = [
 
 
 class FakeRunner:
-    """Records what the opener asks of the runner (the RoomControls it is given)."""
+    """Records what the opener asks of the runner (the RoomControls it is given); the guide
+    goes through a real outbox over the fake guild, flushed when a room starts."""
 
     def __init__(self) -> None:
         self.started: list[tuple[int, int]] = []
         self.told: list[tuple[str, bool, Sequence[int]]] = []
+        self.outbox: Outbox | None = None
+
+    def attach(self, db: ShellDb, guild: FakeGuild) -> None:
+        async def gone(room_id: int, why: str) -> None:
+            raise AssertionError(f"room {room_id} lost: {why}")
+
+        client = FakeClient(guild)
+        self.outbox = Outbox(client, db.services, Timers(), gone)  # type: ignore[arg-type]
+        self.db = db
+
+    def queue_guide(self, session: AsyncSession, room: Room, text: str) -> None:
+        assert self.outbox is not None
+        self.outbox.queue_guide(session, room, text)
 
     async def change_room(
         self, room_id: int, change: Change, *, respect_pause: bool = True
@@ -47,6 +65,13 @@ class FakeRunner:
 
     async def start_room(self, room_id: int, largest_group: int) -> None:
         self.started.append((room_id, largest_group))
+        async with self.db.sessions() as session:
+            room = await session.get(Room, room_id)
+            assert room is not None
+            room.status = "running"
+            await session.commit()
+        assert self.outbox is not None
+        await self.outbox.flush(room_id)
 
     async def maybe_finish_brew(self, brew_id: int) -> None:
         raise AssertionError("the opener does not finish brews")
@@ -74,6 +99,7 @@ async def db(tmp_path: Path) -> AsyncIterator[ShellDb]:
 
 
 async def opener_for(db: ShellDb, guild: FakeGuild, runner: FakeRunner) -> RoomOpener:
+    runner.attach(db, guild)
     brew_id, _ = await add_running_brew(
         db.sessions,
         [[int(m) for m in g.members] for g in GROUPS],

@@ -56,6 +56,10 @@ log = logging.getLogger(__name__)
 
 #: How long a facilitator's broadcast is worth delivering late (wall seconds).
 BROADCAST_VALID_S = 600.0
+#: A post for a phase or turn that is already over is still posted if it is only this late
+#: (wall seconds): it is then part of the room's story in order, not a stale ping. At brew
+#: speed 1 no phase is shorter than this; a post held up by an error for longer is dropped.
+STALE_GRACE_S = 5.0
 #: How far back the history check reads (Discord gives at most 100 a request).
 HISTORY_LIMIT = 100
 
@@ -135,15 +139,18 @@ def moment_of(event: Event, room: Room) -> tuple[str | None, int | None]:
     return None, None  # the recall message (with the reflection button) is always worth it
 
 
-def is_stale(item: OutboxRow, room: Room, now: datetime) -> bool:
-    """A post whose moment has passed: a prompt for a phase or turn that is over, or a post
-    past its time. Recalls and clean-ups are never stale."""
+def is_stale(item: OutboxRow, room: Room, now: datetime, wall_now: datetime) -> bool:
+    """A post whose moment has passed: a prompt for a phase or turn that is over (and has been
+    waiting longer than :data:`STALE_GRACE_S`), or a post past its time (``now`` is the brew
+    clock). Recalls and clean-ups are never stale."""
     if item.kind not in ("post", "guide"):
         return False
     if room.phase == Phase.DONE.value:
         return True  # the room is being tidied away: nobody will read it
     if item.valid_until is not None and now > item.valid_until:
         return True
+    if (wall_now - item.created_at).total_seconds() <= STALE_GRACE_S:
+        return False
     if item.for_phase is not None and item.for_phase != room.phase:
         return True
     return item.for_turn is not None and item.for_turn != room.turn_index
@@ -303,7 +310,7 @@ class Outbox:
             now = self.services.clock.now()
             posts_blocked = False
             for item in items:
-                if is_stale(item, room, now):
+                if is_stale(item, room, now, datetime.now(UTC)):
                     log.info("room %s: dropped a %s whose moment has passed", room_id, item.kind)
                     await session.delete(item)
                     await session.commit()

@@ -763,7 +763,7 @@ class RestApi:
             after=int(q["after"]) if "after" in q else None,
             around=int(q["around"]) if "around" in q else None,
         )
-        return json_response([self.state.message_payload(m) for m in msgs])
+        return json_response([_stored(self.state.message_payload(m)) for m in msgs])
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel_id = _int(request.match_info["channel_id"])
@@ -790,7 +790,7 @@ class RestApi:
         msg = self.state.message(channel.id, _int(request.match_info["message_id"]))
         if msg.ephemeral:
             raise E.not_found(E.UNKNOWN_MESSAGE, "Message")
-        return json_response(self.state.message_payload(msg))
+        return json_response(_stored(self.state.message_payload(msg)))
 
     async def edit_message(self, request: web.Request) -> web.Response:
         channel = self._visible_channel(request)
@@ -902,3 +902,11 @@ class RestApi:
         return web.Response(
             body=att.data, content_type=att.content_type or "application/octet-stream"
         )
+
+
+def _stored(payload: dict[str, Any]) -> dict[str, Any]:
+    """A message as Discord gives it back later (history, fetch): the nonce is not stored, it
+    is only in the Create Message response and the MESSAGE_CREATE event. So after a restart a
+    bot can tell what it already posted only by author and content, never by nonce."""
+    payload.pop("nonce", None)
+    return payload

@@ -15,6 +15,7 @@ from discordsim import (
     DiscordSimulator,
     Permission,
 )
+from discordsim.messages import NONCE_WINDOW_SECONDS
 
 from .botkit import RunningBot
 from .conftest import World
@@ -373,3 +374,22 @@ async def test_enforced_nonce_returns_the_first_message_instead_of_a_duplicate(
         assert other.id != first.id
         posted = [m.content for m in sim.messages(world.general.id)]
         assert posted.count("Turn 2 of 4") == 1
+
+
+async def test_a_nonce_is_honoured_for_minutes_only_and_never_stored_in_history(
+    sim: DiscordSimulator, world: World, running: RunningBot
+) -> None:
+    """As on Discord: after the nonce window the same nonce posts again, and history (or a
+    fetch) never shows a nonce, so only author and content tell what was already posted."""
+    async with asyncio.timeout(10):
+        channel = running.bot.get_channel(world.general.id)
+        assert isinstance(channel, discord.TextChannel)
+        first = await channel.send("Turn 2 of 4", nonce="bh7n12")
+        assert first.nonce == "bh7n12"  # the create response echoes it
+        history = [m async for m in channel.history(limit=5)]
+        assert [m.id for m in history] == [first.id] and history[0].nonce is None
+        assert (await channel.fetch_message(first.id)).nonce is None
+        sim.advance_time(NONCE_WINDOW_SECONDS + 1)
+        later = await channel.send("Turn 2 of 4", nonce="bh7n12")
+        assert later.id != first.id
+        assert [m.content for m in sim.messages(world.general.id)].count("Turn 2 of 4") == 2

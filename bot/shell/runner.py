@@ -38,7 +38,7 @@ from bot.core.messages import Post, stamp_rel, stamp_time
 from bot.core.phases import Event, Phase, RoomState
 from bot.core.reflections import window_closes_at
 from bot.db import repo
-from bot.db.models import Brew, Room
+from bot.db.models import Brew, GuildSettings, Room
 from bot.services import Services
 from bot.shell.errors import only_pinging
 from bot.shell.outbox import BROADCAST_VALID_S, Outbox, describe
@@ -531,10 +531,11 @@ class BrewRunner:
         mentions = only_pinging(users=ping_users)
         people = list(ping_users)
         if ping:
+            # Only read (no commit), so the facilitator can be told even while the database
+            # refuses writes (a room stuck on a failing write is exactly when this is needed).
             async with self.services.sessions() as session:
-                settings = await repo.settings_for(session, brew.guild_id)
-                role_id = settings.facilitator_role_id
-                await session.commit()
+                found = await session.get(GuildSettings, brew.guild_id)
+                role_id = found.facilitator_role_id if found is not None else None
             mentions = only_pinging(
                 users=[*([brew.facilitator_id] if brew.facilitator_id else []), *people],
                 roles=[role_id] if role_id else [],

@@ -15,8 +15,8 @@ from bot.core.phases import Event
 from bot.db import repo
 from bot.db.models import Brew, Room
 from bot.shell.errors import UserFacingError
-from bot.shell.protocols import Change
 from bot.shell.outbox import Outbox
+from bot.shell.protocols import Change
 from bot.shell.rooms import GUILD_CHANNEL_LIMIT, RoomOpener, check_bot_can_open
 from bot.shell.timers import Timers
 from tests.builders import (

@@ -22,6 +22,7 @@ from bot.core.export import (
     to_markdown,
 )
 from bot.core.export_document import build_report
+from bot.core.export_model import chart_grouping, count_weeks
 from bot.db.exports import ExportData, ExportFilter
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "nothing_reason",
     "output_names",
     "parse_since",
+    "render_files",
     "report_title",
 ]
 
@@ -96,8 +98,24 @@ async def build_files(
 ) -> list[tuple[str, bytes]]:
     """The export as ``(file name, bytes)``: one file, or the report and its chart.
 
-    The chart is drawn in a worker thread (it takes a few hundred milliseconds).
+    Built in a worker thread: drawing a chart takes a few hundred milliseconds and a report of
+    thousands of reflections a few seconds, which must not hold up the bot's event loop.
     """
+    title = report_title(content, data)
+    return await asyncio.to_thread(
+        render_files, data, fmt, title, generated_on, main_name, chart_name
+    )
+
+
+def render_files(
+    data: ExportData,
+    fmt: Format,
+    title: str,
+    generated_on: date,
+    main_name: str | None = None,
+    chart_name: str | None = None,
+) -> list[tuple[str, bytes]]:
+    """:func:`build_files`' blocking work (call it from a worker thread in the bot)."""
     brews, reflections, prompts = data.brews, data.reflections, data.prompts
     default_main, default_chart = output_names(fmt)
     name = main_name or default_main.name
@@ -105,28 +123,24 @@ async def build_files(
         return [(name, to_csv(brews, reflections, prompts))]
     if fmt == "json":
         return [(name, to_json(brews, reflections, prompts, generated_on=generated_on))]
+    by = chart_grouping(brews)
     if fmt in DOCUMENT_FORMATS:
         from bot.reporting.render import render_document
 
         doc = build_report(
-            brews, reflections, prompts, title=report_title(content, data),
-            generated_on=generated_on, chart_by="area" if len(data.areas) > 1 else "brew",
-        )  # fmt: skip
-        return [(name, await asyncio.to_thread(render_document, doc, fmt))]  # type: ignore[arg-type]
-    from bot.reporting.chart import participation_chart
+            brews, reflections, prompts, title=title, generated_on=generated_on, chart_by=by
+        )
+        return [(name, render_document(doc, fmt))]  # type: ignore[arg-type]
+    from bot.reporting.chart import participation_chart, weekly_chart
 
     chart = chart_name or (default_chart.name if default_chart else CHART_NAME)
-    by: Literal["brew", "area"] = "area" if len(data.areas) > 1 else "brew"
-    png = await asyncio.to_thread(
-        participation_chart, brews, reflections_per_brew(reflections), by=by
-    )
+    per_brew = reflections_per_brew(reflections)
+    if by == "week":
+        png = weekly_chart(count_weeks((b, per_brew.get(b.number, 0)) for b in brews))
+    else:
+        png = participation_chart(brews, per_brew, by=by)
     report = to_markdown(
-        brews,
-        reflections,
-        prompts,
-        title=report_title(content, data),
-        generated_on=generated_on,
-        chart_filename=chart,
-        chart_by=by,
-    )
+        brews, reflections, prompts, title=title, generated_on=generated_on,
+        chart_filename=chart, chart_by=by,
+    )  # fmt: skip
     return [(name, report.encode("utf-8")), (chart, png)]

@@ -22,14 +22,20 @@ from datetime import date
 from typing import Literal
 
 from bot.core.export_model import (
+    COLLECTION_HEADING,
+    COLLECTION_NOTE,
     AnswerRow,
     BrewSummary,
     ChartBar,
+    ChartBy,
     PromptColumn,
     ReflectionRecord,
+    WeekCount,
     answer_rows,
     chart_alt_text,
     chart_bars,
+    chart_grouping,
+    count_weeks,
     format_date,
     index_brews,
     is_feedback,
@@ -37,10 +43,12 @@ from bot.core.export_model import (
     plural,
     prompt_columns,
     reflections_per_brew,
+    weekly_alt_text,
 )
 from bot.core.reflections import Prompt, clean_text
 
 __all__ = [
+    "COLLECTION_HEADING",
     "COLLECTION_NOTE",
     "Block",
     "BulletList",
@@ -57,17 +65,8 @@ __all__ = [
     "consent_sentence",
     "plain",
     "quote_blocks",
+    "week_table",
 ]
-
-#: The "how this was collected" note every shared report ends with.
-COLLECTION_NOTE = (
-    "Reflections were left anonymously after each brew, with an online form. Brew Host keeps no "
-    "names, no Discord accounts and no times of day with them, only the date. Each person was "
-    'asked "May we quote this, without your name?" and only answers from people who clearly '
-    "said yes are quoted here; everyone else is counted but not a word of theirs is shown. "
-    "Quotes are listed in alphabetical order, not in the order people sent them, and one "
-    "person's answers to different questions are not kept together."
-)
 
 #: Above this many bars, alt text summarises and points to the table instead of listing all.
 ALT_TEXT_MAX_BARS = 20
@@ -115,31 +114,6 @@ class Figure:
 
 
 Block = Heading | Paragraph | BulletList | Quotes | Table | Figure
-
-
-class WeekCount(tuple[date, int, int, int]):
-    """Brews, people and reflections in the week starting on a Monday."""
-
-    __slots__ = ()
-
-    def __new__(cls, start: date, brews: int, people: int, reflections: int) -> WeekCount:
-        return super().__new__(cls, (start, brews, people, reflections))
-
-    @property
-    def start(self) -> date:
-        return self[0]
-
-    @property
-    def brews(self) -> int:
-        return self[1]
-
-    @property
-    def people(self) -> int:
-        return self[2]
-
-    @property
-    def reflections(self) -> int:
-        return self[3]
 
 
 @dataclass(frozen=True)
@@ -293,7 +267,7 @@ def prompt_sections(
 
 
 def collection_blocks() -> list[Block]:
-    return [Heading(2, "How this was collected"), Paragraph(COLLECTION_NOTE)]
+    return [Heading(2, COLLECTION_HEADING), Paragraph(COLLECTION_NOTE)]
 
 
 def build_report(
@@ -303,10 +277,13 @@ def build_report(
     *,
     title: str,
     generated_on: date,
-    chart_by: Literal["brew", "area"] = "brew",
+    chart_by: ChartBy | None = None,
 ) -> ReportDocument:
     """One server's report, with the same content and order as
-    :func:`bot.core.export_markdown.to_markdown`, plus the "how this was collected" note."""
+    :func:`bot.core.export_markdown.to_markdown`, plus the "how this was collected" note.
+
+    ``chart_by`` (default :func:`~bot.core.export_model.chart_grouping`): one bar per brew, per
+    area, or brews per week when there are too many brews for a bar each."""
     index_brews(brews, reflections)
     columns = prompt_columns(prompts, reflections)
     rows = answer_rows(brews, reflections, prompts)
@@ -315,14 +292,9 @@ def build_report(
     in_order = ordered_brews(brews)
     people = sum(b.participants for b in brews)
     rooms = sum(b.rooms for b in brews)
+    by = chart_by or chart_grouping(brews)
+    spec, chart_blocks = _chart_blocks(in_order, per_brew, by)
 
-    bars = tuple(chart_bars(brews, per_brew, by=chart_by))
-    noun = "brew" if chart_by == "brew" else "area"
-    spec = ChartSpec(
-        "participation", "grouped", f"Participants and reflections per {noun}", noun.capitalize(),
-        bars=bars,
-    )  # fmt: skip
-    full_alt = chart_alt_text(brews, per_brew, by=chart_by)
     blocks: list[Block] = [
         Heading(1, plain_inline(title)),
         Paragraph(f"Generated on {format_date(generated_on)}."),
@@ -333,13 +305,7 @@ def build_report(
         ),
     ]
     if in_order:
-        blocks.append(
-            Figure(
-                "participation",
-                bars_alt_text(spec, plain_inline(full_alt)),
-                f"{spec.title}. The same numbers are in the table below.",
-            )
-        )
+        blocks += chart_blocks
         blocks.append(
             brew_table(
                 [(b, per_brew.get(b.number, 0)) for b in in_order],
@@ -385,3 +351,48 @@ def build_report(
     return ReportDocument(
         plain_inline(title), generated_on, tuple(blocks), (spec,) if in_order else ()
     )
+
+
+def week_table(weeks: Sequence[WeekCount]) -> Table:
+    """The numbers of the brews-per-week chart, a row per week."""
+    return Table(
+        "Brews, people and reflections per week",
+        ("Week starting", "Brews", "People", "Reflections"),
+        tuple(
+            (format_date(w.start), f"{w.brews:,}", f"{w.people:,}", f"{w.reflections:,}")
+            for w in weeks
+        ),
+        (False, True, True, True),
+    )
+
+
+def _chart_blocks(
+    brews: Sequence[BrewSummary], per_brew: dict[int, int], by: ChartBy
+) -> tuple[ChartSpec, list[Block]]:
+    """The report's chart and what goes with it: a figure with alt text saying what it shows,
+    and (for the weekly chart) the table of its numbers; the brew table follows either way."""
+    if by == "week":
+        weeks = count_weeks((b, per_brew.get(b.number, 0)) for b in brews)
+        spec = ChartSpec(
+            "participation", "weekly", "Brews per week", "Week starting", weeks=tuple(weeks)
+        )
+        return spec, [
+            Figure(
+                "participation",
+                weekly_alt_text(weeks),
+                "Brews per week. The same numbers are in the table below.",
+            ),
+            week_table(weeks),
+        ]
+    spec = ChartSpec(
+        "participation", "grouped", f"Participants and reflections per {by}", by.capitalize(),
+        bars=tuple(chart_bars(brews, per_brew, by=by)),
+    )  # fmt: skip
+    full_alt = chart_alt_text(brews, per_brew, by=by)
+    return spec, [
+        Figure(
+            "participation",
+            bars_alt_text(spec, plain_inline(full_alt)),
+            f"{spec.title}. The same numbers are in the table below.",
+        )
+    ]

@@ -7,7 +7,12 @@ Structure (GitHub-flavoured Markdown; also fine pasted into Discord or a word pr
 * ``## Brew N: title`` per brew, in date order: area, date, people and rooms, reflections
   received, the question for the brew, then ``### What we heard`` with a ``####`` heading per
   prompt and the quotes people agreed to share;
-* ``## Feedback on the sessions`` from the ``feedback`` prompt across all brews.
+* ``## Feedback on the sessions`` from the ``feedback`` prompt across all brews;
+* ``## How this was collected``: the same note as the web page and Word reports
+  (:data:`bot.core.export_model.COLLECTION_NOTE`).
+
+With more than :data:`~bot.core.export_model.MAX_BREWS_ON_CHART` brews in one area the chart
+shows brews per week (``chart_by="week"``), and a table of its numbers follows it.
 
 Anonymity and consent: only reflections whose author said yes to quoting are shown. The others
 are counted ("2 more reflections were shared privately") so the numbers stay honest without
@@ -26,15 +31,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Literal
 from urllib.parse import quote
 
 from bot.core.export_model import (
+    COLLECTION_HEADING,
+    COLLECTION_NOTE,
     AnswerRow,
     BrewSummary,
+    ChartBy,
     ReflectionRecord,
     answer_rows,
     chart_alt_text,
+    count_weeks,
     format_date,
     index_brews,
     is_feedback,
@@ -42,6 +50,7 @@ from bot.core.export_model import (
     plural,
     prompt_columns,
     reflections_per_brew,
+    weekly_alt_text,
 )
 from bot.core.reflections import Prompt, neutralise_mentions
 
@@ -130,10 +139,11 @@ def to_markdown(
     title: str,
     generated_on: date,
     chart_filename: str | None,
-    chart_by: Literal["brew", "area"] = "brew",
+    chart_by: ChartBy = "brew",
 ) -> str:
     """Render the report. ``chart_filename`` is the PNG's name next to the report (or ``None``);
-    ``chart_by`` must match how that chart was drawn so its alt text describes it."""
+    ``chart_by`` must match how that chart was drawn so its alt text (and, for ``"week"``, the
+    table after it) describes it."""
     index_brews(brews, reflections)
     columns = prompt_columns(prompts, reflections)
     rows = answer_rows(brews, reflections, prompts)
@@ -154,8 +164,24 @@ def to_markdown(
         "",
     ]
     if chart_filename:
-        alt = escape_markdown_inline(chart_alt_text(brews, per_brew, by=chart_by))
-        out += [f"![{alt}]({quote(chart_filename)})", ""]
+        if chart_by == "week":
+            weeks = count_weeks((b, per_brew.get(b.number, 0)) for b in brews_in_order)
+            alt = escape_markdown_inline(weekly_alt_text(weeks))
+            out += [f"![{alt}]({quote(chart_filename)})", ""]
+            if weeks:
+                out += [
+                    "| Week starting | Brews | People | Reflections |",
+                    "| --- | ---: | ---: | ---: |",
+                    *(
+                        f"| {format_date(w.start)} | {w.brews:,} | {w.people:,} | "
+                        f"{w.reflections:,} |"
+                        for w in weeks
+                    ),
+                    "",
+                ]
+        else:
+            alt = escape_markdown_inline(chart_alt_text(brews, per_brew, by=chart_by))
+            out += [f"![{alt}]({quote(chart_filename)})", ""]
     if brews_in_order:
         out += [
             "| Brew | Area | Date | People | Rooms | Reflections |",
@@ -215,4 +241,5 @@ def to_markdown(
         out += _quotes(feedback_rows, "piece of feedback", "pieces of feedback")
     else:
         out += ["No feedback on the sessions was received.", ""]
+    out += [f"## {COLLECTION_HEADING}", "", escape_markdown(COLLECTION_NOTE), ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -9,22 +9,29 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal, NamedTuple
 
 from bot.core.reflections import FEEDBACK_KEY, Prompt
 
 __all__ = [
+    "COLLECTION_HEADING",
+    "COLLECTION_NOTE",
+    "MAX_BREWS_ON_CHART",
     "MIN_PEOPLE_PER_CONSENT_GROUP",
     "NO_AREA",
     "AnswerRow",
     "BrewSummary",
     "ChartBar",
+    "ChartBy",
     "PromptColumn",
     "ReflectionRecord",
+    "WeekCount",
     "answer_rows",
     "chart_alt_text",
     "chart_bars",
+    "chart_grouping",
+    "count_weeks",
     "format_date",
     "index_brews",
     "is_feedback",
@@ -34,6 +41,8 @@ __all__ = [
     "prompt_columns",
     "quotable",
     "reflections_per_brew",
+    "week_start",
+    "weekly_alt_text",
 ]
 
 #: How a brew without an area is named in exports and on the chart.
@@ -193,6 +202,24 @@ def answer_rows(
 #: Below that, the quoting column would pick out one or two people's answers and tie them together.
 MIN_PEOPLE_PER_CONSENT_GROUP = 3
 
+_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+#: The heading of the note every shared report ends with (Markdown, web page, Word, regional).
+COLLECTION_HEADING = "How this was collected"
+
+#: The note itself, in one place so no report can promise less (or more) than another.
+COLLECTION_NOTE = (
+    "Reflections were left anonymously after each brew, with an online form. Brew Host keeps no "
+    "names, no Discord accounts and no times of day with them, only the date. Each person was "
+    'asked "May we quote this, without your name?" and only answers from people who clearly '
+    "said yes are quoted here; everyone else is counted but not a word of theirs is shown. "
+    "Answers from a brew are quoted only when at least "
+    f"{_NUMBER_WORDS.get(MIN_PEOPLE_PER_CONSENT_GROUP, str(MIN_PEOPLE_PER_CONSENT_GROUP))} "
+    "people in that brew said yes, so no quote can be traced to one or two people. "
+    "Quotes are listed in alphabetical order, not in the order people sent them, and one "
+    "person's answers to different questions are not kept together."
+)
+
 
 def quotable(reflections: Sequence[ReflectionRecord]) -> list[ReflectionRecord]:
     """The reflections as every export shows them: a "yes" to quoting kept only where it cannot
@@ -215,6 +242,26 @@ def quotable(reflections: Sequence[ReflectionRecord]) -> list[ReflectionRecord]:
 def reflections_per_brew(reflections: Iterable[ReflectionRecord]) -> dict[int, int]:
     """How many reflections each brew received (the chart's second series)."""
     return dict(Counter(r.brew_number for r in reflections))
+
+
+#: How a report's chart groups its brews: one bar per brew, per area, or per week.
+ChartBy = Literal["brew", "area", "week"]
+
+#: Above this many brews, one bar per brew is unreadable: the chart groups brews by area
+#: (when there are several) or by week instead, and its table matches.
+MAX_BREWS_ON_CHART = 30
+
+
+def chart_grouping(brews: Sequence[BrewSummary]) -> ChartBy:
+    """How one export's chart groups its brews.
+
+    Several areas: by area (the comparison organisers want). One area: a bar per brew while
+    that stays readable, and brews per week beyond :data:`MAX_BREWS_ON_CHART` brews.
+    """
+    areas = {(b.area or "").strip().casefold() for b in brews}
+    if len(areas - {""}) > 1:
+        return "area"
+    return "week" if len(brews) > MAX_BREWS_ON_CHART else "brew"
 
 
 class ChartBar(NamedTuple):
@@ -288,3 +335,79 @@ def chart_alt_text(
 def is_feedback(column: PromptColumn) -> bool:
     """Feedback on the session is reported separately from what was heard about co-production."""
     return column.key == FEEDBACK_KEY
+
+
+class WeekCount(tuple[date, int, int, int]):
+    """Brews, people and reflections in the week starting on a Monday."""
+
+    __slots__ = ()
+
+    def __new__(cls, start: date, brews: int, people: int, reflections: int) -> WeekCount:
+        return super().__new__(cls, (start, brews, people, reflections))
+
+    @property
+    def start(self) -> date:
+        return self[0]
+
+    @property
+    def brews(self) -> int:
+        return self[1]
+
+    @property
+    def people(self) -> int:
+        return self[2]
+
+    @property
+    def reflections(self) -> int:
+        return self[3]
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week (weeks run Monday to Sunday, as in the UK)."""
+    return day - timedelta(days=day.weekday())
+
+
+def count_weeks(brews: Iterable[tuple[BrewSummary, int]]) -> list[WeekCount]:
+    """Brews, people and reflections per week for ``(brew, reflections received)`` pairs, from
+    the first brew's week to the last's, including weeks with no brews (a gap is part of the
+    story)."""
+    totals: dict[date, list[int]] = {}
+    for brew, received in brews:
+        t = totals.setdefault(week_start(brew.date), [0, 0, 0])
+        t[0] += 1
+        t[1] += brew.participants
+        t[2] += received
+    if not totals:
+        return []
+    weeks = []
+    current, last = min(totals), max(totals)
+    while current <= last:
+        weeks.append(WeekCount(current, *totals.get(current, [0, 0, 0])))
+        current += timedelta(days=7)
+    return weeks
+
+
+#: Above this many weeks, the weekly chart's alt text summarises and points to the table.
+ALT_TEXT_MAX_WEEKS = 20
+
+
+def weekly_alt_text(weeks: Sequence[WeekCount]) -> str:
+    """Alt text for the brews-per-week chart: every week when there are few, otherwise the
+    total, the busiest week and a pointer to the table (which has every number)."""
+    if not weeks:
+        return "Bar chart of brews per week: there are no brews to show yet."
+    intro = (
+        f"Bar chart of the number of brews in each week, {plural(len(weeks), 'week')} from the "
+        f"week starting {format_date(weeks[0].start)}."
+    )
+    if len(weeks) <= ALT_TEXT_MAX_WEEKS:
+        return " ".join(
+            [intro]
+            + [f"Week starting {format_date(w.start)}: {plural(w.brews, 'brew')}." for w in weeks]
+        )
+    busiest = max(weeks, key=lambda w: w.brews)
+    return (
+        f"{intro} {plural(sum(w.brews for w in weeks), 'brew')} in all; the busiest week, "
+        f"starting {format_date(busiest.start)}, had {plural(busiest.brews, 'brew')}. Every "
+        "number is in the table that follows."
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from bot.core.export_document import (
     Block,
@@ -27,7 +27,6 @@ from bot.core.export_document import (
     Paragraph,
     ReportDocument,
     Table,
-    WeekCount,
     bars_alt_text,
     brew_table,
     collection_blocks,
@@ -35,6 +34,7 @@ from bot.core.export_document import (
     feedback_blocks,
     plain_inline,
     prompt_sections,
+    week_table,
 )
 from bot.core.export_model import (
     NO_AREA,
@@ -42,13 +42,17 @@ from bot.core.export_model import (
     BrewSummary,
     ChartBar,
     ReflectionRecord,
+    WeekCount,
     answer_rows,
+    count_weeks,
     format_date,
     index_brews,
     is_feedback,
     plural,
     prompt_columns,
     reflections_per_brew,
+    week_start,
+    weekly_alt_text,
 )
 from bot.core.reflections import Prompt
 
@@ -63,9 +67,6 @@ __all__ = [
     "week_start",
     "weekly_counts",
 ]
-
-#: Above this many weeks, the weekly chart's alt text summarises and points to the table.
-_ALT_TEXT_MAX_WEEKS = 20
 
 
 @dataclass(frozen=True)
@@ -166,50 +167,14 @@ def area_totals(servers: Sequence[ServerExport]) -> list[AreaTotals]:
     return sorted(result, key=lambda t: _area_key(t.area))
 
 
-def week_start(day: date) -> date:
-    """The Monday of ``day``'s week (weeks run Monday to Sunday, as in the UK)."""
-    return day - timedelta(days=day.weekday())
-
-
 def weekly_counts(servers: Sequence[ServerExport]) -> list[WeekCount]:
-    """Brews, people and reflections per week, from the first brew's week to the last's,
-    including weeks with no brews (a gap is part of the story)."""
-    totals: dict[date, list[int]] = {}
+    """Brews, people and reflections per week across ``servers`` (see
+    :func:`bot.core.export_model.count_weeks`)."""
+    pairs = []
     for server in servers:
         per_brew = reflections_per_brew(server.reflections)
-        for brew in server.brews:
-            t = totals.setdefault(week_start(brew.date), [0, 0, 0])
-            t[0] += 1
-            t[1] += brew.participants
-            t[2] += per_brew.get(brew.number, 0)
-    if not totals:
-        return []
-    weeks = []
-    current, last = min(totals), max(totals)
-    while current <= last:
-        weeks.append(WeekCount(current, *totals.get(current, [0, 0, 0])))
-        current += timedelta(days=7)
-    return weeks
-
-
-def _weekly_alt(weeks: Sequence[WeekCount]) -> str:
-    if not weeks:
-        return "Bar chart of brews per week: there are no brews to show yet."
-    intro = (
-        f"Bar chart of the number of brews in each week, {plural(len(weeks), 'week')} from the "
-        f"week starting {format_date(weeks[0].start)}."
-    )
-    if len(weeks) <= _ALT_TEXT_MAX_WEEKS:
-        return " ".join(
-            [intro]
-            + [f"Week starting {format_date(w.start)}: {plural(w.brews, 'brew')}." for w in weeks]
-        )
-    busiest = max(weeks, key=lambda w: w.brews)
-    return (
-        f"{intro} {plural(sum(w.brews for w in weeks), 'brew')} in all; the busiest week, "
-        f"starting {format_date(busiest.start)}, had {plural(busiest.brews, 'brew')}. Every "
-        "number is in the table that follows."
-    )
+        pairs += [(brew, per_brew.get(brew.number, 0)) for brew in server.brews]
+    return count_weeks(pairs)
 
 
 def _sorted_rows(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
@@ -329,18 +294,10 @@ def build_regional_report(
             Heading(2, "Brews over time"),
             Figure(
                 "weeks",
-                _weekly_alt(weeks),
+                weekly_alt_text(weeks),
                 "Brews per week. The same numbers are in the table below.",
             ),
-            Table(
-                "Brews, people and reflections per week",
-                ("Week starting", "Brews", "People", "Reflections"),
-                tuple(
-                    (format_date(w.start), f"{w.brews:,}", f"{w.people:,}", f"{w.reflections:,}")
-                    for w in weeks
-                ),
-                (False, True, True, True),
-            ),
+            week_table(weeks),
         ]
     for area in totals:
         key = area.area.casefold()

@@ -111,6 +111,15 @@ class ContentConfig:
 
 
 @dataclass(frozen=True)
+class ReportsConfig:
+    #: The servers whose brews make up the region's report (``/brew export scope: all``).
+    #: Only organisers of a listed server can ask for it, and it covers only listed servers:
+    #: every organiser of each of them sees the others' quotes, so list only servers of one
+    #: region that have agreed to share. Empty: no server can ask for the regional report.
+    regional_servers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -123,6 +132,7 @@ class Config:
     timing: TimingConfig = TimingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     content: ContentConfig = ContentConfig()
+    reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
     source: str = field(default="<defaults>", compare=False)
 
@@ -161,6 +171,7 @@ _SECTIONS: dict[str, type] = {
     "timing": TimingConfig,
     "privacy": PrivacyConfig,
     "content": ContentConfig,
+    "reports": ReportsConfig,
     "logging": LoggingConfig,
 }
 

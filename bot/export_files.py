@@ -58,14 +58,23 @@ def parse_since(value: str) -> date:
     return date.fromisoformat(value)
 
 
-def nothing_reason(flt: ExportFilter, *, here: str = "in this server") -> str:
+def nothing_reason(
+    flt: ExportFilter, *, here: str = "in this server", until: date | None = None
+) -> str:
     """Why an export came back empty, in the words of what was asked."""
-    if flt.brew_number is not None and flt.since is not None:
-        return f"brew {flt.brew_number} has not run {here} on or after {flt.since.isoformat()}"
+    dates = ""
+    if flt.since is not None and until is not None:
+        dates = f" from {flt.since.isoformat()} to {until.isoformat()}"
+    elif flt.since is not None:
+        dates = f" on or after {flt.since.isoformat()}"
+    elif until is not None:
+        dates = f" up to {until.isoformat()}"
+    if flt.brew_number is not None and dates:
+        return f"brew {flt.brew_number} has not run {here}{dates}"
     if flt.brew_number is not None:
         return f"no brew numbered {flt.brew_number} has run {here}"
-    if flt.since is not None:
-        return f"no brews have run {here} on or after {flt.since.isoformat()}"
+    if dates:
+        return f"no brews have run {here}{dates}"
     return f"no brews have run {here} yet"
 
 

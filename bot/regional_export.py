@@ -7,6 +7,10 @@ and writes it as a web page (``--format html``, also what the command's default 
 becomes here) or a Word document (``--format docx``). The regional report has two charts and
 tables by area and by week, so it is offered only in the formats that carry charts inside them.
 
+``/brew export scope: all`` (:mod:`bot.shell.regional`) makes the same report, from the same
+:func:`load_servers` and :func:`render_regional`, for the servers listed in
+``[reports] regional_servers`` only.
+
 Filters: ``--since`` / ``--until`` (inclusive, brew dates in the community's time zone) and
 ``--area`` (repeatable, any case). Exit codes as ``brewhost export``.
 """
@@ -16,20 +20,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from bot.core.content import load_content
 from bot.core.export import DOCUMENT_FORMATS
-from bot.core.export_regional import RegionalFilter, ServerExport, build_regional_report
+from bot.core.export_regional import (
+    RegionalFilter,
+    ServerExport,
+    area_name,
+    build_regional_report,
+    filter_servers,
+)
+from bot.core.reflections import Prompt
 from bot.db.exports import ExportFilter, export_guild_ids, load_export
 from bot.db.session import create_engine, session_factory
 from bot.export_files import parse_since
 
-__all__ = ["REGIONAL_NAMES", "run_regional_export"]
+__all__ = [
+    "REGIONAL_NAMES",
+    "REGIONAL_TITLE",
+    "RegionalFile",
+    "load_servers",
+    "nothing_in_region",
+    "render_regional",
+    "run_regional_export",
+]
+
+DocumentFormat = Literal["html", "docx"]
 
 #: Default file names of the regional report.
 REGIONAL_NAMES = {"html": "brew-regional-report.html", "docx": "brew-regional-report.docx"}
@@ -51,22 +76,85 @@ def _date(option: str, value: str | None) -> date | None:
         ) from None
 
 
+async def load_servers(
+    session: AsyncSession,
+    guild_ids: Iterable[int] | None,
+    since: date | None,
+    prompts: Sequence[Prompt],
+    tz: tzinfo,
+) -> list[ServerExport]:
+    """Each server's brews (from ``since``) as one :class:`ServerExport`: the servers named in
+    ``guild_ids`` (``/brew export scope: all``), or every server with brews (``None``, the CLI).
+
+    The database is asked from the day before ``since`` (it compares UTC times); the exact
+    dates, in the community's time zone, are kept by :class:`RegionalFilter`.
+    """
+    wide = since - timedelta(days=1) if since else None
+    if guild_ids is None:
+        guild_ids = await export_guild_ids(session, ExportFilter(since=wide))
+    servers = []
+    for guild_id in guild_ids:
+        data = await load_export(session, ExportFilter(guild_id, None, wide), prompts, tz)
+        if data.brews:
+            servers.append(ServerExport(guild_id, data.brews, data.reflections))
+    return servers
+
+
 async def load_region(config: Config, since: date | None) -> list[ServerExport]:
-    """Every server's brews (from ``since``), one :class:`ServerExport` per server."""
+    """Every server's brews in the database named in ``config`` (the CLI's reader)."""
     content = load_content(config.content.path)
     engine = create_engine(config.database.url)
     try:
         async with session_factory(engine)() as session:
-            servers = []
-            for guild_id in await export_guild_ids(session, ExportFilter(since=since)):
-                data = await load_export(
-                    session, ExportFilter(guild_id, None, since), content.prompts,
-                    config.timing.zone(),
-                )  # fmt: skip
-                servers.append(ServerExport(guild_id, data.brews, data.reflections))
-            return servers
+            return await load_servers(session, None, since, content.prompts, config.timing.zone())
     finally:
         await engine.dispose()
+
+
+@dataclass(frozen=True)
+class RegionalFile:
+    """The rendered regional report and what it covers (for the "here it is" line)."""
+
+    name: str
+    data: bytes
+    brews: int
+    areas: int
+    reflections: int
+
+
+def render_regional(
+    servers: Sequence[ServerExport],
+    prompts: Sequence[Prompt],
+    fmt: DocumentFormat,
+    flt: RegionalFilter,
+    generated_on: date,
+) -> RegionalFile | None:
+    """The regional report as a file, or ``None`` when the filter keeps no brew.
+
+    Blocking (building, drawing two charts, writing): the bot calls it through
+    ``asyncio.to_thread``.
+    """
+    from bot.reporting.render import render_document
+
+    kept = filter_servers(servers, flt)
+    if not kept:
+        return None
+    doc = build_regional_report(
+        kept, prompts, title=REGIONAL_TITLE, generated_on=generated_on, flt=flt
+    )
+    return RegionalFile(
+        REGIONAL_NAMES[fmt],
+        render_document(doc, fmt),
+        brews=sum(len(s.brews) for s in kept),
+        areas=len({area_name(b).casefold() for s in kept for b in s.brews}),
+        reflections=sum(len(s.reflections) for s in kept),
+    )
+
+
+def nothing_in_region(flt: RegionalFilter, where: str) -> str:
+    """Why a regional report came back empty: "no brews have run in {where} ..."."""
+    asked = flt.describe().replace("This report covers brews ", "").rstrip(".")
+    return f"no brews have run in {where} {asked}".strip()
 
 
 def run_regional_export(config: Config, args: argparse.Namespace) -> int:
@@ -95,21 +183,14 @@ def run_regional_export(config: Config, args: argparse.Namespace) -> int:
         )
         return 2
     today = datetime.now(UTC).astimezone(config.timing.zone()).date()
-    doc = build_regional_report(
-        servers, load_content(config.content.path).prompts,
-        title=REGIONAL_TITLE, generated_on=today, flt=flt,
-    )  # fmt: skip
-    brews = sum(1 for s in servers for b in s.brews if flt.keeps(b))
-    if not brews:
-        asked = flt.describe().replace("This report covers brews ", "").rstrip(".")
-        print(f"There is nothing to export: no brews have run in this database {asked}".strip())
+    prompts = load_content(config.content.path).prompts
+    report = render_regional(servers, prompts, fmt, flt, today)  # type: ignore[arg-type]
+    if report is None:
+        print(f"There is nothing to export: {nothing_in_region(flt, 'this database')}.")
         return 1
-    from bot.reporting.render import render_document
-
     out = Path(getattr(args, "out", None) or REGIONAL_NAMES[fmt])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(render_document(doc, fmt))  # type: ignore[arg-type]
-    areas_count = len({b.area for s in servers for b in s.brews if flt.keeps(b)})
-    print(f"Wrote {out.resolve()} (regional report: {brews} brews, {areas_count} areas, "
+    out.write_bytes(report.data)
+    print(f"Wrote {out.resolve()} (regional report: {report.brews} brews, {report.areas} areas, "
           f"{len(servers)} servers in the database).")  # fmt: skip
     return 0

@@ -14,6 +14,7 @@ from bot.shell.access import MANAGER_ONLY, ORGANISER_ONLY, is_organiser
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import clear_apart, set_apart
 from bot.shell.organiser import PurgeView, find_purge_target, send_export
+from bot.shell.regional import send_regional_export
 from cogs.brew_base import BREW, BrewCommands, plural
 
 #: Longest area name (it heads report sections and fits a category name).
@@ -112,11 +113,16 @@ class AdminCommands(BrewCommands):
         format="A report (Markdown, web page or Word), CSV for spreadsheets, or JSON for tools",
         brew="Only this brew number",
         since="Only brews on or after this date, written YYYY-MM-DD",
+        until="Only brews on or before this date, written YYYY-MM-DD",
+        scope="This server (the usual), or every server in your region if it is set up",
+        area="Regional report only: just this area (e.g. Norfolk)",
     )
     @app_commands.choices(
-        format=[
-            app_commands.Choice(name=f.choice, value=f.key) for f in EXPORT_FORMATS.values()
-        ]
+        format=[app_commands.Choice(name=f.choice, value=f.key) for f in EXPORT_FORMATS.values()],
+        scope=[
+            app_commands.Choice(name="This server", value="server"),
+            app_commands.Choice(name="All servers in the region", value="region"),
+        ],
     )
     async def export(
         self,
@@ -124,13 +130,23 @@ class AdminCommands(BrewCommands):
         format: app_commands.Choice[str] | None = None,
         brew: app_commands.Range[int, 1, NUMBER_MAX] | None = None,
         since: app_commands.Range[str, 1, 40] | None = None,
+        until: app_commands.Range[str, 1, 40] | None = None,
+        scope: app_commands.Choice[str] | None = None,
+        area: app_commands.Range[str, 1, AREA_LIMIT] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
         if not await is_organiser(self.bot.services, interaction.user, interaction.guild_id):
             raise UserFacingError(ORGANISER_ONLY)
-        fmt = format.value if format is not None else "markdown"
-        await send_export(interaction, self.bot.services, fmt, brew, since)
+        fmt = format.value if format is not None else None
+        if scope is not None and scope.value == "region":
+            await send_regional_export(
+                interaction, self.bot.services, fmt, brew, since, until, area
+            )
+            return
+        await send_export(
+            interaction, self.bot.services, fmt or "markdown", brew, since, until, area
+        )
 
     @BREW.command(name="purge", description="Organisers: delete a brew and its reflections")
     @app_commands.describe(brew="The number of the brew to delete")

@@ -2,8 +2,10 @@
 
 * Exports read brews and reflections from the database, turn them into the pure core's records
   (:class:`bot.core.export.BrewSummary`, :class:`bot.core.export.ReflectionRecord`) and render
-  CSV, JSON or the Markdown report with its chart. The same builders serve ``/brew export`` and
-  ``brewhost export``. No record carries a user id; reflections carry their date only.
+  CSV, JSON or a report (Markdown with its chart, a web page or a Word document) in a worker
+  thread. The same builders serve ``/brew export`` and ``brewhost export``. No record carries a
+  user id; reflections carry their date only. The regional report (``scope: all``) is
+  :mod:`bot.shell.regional`.
 * ``/brew purge`` deletes one brew and, by the database's cascades, its rooms, memberships,
   reflections, receipts, outbox and pair history, after a confirmation button.
 * :func:`apply_retention` (daily) deletes the rows that name people once a brew is older than
@@ -15,7 +17,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -65,22 +67,45 @@ __all__ = [
     "load_export",
     "nothing_reason",
     "output_names",
+    "parse_date_option",
     "parse_since",
     "purge_brew",
     "send_export",
+    "send_files",
+    "today",
 ]
+
+#: ``area`` only chooses areas within the regional report.
+AREA_NEEDS_REGION = (
+    "Choosing an area is for the regional report (scope: all servers in the region). This "
+    "server's own report already covers just this server: leave area empty, or choose that scope."
+)
 
 #: Discord's per-request upload limit, less a margin for the multipart envelope.
 _REQUEST_LIMIT = 25 * MiB - 256 * 1024
 
 
 # ------------------------------------------------------------------ /brew export
+def parse_date_option(services: Services, text: str | None) -> date | None:
+    """A ``since``/``until`` option as a date, or a kind error naming what was typed."""
+    if not text:
+        return None
+    try:
+        return parse_since(text)
+    except ValueError:
+        raise UserFacingError(
+            services.content.format("export.bad_date", value=text.strip()[:40])
+        ) from None
+
+
 async def send_export(
     interaction: discord.Interaction,
     services: Services,
     format_name: str,
     brew_number: int | None,
     since_text: str | None,
+    until_text: str | None = None,
+    area: str | None = None,
 ) -> None:
     """Answer a deferred ``/brew export`` with the files, already checked as an organiser."""
     content = services.content
@@ -89,40 +114,59 @@ async def send_export(
         if known == format_name:
             fmt = known
     assert interaction.guild_id is not None
-    since = None
-    if since_text:
-        try:
-            since = parse_since(since_text)
-        except ValueError:
-            raise UserFacingError(
-                content.format("export.bad_date", value=since_text.strip()[:40])
-            ) from None
+    if area and area.strip():
+        raise UserFacingError(AREA_NEEDS_REGION)
+    since = parse_date_option(services, since_text)
+    until = parse_date_option(services, until_text)
     flt = ExportFilter(guild_id=interaction.guild_id, brew_number=brew_number, since=since)
     async with services.sessions() as session:
         data = await load_export(session, flt, content.prompts, services.config.timing.zone())
+    if until is not None:
+        data = _up_to(data, until)
     if not data.brews:
         await interaction.followup.send(
-            content.format("export.nothing", why=nothing_reason(flt)), ephemeral=True
+            content.format("export.nothing", why=nothing_reason(flt, until=until)),
+            ephemeral=True,
         )
         return
-    files = await build_files(
-        data,
-        fmt,
-        content,
-        generated_on=services.clock.now().astimezone(services.config.timing.zone()).date(),
-    )
-    guild = interaction.guild
-    per_file = min(guild.filesize_limit if guild else 10 * MiB, _REQUEST_LIMIT)
-    batches = fit_for_upload(files, per_file_limit=per_file, per_request_limit=_REQUEST_LIMIT)
+    files = await build_files(data, fmt, content, generated_on=today(services))
     intro = content.format(
         "export.ready",
         format=EXPORT_FORMATS[fmt].name,
         brews=plural(len(data.brews), "brew"),
         reflections=plural(len(data.reflections), "reflection"),
     )
+    await send_files(interaction, services, files, intro)
+
+
+def today(services: Services) -> date:
+    """Today in the community's time zone (the "Generated on" date of a report)."""
+    return services.clock.now().astimezone(services.config.timing.zone()).date()
+
+
+def _up_to(data: ExportData, until: date) -> ExportData:
+    """Only the brews dated on or before ``until`` (in the community's time zone), with their
+    reflections. Whole brews are dropped, so each kept brew's quoting rule is unchanged."""
+    brews = tuple(b for b in data.brews if b.date <= until)
+    kept = {b.number for b in brews}
+    reflections = tuple(r for r in data.reflections if r.brew_number in kept)
+    return ExportData(brews, reflections, data.prompts)
+
+
+async def send_files(
+    interaction: discord.Interaction,
+    services: Services,
+    files: list[tuple[str, bytes]],
+    intro: str,
+) -> None:
+    """Attach ``files`` to ephemeral followups, zipped or split to fit Discord's upload limits
+    (the server's per-file limit and the per-request one); ``intro`` heads the first."""
+    guild = interaction.guild
+    per_file = min(guild.filesize_limit if guild else 10 * MiB, _REQUEST_LIMIT)
+    batches = fit_for_upload(files, per_file_limit=per_file, per_request_limit=_REQUEST_LIMIT)
     sent_names = [name for batch in batches for name, _ in batch]
     if len(batches) > 1 or sent_names != [name for name, _ in files]:
-        intro += " " + content.format("export.split", count=len(batches))
+        intro += " " + services.content.format("export.split", count=len(batches))
     for i, batch in enumerate(batches):
         await interaction.followup.send(
             intro if i == 0 else f"Part {i + 1} of {len(batches)}.",

@@ -194,7 +194,9 @@ class Result:
         return 1000 * self.cpu_s / (self.servers * LENGTH_MINUTES)
 
 
-def write_config(path: Path, sim: Any, db_url: str, guild_ids: list[int], shard: int, speed: float) -> None:
+def write_config(
+    path: Path, sim: Any, db_url: str, guild_ids: list[int], shard: int, speed: float
+) -> None:
     path.write_text(
         "[discord]\n"
         f"guild_ids = {guild_ids}\n"
@@ -229,12 +231,40 @@ async def snapshot(procs: list[subprocess.Popen[bytes]], paths: list[Path]) -> l
     for proc in procs:
         proc.send_signal(signal.SIGUSR1)
     for _ in range(200):
-        if all(p.exists() and p.stat().st_mtime_ns != b for p, b in zip(paths, before, strict=True)):
+        if all(
+            p.exists() and p.stat().st_mtime_ns != b for p, b in zip(paths, before, strict=True)
+        ):
             break
         await asyncio.sleep(0.05)
     else:
         raise RuntimeError("a bot process did not write its counters")
     return [json.loads(p.read_text()) for p in paths]
+
+
+def start_worker(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``brewhost run --config <config>`` with the counters, its output in a log beside it."""
+    with config.with_suffix(".log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, __file__, "--worker", "run", "--config", str(config)],
+            env=env,
+            cwd=config.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def machine_load() -> str:
+    """The 1, 5 and 15-minute load averages (2 cores here, shared with other work)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def keep_logs(src: Path, dest: Path) -> None:
+    for log in src.glob("*.log"):
+        (dest / log.name).write_bytes(log.read_bytes())
 
 
 def round_trips(counts: dict[str, int]) -> int:
@@ -271,7 +301,9 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
                     organisers=sim.create_role(guild.id, "Organisers").id,
                     hall=sim.create_channel(guild.id, "brew-hall", type=GUILD_TEXT).id,
                     lounge=sim.create_channel(guild.id, "Lounge", type=GUILD_VOICE).id,
-                    people=[sim.create_member(guild.id, f"Person {i + 1}").id for i in range(PEOPLE)],
+                    people=[
+                        sim.create_member(guild.id, f"Person {i + 1}").id for i in range(PEOPLE)
+                    ],
                 )
             )
         ids = [s.guild_id for s in world]
@@ -280,17 +312,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
         for shard in (0, 1):
             config = workdir / f"shard{shard}-{servers}-{rep}.toml"
             write_config(config, sim, db_url, ids, shard, speed)
-            log = (workdir / f"shard{shard}-{servers}-{rep}.log").open("wb")
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, __file__, "--worker", "run", "--config", str(config)],
-                    env={**env, STATS_ENV: str(stats[shard])},
-                    cwd=workdir,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            log.close()
+            procs.append(start_worker(config, {**env, STATS_ENV: str(stats[shard])}))
         await sim.wait_for(lambda: all(sim.commands(g) for g in ids), timeout=180, interval=0.5)
         await sim.wait_for(lambda: len(sim.gateway.connected_sessions()) == 2, timeout=60)
 
@@ -333,7 +355,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
             if msg.author_id != sim.bot_id or msg.ephemeral or msg.interaction_id:
                 return
             channel = sim.state.channels.get(msg.channel_id)
-            if channel is None or not channel.name.startswith("room-"):
+            if channel is None or not (channel.name or "").startswith("room-"):
                 return
             watch = rooms.get(msg.channel_id)
             if watch is None:  # the guide, which pings the room's members
@@ -357,7 +379,9 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
         t0 = time.monotonic()
         starts = await asyncio.gather(
             *(
-                sim.invoke_command(s.guild_id, s.hall, s.facilitator, "brew start", question="What's missing?")
+                sim.invoke_command(
+                    s.guild_id, s.hall, s.facilitator, "brew start", question="What's missing?"
+                )
                 for s in world
             )
         )
@@ -371,11 +395,14 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
 
         # A plain poll: a sim.wait_for predicate would run on every simulator change.
         give_up = time.monotonic() + brew_wall * 4 + 120
-        while not all_done() and time.monotonic() < give_up:
+        while not all_done() and time.monotonic() < give_up:  # noqa: ASYNC110
             await asyncio.sleep(0.5)
         if not all_done():
-            print(f"  ! {servers} servers: only {len(rooms)} of {expected_rooms} rooms seen, "
-                  f"{sum(c in sim.state.channels for c in rooms)} not tidied away", flush=True)
+            print(
+                f"  ! {servers} servers: only {len(rooms)} of {expected_rooms} rooms seen, "
+                f"{sum(c in sim.state.channels for c in rooms)} not tidied away",
+                flush=True,
+            )
         await asyncio.sleep(1.0)  # the brews' last bookkeeping (status, categories)
         wall = time.monotonic() - t0
         after = await snapshot(procs, stats)
@@ -384,7 +411,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
         sim_cpu = time.process_time() - sim_cpu0
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        load = Path("/proc/loadavg").read_text().split()[:3]
+        load = machine_load()
 
         engine = create_engine(db_url)
         try:
@@ -395,7 +422,9 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
                 ended = sum(1 for b in await session.scalars(select(Brew)) if b.status == "ended")
         finally:
             await engine.dispose()
-        channel_of = {str(r.turn_order[0]): r.text_channel_id for r in db_rooms if r.turn_order}
+        channel_of = {
+            str(r.turn_order[0]): r.text_channel_id or 0 for r in db_rooms if r.turn_order
+        }
 
         # Lateness: each due step's first post in its room, against the step's deadline.
         posts: dict[int, list[float]] = {}
@@ -411,16 +440,22 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
         for snap in after:
             for first, due, applied in snap["due"]:
                 lags.append(applied - due)
-                cid = channel_of.get(first)
+                cid = channel_of.get(first, 0)
                 floor = math.floor(applied * 1000) / 1000
-                got = next((t for t in posts.get(cid or 0, []) if t >= floor), None)
+                got = next((t for t in posts.get(cid, []) if t >= floor), None)
                 if got is None or got - applied > 30:
                     unmatched += 1
                     continue
                 lateness.append(got - due)
         # Counts are cumulative; the "due" list from before the brews started is empty.
-        trips = sum(round_trips(a["counts"]) - round_trips(b["counts"]) for a, b in zip(after, before, strict=True))
-        statements = sum(a["counts"].get("statements", 0) - b["counts"].get("statements", 0) for a, b in zip(after, before, strict=True))
+        trips = sum(
+            round_trips(a["counts"]) - round_trips(b["counts"])
+            for a, b in zip(after, before, strict=True)
+        )
+        statements = sum(
+            a["counts"].get("statements", 0) - b["counts"].get("statements", 0)
+            for a, b in zip(after, before, strict=True)
+        )
         press_lat = [r.latency for r in presses if r.latency is not None]
         start_lat = [r.latency for r in starts if r.latency is not None]
         return Result(
@@ -443,7 +478,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
             sim_cpu_s=sim_cpu,
             wall_s=wall,
             hwm_mb=hwm,
-            load=" ".join(load),
+            load=load,
         )
     finally:
         for proc in procs:
@@ -535,7 +570,7 @@ async def main(args: argparse.Namespace) -> int:
     print(
         f"Scale-out: {sizes} servers x {PEOPLE} people, 2 processes, speed {args.speed:g} "
         f"({LENGTH_MINUTES}-minute brew = {LENGTH_MINUTES * 60 / args.speed:.0f} s), "
-        f"{args.repeat} run(s) each. uptime: {os.popen('uptime').read().strip()}",
+        f"{args.repeat} run(s) each. uptime: {uptime()}",
         flush=True,
     )
     results: list[Result] = []
@@ -552,8 +587,7 @@ async def main(args: argparse.Namespace) -> int:
                 )
                 results.append(r)
         if args.keep_logs:
-            for log in Path(tmp).glob("*.log"):
-                (Path(args.keep_logs) / log.name).write_bytes(log.read_bytes())
+            keep_logs(Path(tmp), Path(args.keep_logs))
     return 0 if report(results) else 1
 
 
@@ -573,4 +607,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         sys.exit(worker_main(sys.argv[2:]))
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)  # late answers are counted, not printed one by one
     sys.exit(asyncio.run(main(parse_args())))

@@ -184,6 +184,8 @@ class Result:
     wall_s: float
     hwm_mb: list[float]
     load: str
+    pool_timeouts: int = 0
+    lost_ticks: int = 0
 
     @property
     def trips_per_prompt(self) -> float:
@@ -195,8 +197,11 @@ class Result:
 
 
 def write_config(
-    path: Path, sim: Any, db_url: str, guild_ids: list[int], shard: int, speed: float
+    path: Path, sim: Any, db_url: str, guild_ids: list[int], shard: int, speed: float, pool: int
 ) -> None:
+    """The bot's defaults except the brew length's cleanup, the speed and, when ``pool`` is
+    given, the connection pool (``pool`` connections, no overflow)."""
+    pool_lines = f"pool_size = {pool}\nmax_overflow = 0\n" if pool else ""
     path.write_text(
         "[discord]\n"
         f"guild_ids = {guild_ids}\n"
@@ -205,6 +210,7 @@ def write_config(
         f"shard_id = {shard}\nshard_count = 2\n"
         "[database]\n"
         f'url = "{db_url}"\n'
+        f"{pool_lines}"
         "[brew]\n"
         f"group_size = {GROUP_SIZE}\nlength_minutes = {LENGTH_MINUTES}\ncleanup_minutes = 1\n"
         "[timing]\n"
@@ -262,6 +268,10 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
+def read_log(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
 def keep_logs(src: Path, dest: Path) -> None:
     for log in src.glob("*.log"):
         (dest / log.name).write_bytes(log.read_bytes())
@@ -272,7 +282,7 @@ def round_trips(counts: dict[str, int]) -> int:
     return sum(counts.get(k, 0) for k in ("statements", "begin", "commit", "rollback", "checkout"))
 
 
-async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Result:
+async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: int) -> Result:
     from sqlalchemy import select
 
     from bot.db.models import Room
@@ -311,7 +321,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
         stats = [workdir / f"stats-{servers}-{rep}-{shard}.json" for shard in (0, 1)]
         for shard in (0, 1):
             config = workdir / f"shard{shard}-{servers}-{rep}.toml"
-            write_config(config, sim, db_url, ids, shard, speed)
+            write_config(config, sim, db_url, ids, shard, speed, pool)
             procs.append(start_worker(config, {**env, STATS_ENV: str(stats[shard])}))
         await sim.wait_for(lambda: all(sim.commands(g) for g in ids), timeout=180, interval=0.5)
         await sim.wait_for(lambda: len(sim.gateway.connected_sessions()) == 2, timeout=60)
@@ -394,7 +404,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
             )
 
         # A plain poll: a sim.wait_for predicate would run on every simulator change.
-        give_up = time.monotonic() + brew_wall * 4 + 120
+        give_up = time.monotonic() + brew_wall * 2 + 60
         while not all_done() and time.monotonic() < give_up:  # noqa: ASYNC110
             await asyncio.sleep(0.5)
         if not all_done():
@@ -412,6 +422,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         load = machine_load()
+        logs = [read_log(workdir / f"shard{shard}-{servers}-{rep}.log") for shard in (0, 1)]
 
         engine = create_engine(db_url)
         try:
@@ -479,6 +490,11 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path) -> Resul
             wall_s=wall,
             hwm_mb=hwm,
             load=load,
+            pool_timeouts=sum(log.count("QueuePool limit") for log in logs),
+            lost_ticks=sum(
+                log.count("coro=<BrewRunner.tick() done") + log.count("coro=<Timers.tick() done")
+                for log in logs
+            ),
         )
     finally:
         for proc in procs:
@@ -542,6 +558,11 @@ def report(results: list[Result]) -> bool:
         problems = []
         if r.brews_ended < r.servers:
             problems.append(f"{r.servers - r.brews_ended} brews did not end")
+        if r.pool_timeouts or r.lost_ticks:
+            problems.append(
+                f"{r.pool_timeouts} connection-pool timeouts, {r.lost_ticks} timer ticks lost "
+                "to an exception"
+            )
         if r.late_interactions:
             problems.append(f"{r.late_interactions} interactions late or failed")
         if r.steps_unmatched > r.steps_matched * 0.01:
@@ -577,12 +598,14 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-shards-") as tmp:
         for rep in range(args.repeat):
             for size in sizes:
-                r = await run_once(size, args.speed, rep, Path(tmp))
+                r = await run_once(size, args.speed, rep, Path(tmp), args.pool_size)
                 print(
                     f"  run {rep + 1}, {size} servers: {r.rooms} rooms, {r.brews_ended} brews "
                     f"ended, late p50/p99 {r.late_p50_ms:.0f}/{r.late_p99_ms:.0f} ms, "
                     f"{r.trips_per_prompt:.1f} trips/prompt, "
-                    f"{r.cpu_per_brew_minute_ms:.0f} CPU ms/brew-min, load {r.load}",
+                    f"{r.cpu_per_brew_minute_ms:.0f} CPU ms/brew-min, "
+                    f"{r.pool_timeouts} pool timeouts, "
+                    f"{r.lost_ticks} ticks lost, wall {r.wall_s:.0f} s, load {r.load}",
                     flush=True,
                 )
                 results.append(r)
@@ -597,6 +620,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--speed", type=float, default=30.0)
     parser.add_argument("--quick", action="store_true", help="10 and 40 servers, once each")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=0,
+        help="connections per process (no overflow); default: the bot's own (5 + 10 overflow)",
+    )
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the bot processes' logs here")
     args = parser.parse_args(argv)
     if args.quick:

@@ -482,7 +482,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
             press_p99_ms=1000 * percentile(press_lat, 0.99),
             presses=len(press_lat),
             start_p99_ms=1000 * percentile(start_lat, 0.99),
-            late_interactions=len(sim.late_interactions) + len(sim.failed_interactions),
+            late_interactions=len(sim.failed_interactions),  # late ones included
             round_trips=trips,
             statements=statements,
             cpu_s=cpu,
@@ -580,9 +580,16 @@ def report(results: list[Result]) -> bool:
             ratio = statistics.median(get(r) for r in large) / statistics.median(
                 get(r) for r in small
             )
-            verdict = "flat" if ratio <= FLAT_LIMIT else "NOT FLAT"
+            complete = all(r.brews_ended == r.servers for r in [*small, *large])
+            verdict = (
+                "not comparable: some brews did not run to the end"
+                if not complete
+                else "flat"
+                if ratio <= FLAT_LIMIT
+                else "NOT FLAT"
+            )
             print(f"  {label}: {sizes[-1]} vs {sizes[0]} servers = {ratio:.2f}x ({verdict})")
-            ok = ok and ratio <= FLAT_LIMIT
+            ok = ok and complete and ratio <= FLAT_LIMIT
     return ok
 
 

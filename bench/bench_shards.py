@@ -81,26 +81,13 @@ def worker_main(argv: Sequence[str]) -> int:
 
 
 def install_probes(stats_path: Path) -> None:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-    from sqlalchemy.pool import Pool
-
     from bot.core import phases
+    from bot.db.measure import count_round_trips
 
     counts: Counter[str] = Counter()
     due_steps: list[tuple[str, float, float]] = []
 
-    def bump(name: str) -> Any:
-        def listener(*_: Any, **__: Any) -> None:
-            counts[name] += 1
-
-        return listener
-
-    event.listen(Engine, "before_cursor_execute", bump("statements"))
-    event.listen(Engine, "begin", bump("begin"))
-    event.listen(Engine, "commit", bump("commit"))
-    event.listen(Engine, "rollback", bump("rollback"))
-    event.listen(Pool, "checkout", bump("checkout"))
+    count_round_trips(counts)
 
     original = phases.advance
     silent = (phases.Recall, phases.Cleanup)  # steps that post nothing in the room
@@ -219,18 +206,6 @@ def write_config(
     )
 
 
-async def make_database(name: str, *, drop: bool = False) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
 async def snapshot(procs: list[subprocess.Popen[bytes]], paths: list[Path]) -> list[dict[str, Any]]:
     """Ask each bot process for its counters and wait for the files."""
     before = [p.stat().st_mtime_ns if p.exists() else 0 for p in paths]
@@ -279,20 +254,21 @@ def keep_logs(src: Path, dest: Path) -> None:
 
 def round_trips(counts: dict[str, int]) -> int:
     """Statements + BEGIN + COMMIT/ROLLBACK + one pre-ping per pool checkout."""
-    return sum(counts.get(k, 0) for k in ("statements", "begin", "commit", "rollback", "checkout"))
+    from bot.db.measure import ROUND_TRIP_KINDS
+
+    return sum(counts.get(k, 0) for k in ROUND_TRIP_KINDS)
 
 
 async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: int) -> Result:
-    from sqlalchemy import select
-
-    from bot.db.models import Room
+    from bot.db.brews import brew_status, room_by_channel
+    from bot.db.measure import recreate_database
     from bot.db.session import create_engine, session_factory
     from discordsim import GUILD_TEXT, GUILD_VOICE, DiscordSimulator, RateLimitPolicy
     from discordsim.snowflake import snowflake_time
 
     db_name = f"bench_shards_{os.getpid()}_{servers}_{rep}"
     db_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db_name}"
-    await make_database(db_name)
+    await recreate_database(PG_ADMIN_DSN, db_name)
     sim = DiscordSimulator(shards=2, rate_limits=RateLimitPolicy.off(), log_limit=1000)
     await sim.start()
     loop = asyncio.get_running_loop()
@@ -426,16 +402,17 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
 
         engine = create_engine(db_url)
         try:
+            channel_of: dict[str, int] = {}
             async with session_factory(engine)() as session:
-                db_rooms = list(await session.scalars(select(Room)))
-                from bot.db.models import Brew
-
-                ended = sum(1 for b in await session.scalars(select(Brew)) if b.status == "ended")
+                for cid in rooms:
+                    info = await room_by_channel(session, cid)
+                    if info is not None and info.state.order:
+                        channel_of[info.state.order[0]] = cid
+                ended = 0
+                for s in world:
+                    ended += await brew_status(session, s.guild_id, 1) == "ended"
         finally:
             await engine.dispose()
-        channel_of = {
-            str(r.turn_order[0]): r.text_channel_id or 0 for r in db_rooms if r.turn_order
-        }
 
         # Lateness: each due step's first post in its room, against the step's deadline.
         posts: dict[int, list[float]] = {}
@@ -509,7 +486,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
                 proc.kill()
                 proc.wait()
         await sim.close()
-        await make_database(db_name, drop=True)
+        await recreate_database(PG_ADMIN_DSN, db_name, drop_only=True)
 
 
 # --------------------------------------------------------------------------- report

@@ -469,9 +469,11 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
             load=load,
             pool_timeouts=sum(log.count("QueuePool limit") for log in logs),
             lost_ticks=sum(
-                # Before the runner's split: an unretrieved task exception; after: the
-                # timers' supervisor logs "background work 'room-N' failed" and moves on.
-                log.count("coro=<BrewRunner.tick() done") + log.count("background work 'room-")
+                # Lost for good before main's timers retried (an unretrieved task exception,
+                # then "background work 'room-N' failed"); since then retried with backoff.
+                log.count("coro=<BrewRunner.tick() done")
+                + log.count("background work 'room-")
+                + log.count("failed; it will be tried again until it works")
                 for log in logs
             ),
         )
@@ -539,8 +541,7 @@ def report(results: list[Result]) -> bool:
             problems.append(f"{r.servers - r.brews_ended} brews did not end")
         if r.pool_timeouts or r.lost_ticks:
             problems.append(
-                f"{r.pool_timeouts} connection-pool timeouts, {r.lost_ticks} timer ticks lost "
-                "to an exception"
+                f"{r.pool_timeouts} connection-pool timeouts, {r.lost_ticks} timer ticks failed"
             )
         if r.late_interactions:
             problems.append(f"{r.late_interactions} interactions late or failed")
@@ -591,7 +592,7 @@ async def main(args: argparse.Namespace) -> int:
                     f"{r.trips_per_prompt:.1f} trips/prompt, "
                     f"{r.cpu_per_brew_minute_ms:.0f} CPU ms/brew-min, "
                     f"{r.pool_timeouts} pool timeouts, "
-                    f"{r.lost_ticks} ticks lost, wall {r.wall_s:.0f} s, load {r.load}",
+                    f"{r.lost_ticks} ticks failed, wall {r.wall_s:.0f} s, load {r.load}",
                     flush=True,
                 )
                 results.append(r)

@@ -97,6 +97,7 @@ Queries::
 Waiting and gateway control::
 
     await sim.wait_for(lambda: ..., timeout=10.0)   # returns the truthy value
+    sim.on_message(callback)   # callback(Message) for each new message, as it is stored
     await sim.wait_until_connected(timeout=10.0)
     await sim.drop_connections(code=4000); sim.request_reconnect(); sim.invalidate_sessions()
 

@@ -860,6 +860,13 @@ class DiscordSimulator(ScheduledEventDriver):
     def connected(self) -> bool:
         return bool(self.gateway.connected_sessions())
 
+    def on_message(self, callback: Callable[[Message], None]) -> None:
+        """Call ``callback(message)`` for every message created from now on (bot's, users',
+        ephemeral ones included), synchronously, as it is stored. For drivers of many channels
+        at once (benchmarks), where a ``wait_for`` predicate per channel would rescan them all on
+        every change."""
+        self.state.message_listeners.append(callback)
+
     # ------------------------------------------------------------------ waiting & gateway control
     def _on_change(self) -> None:
         if self._changed is not None:

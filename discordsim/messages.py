@@ -306,6 +306,8 @@ class MessageOps(StateBase):
         if not ephemeral:
             channel.last_message_id = msg.id
         _log.debug("message %s created in %s by %s", msg.id, channel_id, author_id)
+        for listener in list(self.message_listeners):
+            listener(msg)
         self._dispatch_message("MESSAGE_CREATE", msg)
         return msg
 

@@ -124,6 +124,9 @@ class StateBase:
         )
         self.application_id = self.bot.id
         self.listeners: list[Callable[[], None]] = []
+        #: Called with each new message as it is stored (before its gateway event), so a driver
+        #: watching thousands of channels reacts to each post once instead of rescanning them.
+        self.message_listeners: list[Callable[[Message], None]] = []
         self.now_monotonic: Callable[[], float] = lambda: 0.0
 
     # ------------------------------------------------------------------ helpers

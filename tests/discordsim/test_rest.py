@@ -393,3 +393,18 @@ async def test_a_nonce_is_honoured_for_minutes_only_and_never_stored_in_history(
         later = await channel.send("Turn 2 of 4", nonce="bh7n12")
         assert later.id != first.id
         assert [m.content for m in sim.messages(world.general.id)].count("Turn 2 of 4") == 2
+
+
+async def test_on_message_sees_each_new_message_once(
+    sim: DiscordSimulator, world: World, running: RunningBot
+) -> None:
+    """Benchmarks watch hundreds of channels through ``sim.on_message`` instead of rescanning."""
+    seen: list[tuple[int, str]] = []
+    sim.on_message(lambda m: seen.append((m.channel_id, m.content)))
+    async with asyncio.timeout(10):
+        channel = running.bot.get_channel(world.general.id)
+        assert isinstance(channel, discord.TextChannel)
+        await channel.send("From the bot", nonce="bh1n1")
+        await channel.send("From the bot", nonce="bh1n1")  # a duplicate: no new message
+        await sim.send_message(world.general.id, world.alice.id, "From Alice")
+    assert seen == [(world.general.id, "From the bot"), (world.general.id, "From Alice")]

@@ -1,0 +1,629 @@
+"""Scale-out: 50, 100 and 200 servers, a brew of 12 people in each, all at once, across two
+``brewhost run`` processes (shard 0 and shard 1 of 2) on one PostgreSQL database.
+
+Each run creates a fresh database on 127.0.0.1:5432, starts the local Discord simulator with two
+shards and rate limits off, builds the servers (admin, facilitator, roles, a hall, a lounge and
+12 people), starts the two bot processes, runs ``/brew settings`` everywhere, puts everyone in the
+lounge and then runs ``/brew start`` in every server at the same moment. During the brews,
+in every room, someone who is not the speaker presses "I'm done" on the second turn prompt (the
+bot says it is not their turn) and the speaker presses it on the third. It measures, between
+the first ``/brew start`` and the last room's channels being tidied away:
+
+* prompt lateness: for every deadline-driven step (a turn or phase ending on time, a nudge),
+  the time the simulator received the step's first post minus the deadline the bot had
+  scheduled (``phases.next_deadline`` of the room's state, i.e. ``rooms.phase_ends_at`` or the
+  nudge before it), p50 / p99;
+* interaction first answer p99: the simulator's own clock from INTERACTION_CREATE to the bot's
+  first response, for the button presses (and separately for the ``/brew start`` commands);
+* database round trips per prompt: statements sent + BEGIN + COMMIT/ROLLBACK + the pool's
+  pre-ping on each checkout, counted by SQLAlchemy event listeners inside each bot process,
+  for both processes, divided by the bot's posts in room channels;
+* CPU per brew-minute: utime + stime of both processes (``/proc/<pid>/stat``) divided by the
+  brew-minutes run (brews x the brew's length in brew minutes);
+* peak memory per process: ``VmHWM`` from ``/proc/<pid>/status`` at the end.
+
+The bot processes are real ``brewhost run`` (``bot.cli.main(["run", ...])``), started through
+this file with ``--worker`` only so that the counters above can be installed first: listeners
+on SQLAlchemy's ``Engine``/``Pool`` and a wrapper around ``bot.core.phases.advance`` that notes
+(room, deadline, time applied) for each step that was due. They dump what they counted to a
+JSON file on SIGUSR1. The simulator runs in this process; its CPU is reported separately
+("sim CPU") so the bot's cost is not mixed with the fake's.
+
+Run from the repository root, in the project's virtual environment::
+
+    python bench/bench_shards.py                   # 50, 100, 200 servers, 3 runs each
+    python bench/bench_shards.py --quick           # 10 and 40 servers, once each
+    python bench/bench_shards.py --servers 50,200 --repeat 1 --speed 30
+
+Exits non-zero when a brew did not finish, an interaction was answered late, or the cost per brew
+(CPU per brew-minute, database round trips per prompt) at the largest size is more than 20 %
+above the smallest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN_DSN = os.environ.get("BREWHOST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PEOPLE = 12
+GROUP_SIZE = 4
+LENGTH_MINUTES = 30
+FLAT_LIMIT = 1.20
+MANAGE_GUILD = 1 << 5
+STATS_ENV = "BREWHOST_BENCH_STATS"
+
+
+# =========================================================================== inside a bot process
+def worker_main(argv: Sequence[str]) -> int:
+    """``brewhost <argv>`` with the counters installed (see the module docstring)."""
+    install_probes(Path(os.environ[STATS_ENV]))
+    from bot.cli import main
+
+    return main(list(argv))
+
+
+def install_probes(stats_path: Path) -> None:
+    from bot.core import phases
+    from bot.db.measure import count_round_trips
+
+    counts: Counter[str] = Counter()
+    due_steps: list[tuple[str, float, float]] = []
+
+    count_round_trips(counts)
+
+    original = phases.advance
+    silent = (phases.Recall, phases.Cleanup)  # steps that post nothing in the room
+
+    def advance(state: Any, timing: Any, now: float, *rest: Any) -> Any:
+        due = phases.next_deadline(state, timing)
+        new_state, events = original(state, timing, now, *rest)
+        if due is not None and due <= now and any(not isinstance(e, silent) for e in events):
+            due_steps.append((state.order[0] if state.order else "", due, now))
+        return new_state, events
+
+    phases.advance = advance  # type: ignore[assignment]
+
+    def dump(*_: Any) -> None:
+        tmp = stats_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"counts": counts, "due": due_steps, "at": time.time()}))
+        tmp.replace(stats_path)
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
+# =========================================================================== the bench side
+def proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+@dataclass
+class Server:
+    guild_id: int
+    admin: int
+    facilitator: int
+    facilitators: int
+    organisers: int
+    hall: int
+    lounge: int
+    people: list[int]
+
+
+@dataclass
+class RoomWatch:
+    guild_id: int
+    members: list[int] = field(default_factory=list)
+    turns: int = 0
+    posts: int = 0
+
+
+@dataclass
+class Result:
+    servers: int
+    rooms: int
+    brews_ended: int
+    prompts: int
+    late_p50_ms: float
+    late_p99_ms: float
+    tick_lag_p99_ms: float
+    steps_matched: int
+    steps_unmatched: int
+    press_p99_ms: float
+    presses: int
+    start_p99_ms: float
+    late_interactions: int
+    round_trips: int
+    statements: int
+    cpu_s: float
+    sim_cpu_s: float
+    wall_s: float
+    hwm_mb: list[float]
+    load: str
+    pool_timeouts: int = 0
+    lost_ticks: int = 0
+
+    @property
+    def trips_per_prompt(self) -> float:
+        return self.round_trips / max(1, self.prompts)
+
+    @property
+    def cpu_per_brew_minute_ms(self) -> float:
+        return 1000 * self.cpu_s / (self.servers * LENGTH_MINUTES)
+
+
+def write_config(
+    path: Path, sim: Any, db_url: str, guild_ids: list[int], shard: int, speed: float, pool: int
+) -> None:
+    """The bot's defaults except the brew length's cleanup, the speed and, when ``pool`` is
+    given, the connection pool (``pool`` connections, no overflow)."""
+    pool_lines = f"pool_size = {pool}\nmax_overflow = 0\n" if pool else ""
+    path.write_text(
+        "[discord]\n"
+        f"guild_ids = {guild_ids}\n"
+        f'api_base_url = "{sim.api_base_url}"\n'
+        f'gateway_url = "{sim.gateway_url}"\n'
+        f"shard_id = {shard}\nshard_count = 2\n"
+        "[database]\n"
+        f'url = "{db_url}"\n'
+        f"{pool_lines}"
+        "[brew]\n"
+        f"group_size = {GROUP_SIZE}\nlength_minutes = {LENGTH_MINUTES}\ncleanup_minutes = 1\n"
+        "[timing]\n"
+        f"speed = {speed}\n",
+        encoding="utf-8",
+    )
+
+
+async def snapshot(procs: list[subprocess.Popen[bytes]], paths: list[Path]) -> list[dict[str, Any]]:
+    """Ask each bot process for its counters and wait for the files."""
+    before = [p.stat().st_mtime_ns if p.exists() else 0 for p in paths]
+    for proc in procs:
+        proc.send_signal(signal.SIGUSR1)
+    for _ in range(200):
+        if all(
+            p.exists() and p.stat().st_mtime_ns != b for p, b in zip(paths, before, strict=True)
+        ):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError("a bot process did not write its counters")
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def start_worker(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``brewhost run --config <config>`` with the counters, its output in a log beside it."""
+    with config.with_suffix(".log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, __file__, "--worker", "run", "--config", str(config)],
+            env=env,
+            cwd=config.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def machine_load() -> str:
+    """The 1, 5 and 15-minute load averages (2 cores here, shared with other work)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def read_log(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
+def keep_logs(src: Path, dest: Path) -> None:
+    for log in src.glob("*.log"):
+        (dest / log.name).write_bytes(log.read_bytes())
+
+
+def round_trips(counts: dict[str, int]) -> int:
+    """Statements + BEGIN + COMMIT/ROLLBACK + one pre-ping per pool checkout."""
+    from bot.db.measure import ROUND_TRIP_KINDS
+
+    return sum(counts.get(k, 0) for k in ROUND_TRIP_KINDS)
+
+
+async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: int) -> Result:
+    from bot.db.brews import brew_status, room_by_channel
+    from bot.db.measure import recreate_database
+    from bot.db.session import create_engine, session_factory
+    from discordsim import GUILD_TEXT, GUILD_VOICE, DiscordSimulator, RateLimitPolicy
+    from discordsim.snowflake import snowflake_time
+
+    db_name = f"bench_shards_{os.getpid()}_{servers}_{rep}"
+    db_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db_name}"
+    await recreate_database(PG_ADMIN_DSN, db_name)
+    sim = DiscordSimulator(shards=2, rate_limits=RateLimitPolicy.off(), log_limit=1000)
+    await sim.start()
+    loop = asyncio.get_running_loop()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        world: list[Server] = []
+        for n in range(servers):
+            guild = sim.create_guild(f"Region {n + 1}", shard=(n % 2, 2))
+            admins = sim.create_role(guild.id, "Admins", permissions=MANAGE_GUILD)
+            world.append(
+                Server(
+                    guild_id=guild.id,
+                    admin=sim.create_member(guild.id, "Ada Admin", roles=[admins.id]).id,
+                    facilitators=(fac := sim.create_role(guild.id, "Facilitators")).id,
+                    facilitator=sim.create_member(guild.id, "Fran", roles=[fac.id]).id,
+                    organisers=sim.create_role(guild.id, "Organisers").id,
+                    hall=sim.create_channel(guild.id, "brew-hall", type=GUILD_TEXT).id,
+                    lounge=sim.create_channel(guild.id, "Lounge", type=GUILD_VOICE).id,
+                    people=[
+                        sim.create_member(guild.id, f"Person {i + 1}").id for i in range(PEOPLE)
+                    ],
+                )
+            )
+        ids = [s.guild_id for s in world]
+        env = dict(os.environ, BREWHOST_TOKEN=sim.bot_token)
+        stats = [workdir / f"stats-{servers}-{rep}-{shard}.json" for shard in (0, 1)]
+        for shard in (0, 1):
+            config = workdir / f"shard{shard}-{servers}-{rep}.toml"
+            write_config(config, sim, db_url, ids, shard, speed, pool)
+            procs.append(start_worker(config, {**env, STATS_ENV: str(stats[shard])}))
+        await sim.wait_for(lambda: all(sim.commands(g) for g in ids), timeout=180, interval=0.5)
+        await sim.wait_for(lambda: len(sim.gateway.connected_sessions()) == 2, timeout=60)
+
+        gate = asyncio.Semaphore(16)
+
+        async def settings(s: Server) -> None:
+            async with gate:
+                rec = await sim.invoke_command(
+                    s.guild_id, s.hall, s.admin, "brew settings",
+                    facilitator_role=s.facilitators, organiser_role=s.organisers,
+                    main_voice_channel=s.lounge, area=f"Region {s.guild_id}",
+                )  # fmt: skip
+                await rec.wait_response(timeout=30)
+
+        await asyncio.gather(*(settings(s) for s in world))
+        for s in world:
+            for member in [*s.people, s.facilitator]:
+                await sim.set_voice(s.guild_id, member, s.lounge)
+        await asyncio.sleep(1.0)  # let both processes take in the voice states
+
+        rooms: dict[int, RoomWatch] = {}
+        prompts = [0]
+        presses: list[Any] = []
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def press(user: int, channel: int, message: Any) -> None:
+            await asyncio.sleep(0.1)
+            button = message.button("I'm done")
+            if button is None:
+                return
+            rec = await sim.click_button(user, channel, message.id, button["custom_id"])
+            presses.append(rec)
+
+        def later(coro: Any) -> None:
+            task = loop.create_task(coro)
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        def on_message(msg: Any) -> None:
+            if msg.author_id != sim.bot_id or msg.ephemeral or msg.interaction_id:
+                return
+            channel = sim.state.channels.get(msg.channel_id)
+            if channel is None or not (channel.name or "").startswith("room-"):
+                return
+            watch = rooms.get(msg.channel_id)
+            if watch is None:  # the guide, which pings the room's members
+                watch = rooms[msg.channel_id] = RoomWatch(msg.guild_id, list(msg.mentions))
+            watch.posts += 1
+            prompts[0] += 1
+            if "it is your turn" in msg.content and msg.mentions:
+                watch.turns += 1
+                speaker = msg.mentions[0]
+                if watch.turns == 2:
+                    others = [m for m in watch.members if m != speaker]
+                    if others:
+                        later(press(others[0], msg.channel_id, msg))
+                elif watch.turns == 3:
+                    later(press(speaker, msg.channel_id, msg))
+
+        sim.on_message(on_message)
+        before = await snapshot(procs, stats)
+        cpu0 = [proc_cpu(p.pid) for p in procs]
+        sim_cpu0 = time.process_time()
+        t0 = time.monotonic()
+        starts = await asyncio.gather(
+            *(
+                sim.invoke_command(
+                    s.guild_id, s.hall, s.facilitator, "brew start", question="What's missing?"
+                )
+                for s in world
+            )
+        )
+        expected_rooms = servers * math.ceil(PEOPLE / GROUP_SIZE)
+        brew_wall = LENGTH_MINUTES * 60 / speed
+
+        def all_done() -> bool:
+            return len(rooms) >= expected_rooms and not any(
+                cid in sim.state.channels for cid in rooms
+            )
+
+        # A plain poll: a sim.wait_for predicate would run on every simulator change.
+        give_up = time.monotonic() + brew_wall * 2 + 60
+        while not all_done() and time.monotonic() < give_up:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+        if not all_done():
+            print(
+                f"  ! {servers} servers: only {len(rooms)} of {expected_rooms} rooms seen, "
+                f"{sum(c in sim.state.channels for c in rooms)} not tidied away",
+                flush=True,
+            )
+        await asyncio.sleep(1.0)  # the brews' last bookkeeping (status, categories)
+        wall = time.monotonic() - t0
+        after = await snapshot(procs, stats)
+        cpu = sum(proc_cpu(p.pid) - c for p, c in zip(procs, cpu0, strict=True))
+        hwm = [proc_hwm_mb(p.pid) for p in procs]
+        sim_cpu = time.process_time() - sim_cpu0
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        load = machine_load()
+        logs = [read_log(workdir / f"shard{shard}-{servers}-{rep}.log") for shard in (0, 1)]
+
+        engine = create_engine(db_url)
+        try:
+            channel_of: dict[str, int] = {}
+            async with session_factory(engine)() as session:
+                for cid in rooms:
+                    info = await room_by_channel(session, cid)
+                    if info is not None and info.state.order:
+                        channel_of[info.state.order[0]] = cid
+                ended = 0
+                for s in world:
+                    ended += await brew_status(session, s.guild_id, 1) == "ended"
+        finally:
+            await engine.dispose()
+
+        # Lateness: each due step's first post in its room, against the step's deadline.
+        posts: dict[int, list[float]] = {}
+        for cid in rooms:
+            posts[cid] = [
+                snowflake_time(m.id).timestamp()
+                for m in sim.messages(cid, include_deleted=True, include_ephemeral=False)
+                if m.author_id == sim.bot_id and not m.interaction_id
+            ]
+        lateness: list[float] = []
+        lags: list[float] = []
+        unmatched = 0
+        for snap in after:
+            for first, due, applied in snap["due"]:
+                lags.append(applied - due)
+                cid = channel_of.get(first, 0)
+                floor = math.floor(applied * 1000) / 1000
+                got = next((t for t in posts.get(cid, []) if t >= floor), None)
+                if got is None or got - applied > 30:
+                    unmatched += 1
+                    continue
+                lateness.append(got - due)
+        # Counts are cumulative; the "due" list from before the brews started is empty.
+        trips = sum(
+            round_trips(a["counts"]) - round_trips(b["counts"])
+            for a, b in zip(after, before, strict=True)
+        )
+        statements = sum(
+            a["counts"].get("statements", 0) - b["counts"].get("statements", 0)
+            for a, b in zip(after, before, strict=True)
+        )
+        press_lat = [r.latency for r in presses if r.latency is not None]
+        start_lat = [r.latency for r in starts if r.latency is not None]
+        return Result(
+            servers=servers,
+            rooms=len(rooms),
+            brews_ended=ended,
+            prompts=prompts[0],
+            late_p50_ms=1000 * percentile(lateness, 0.50),
+            late_p99_ms=1000 * percentile(lateness, 0.99),
+            tick_lag_p99_ms=1000 * percentile(lags, 0.99),
+            steps_matched=len(lateness),
+            steps_unmatched=unmatched,
+            press_p99_ms=1000 * percentile(press_lat, 0.99),
+            presses=len(press_lat),
+            start_p99_ms=1000 * percentile(start_lat, 0.99),
+            late_interactions=len(sim.failed_interactions),  # late ones included
+            round_trips=trips,
+            statements=statements,
+            cpu_s=cpu,
+            sim_cpu_s=sim_cpu,
+            wall_s=wall,
+            hwm_mb=hwm,
+            load=load,
+            pool_timeouts=sum(log.count("QueuePool limit") for log in logs),
+            lost_ticks=sum(
+                # Lost for good before main's timers retried (an unretrieved task exception,
+                # then "background work 'room-N' failed"); since then retried with backoff.
+                log.count("coro=<BrewRunner.tick() done")
+                + log.count("background work 'room-")
+                + log.count("failed; it will be tried again until it works")
+                for log in logs
+            ),
+        )
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        await sim.close()
+        await recreate_database(PG_ADMIN_DSN, db_name, drop_only=True)
+
+
+# --------------------------------------------------------------------------- report
+def _mmm(values: Sequence[float], fmt: str = "{:.0f}") -> str:
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return (
+        f"{fmt.format(statistics.median(values))} "
+        f"({fmt.format(min(values))}-{fmt.format(max(values))})"
+    )
+
+
+COLUMNS: list[tuple[str, Any, str]] = [
+    ("prompt late p50 ms", lambda r: r.late_p50_ms, "{:.0f}"),
+    ("prompt late p99 ms", lambda r: r.late_p99_ms, "{:.0f}"),
+    ("button answer p99 ms", lambda r: r.press_p99_ms, "{:.0f}"),
+    ("DB round trips / prompt", lambda r: r.trips_per_prompt, "{:.1f}"),
+    ("CPU ms / brew-minute", lambda r: r.cpu_per_brew_minute_ms, "{:.0f}"),
+    ("peak MB / process", lambda r: max(r.hwm_mb), "{:.0f}"),
+]
+
+
+def report(results: list[Result]) -> bool:
+    by_size: dict[int, list[Result]] = {}
+    for r in results:
+        by_size.setdefault(r.servers, []).append(r)
+    print("\nMedian (min-max) over the runs, both processes together unless per process:\n")
+    print("| Servers (rooms) | " + " | ".join(c[0] for c in COLUMNS) + " |")
+    print("| --- | " + " | ".join("---:" for _ in COLUMNS) + " |")
+    for size, group in sorted(by_size.items()):
+        cells = [_mmm([get(r) for r in group], fmt) for _, get, fmt in COLUMNS]
+        print(f"| {size} ({group[0].rooms}) | " + " | ".join(cells) + " |")
+    print("\nAlso measured:")
+    for size, group in sorted(by_size.items()):
+        print(
+            f"  {size} servers: wall {_mmm([r.wall_s for r in group])} s, bot CPU "
+            f"{_mmm([r.cpu_s for r in group], '{:.1f}')} s, simulator CPU "
+            f"{_mmm([r.sim_cpu_s for r in group], '{:.1f}')} s, /brew start answer p99 "
+            f"{_mmm([r.start_p99_ms for r in group])} ms, bot tick lag p99 "
+            f"{_mmm([r.tick_lag_p99_ms for r in group])} ms, statements/prompt "
+            f"{_mmm([r.statements / max(1, r.prompts) for r in group], '{:.1f}')}, prompts "
+            f"{_mmm([float(r.prompts) for r in group])}, presses {group[0].presses}, due steps "
+            f"matched {group[0].steps_matched} / unmatched {group[0].steps_unmatched}, "
+            f"loadavg at end {', '.join(r.load for r in group)}"
+        )
+    ok = True
+    for r in results:
+        problems = []
+        if r.brews_ended < r.servers:
+            problems.append(f"{r.servers - r.brews_ended} brews did not end")
+        if r.pool_timeouts or r.lost_ticks:
+            problems.append(
+                f"{r.pool_timeouts} connection-pool timeouts, {r.lost_ticks} timer ticks failed"
+            )
+        if r.late_interactions:
+            problems.append(f"{r.late_interactions} interactions late or failed")
+        if r.steps_unmatched > r.steps_matched * 0.01:
+            problems.append(f"{r.steps_unmatched} due steps had no post")
+        if problems:
+            ok = False
+            print(f"  PROBLEM ({r.servers} servers): " + "; ".join(problems))
+    sizes = sorted(by_size)
+    if len(sizes) >= 2:
+        small, large = by_size[sizes[0]], by_size[sizes[-1]]
+        for label, get in (
+            ("CPU per brew-minute", lambda r: r.cpu_per_brew_minute_ms),
+            ("DB round trips per prompt", lambda r: r.trips_per_prompt),
+        ):
+            ratio = statistics.median(get(r) for r in large) / statistics.median(
+                get(r) for r in small
+            )
+            complete = all(r.brews_ended == r.servers for r in [*small, *large])
+            verdict = (
+                "not comparable: some brews did not run to the end"
+                if not complete
+                else "flat"
+                if ratio <= FLAT_LIMIT
+                else "NOT FLAT"
+            )
+            print(f"  {label}: {sizes[-1]} vs {sizes[0]} servers = {ratio:.2f}x ({verdict})")
+            ok = ok and complete and ratio <= FLAT_LIMIT
+    return ok
+
+
+async def main(args: argparse.Namespace) -> int:
+    sizes = [int(s) for s in args.servers.split(",")]
+    print(
+        f"Scale-out: {sizes} servers x {PEOPLE} people, 2 processes, speed {args.speed:g} "
+        f"({LENGTH_MINUTES}-minute brew = {LENGTH_MINUTES * 60 / args.speed:.0f} s), "
+        f"{args.repeat} run(s) each. uptime: {uptime()}",
+        flush=True,
+    )
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bench-shards-") as tmp:
+        for rep in range(args.repeat):
+            for size in sizes:
+                r = await run_once(size, args.speed, rep, Path(tmp), args.pool_size)
+                print(
+                    f"  run {rep + 1}, {size} servers: {r.rooms} rooms, {r.brews_ended} brews "
+                    f"ended, late p50/p99 {r.late_p50_ms:.0f}/{r.late_p99_ms:.0f} ms, "
+                    f"{r.trips_per_prompt:.1f} trips/prompt, "
+                    f"{r.cpu_per_brew_minute_ms:.0f} CPU ms/brew-min, "
+                    f"{r.pool_timeouts} pool timeouts, "
+                    f"{r.lost_ticks} ticks failed, wall {r.wall_s:.0f} s, load {r.load}",
+                    flush=True,
+                )
+                results.append(r)
+        if args.keep_logs:
+            keep_logs(Path(tmp), Path(args.keep_logs))
+    return 0 if report(results) else 1
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--servers", default="50,100,200")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--speed", type=float, default=30.0)
+    parser.add_argument("--quick", action="store_true", help="10 and 40 servers, once each")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=0,
+        help="connections per process (no overflow); default: the bot's own (5 + 10 overflow)",
+    )
+    parser.add_argument("--keep-logs", metavar="DIR", help="copy the bot processes' logs here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.servers, args.repeat = "10,40", 1
+    return args
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        sys.exit(worker_main(sys.argv[2:]))
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)  # late answers are counted, not printed one by one
+    sys.exit(asyncio.run(main(parse_args())))

@@ -11,17 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.core.phases import RoomState, Timing
-from bot.db.models import Brew, Membership, Room
+from bot.db.models import Brew, Membership, PairHistory, Room, Signup
 from bot.db.repo import settings_for, state_of, timing_of
 
 __all__ = [
+    "BrewBusy",
     "BrewChanges",
     "BrewInfo",
     "BrewOverview",
@@ -30,20 +32,36 @@ __all__ = [
     "RoomInfo",
     "SignupInfo",
     "brew_status",
+    "busy_people",
     "cancel_open_brew",
     "claim_open_brew",
     "create_brew",
     "discard_unstarted",
     "get_brew",
+    "latest_in_channel",
     "mark_started",
     "open_brew_in_channel",
     "overview",
+    "release_start",
     "room_by_channel",
     "running_brews",
     "set_card_message",
+    "undo_refused_start",
 ]
 
 ATTEMPTS = 5
+
+#: A brew is "starting" from the moment ``/brew start`` takes it (reading who signed up, in the
+#: same transaction) until its plan is saved and it is "running". Nothing else moves it.
+OPEN, STARTING, RUNNING = "open", "starting", "running"
+
+
+class BrewBusy(Exception):
+    """Someone else got there first: the brew is already starting (or beyond)."""
+
+    def __init__(self, brew_id: int, number: int, status: str) -> None:
+        super().__init__(f"brew {number} is {status}")
+        self.brew_id, self.number, self.status = brew_id, number, status
 
 
 @dataclass(frozen=True)
@@ -170,8 +188,16 @@ async def _numbered(session: AsyncSession, guild_id: int) -> int:
     return number
 
 
-async def create_brew(session: AsyncSession, new: NewBrew) -> BrewInfo:
-    """Save a new open brew with the server's next number; commits.
+async def create_brew(
+    session: AsyncSession,
+    new: NewBrew,
+    *,
+    status: str = OPEN,
+    in_flight: set[int] | None = None,
+) -> BrewInfo:
+    """Save a new brew (open: a sign-up card; starting: ``/brew start`` with no card) with the
+    server's next number; commits. A starting brew's id joins ``in_flight`` before the commit
+    (see :func:`claim_open_brew`).
 
     Two facilitators may start brews at the same moment; the unique (server, number) index makes
     one of them fail, and that one simply tries again with the next number.
@@ -183,7 +209,7 @@ async def create_brew(session: AsyncSession, new: NewBrew) -> BrewInfo:
             facilitator_id=new.facilitator_id,
             question=new.question,
             title=new.title,
-            status="open",
+            status=status,
             group_size=new.group_size,
             length_s=new.length_s,
             arrive_s=new.arrive_s,
@@ -202,8 +228,15 @@ async def create_brew(session: AsyncSession, new: NewBrew) -> BrewInfo:
         brew.number = await _numbered(session, new.guild_id)
         session.add(brew)
         try:
+            await session.flush()
+            if in_flight is not None:
+                in_flight.add(brew.id)
             await session.commit()
-        except IntegrityError:
+        except BaseException as exc:
+            if in_flight is not None and brew.id is not None:
+                in_flight.discard(brew.id)
+            if not isinstance(exc, IntegrityError):
+                raise
             await session.rollback()
             continue
         return brew_info(brew)
@@ -241,26 +274,161 @@ async def open_brew_in_channel(
     return brew_info(brew) if brew is not None else None
 
 
+async def latest_in_channel(
+    session: AsyncSession, guild_id: int, channel_id: int
+) -> BrewInfo | None:
+    """The newest brew of any status made in this channel."""
+    brew = await session.scalar(
+        select(Brew)
+        .where(Brew.guild_id == guild_id, Brew.channel_id == channel_id)
+        .order_by(Brew.id.desc())
+        .limit(1)
+    )
+    return brew_info(brew) if brew is not None else None
+
+
+async def _take(session: AsyncSession, brew_id: int, was: str, values: dict[str, Any]) -> bool:
+    """Move the brew from ``was`` to starting, only if it still is ``was``; True if it moved.
+
+    The conditional UPDATE is the whole guard: on PostgreSQL a second start waits for the row
+    lock and then finds the status changed; on SQLite writers take turns. Join and Leave take
+    the same row (:mod:`bot.db.signups`), so a sign-up lands either before this (and is read
+    below) or after it (and is refused).
+    """
+    result = await session.execute(
+        update(Brew)
+        .where(Brew.id == brew_id, Brew.status == was)
+        .values(status=STARTING, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _busy(session: AsyncSession, brew_id: int) -> BrewBusy:
+    await session.rollback()
+    brew = await session.get(Brew, brew_id, populate_existing=True)
+    assert brew is not None
+    return BrewBusy(brew.id, brew.number, brew.status)
+
+
 async def claim_open_brew(
     session: AsyncSession,
     guild_id: int,
     channel_id: int,
     facilitator_id: int,
     changes: BrewChanges,
+    *,
+    in_flight: set[int] | None = None,
 ) -> tuple[BrewInfo, list[SignupInfo]] | None:
-    """``/brew start`` on a sign-up card: the starter becomes its facilitator and the last-moment
-    changes are saved; returns the brew and who signed up (None: no card here). Commits."""
-    brew = await _open_in_channel(session, guild_id, channel_id)
+    """``/brew start`` on a sign-up card, as one step: the card moves from open to starting,
+    the starter becomes its facilitator, the last-moment changes are saved and who signed up
+    is read, all in one transaction. Returns None when there is no card here. Commits.
+
+    Raises :class:`BrewBusy` when another start has the card. ``in_flight`` holds the brews
+    this process is starting (a guild's brews are started by the one process connected to it):
+    a "starting" brew not in it was left so by a crash, and is taken over; the claimed id is
+    added to it before the commit, so a second start in this process never takes it over too.
+    """
+    in_flight = in_flight if in_flight is not None else set()
+    found = list(
+        await session.scalars(
+            select(Brew)
+            .where(
+                Brew.guild_id == guild_id,
+                Brew.channel_id == channel_id,
+                Brew.status.in_((OPEN, STARTING)),
+            )
+            .order_by(Brew.id.desc())
+        )
+    )
+    brew = next(iter(found), None)
+    while brew is not None and brew.status == STARTING and brew.card_message_id is None:
+        # "/brew start" without a card, cut short: nobody can press anything on it.
+        if brew.id in in_flight:
+            raise BrewBusy(brew.id, brew.number, STARTING)
+        await session.delete(brew)
+        found.remove(brew)
+        brew = next(iter(found), None)
     if brew is None:
+        await session.commit()
         return None
+    if brew.status == STARTING and brew.id in in_flight:
+        raise BrewBusy(brew.id, brew.number, STARTING)
+    values: dict[str, Any] = {"facilitator_id": facilitator_id}
     for name in ("question", "title", "group_size", "length_s", "turn_s", "think_s"):
         value = getattr(changes, name)
         if value is not None:
-            setattr(brew, name, value)
-    brew.facilitator_id = facilitator_id
-    signups = [SignupInfo(s.user_id, s.text_only, s.perspective) for s in brew.signups]
+            values[name] = value
+    brew_id, was = brew.id, brew.status
+    # Taking over a crashed start: two takers could both have read "starting"; the second
+    # gets the row only after the first committed, and then finds it in flight.
+    if not await _take(session, brew_id, was, values) or (was == STARTING and brew_id in in_flight):
+        raise await _busy(session, brew_id)
+    in_flight.add(brew_id)
+    try:
+        fresh = await session.get(Brew, brew_id, populate_existing=True)
+        assert fresh is not None
+        rows = await session.scalars(
+            select(Signup).where(Signup.brew_id == brew_id).order_by(Signup.user_id)
+        )
+        signups = [SignupInfo(s.user_id, s.text_only, s.perspective) for s in rows]
+        info = brew_info(fresh)
+        await session.commit()
+    except BaseException:
+        in_flight.discard(brew_id)
+        raise
+    return info, signups
+
+
+async def release_start(session: AsyncSession, brew_id: int) -> bool:
+    """A start refused before anything was made: the card takes sign-ups again, with everyone
+    still signed up. True if it was starting. Commits."""
+    result = await session.execute(
+        update(Brew)
+        .where(Brew.id == brew_id, Brew.status == STARTING)
+        .values(status=OPEN)
+        .execution_options(synchronize_session=False)
+    )
     await session.commit()
-    return brew_info(brew), signups
+    return _rowcount(result) == 1
+
+
+async def undo_refused_start(session: AsyncSession, brew_id: int, *, keep_card: bool) -> bool:
+    """Discord refused every room: forget the plan (rooms, memberships and their claims, pair
+    history, the reflection key) so nothing of it counts, and either give the card back its
+    sign-ups (``keep_card``) or delete a brew that never had a card. Only when no room ever
+    ran; True if undone. Commits."""
+    brew = await session.get(Brew, brew_id, populate_existing=True)
+    if brew is None or brew.status not in (STARTING, RUNNING, "failed"):
+        return False
+    ran = await session.scalar(
+        select(func.count())
+        .select_from(Room)
+        .where(Room.brew_id == brew_id, Room.status.in_(("running", "ended")))
+    )
+    if ran:
+        return False
+    await session.execute(delete(Membership).where(Membership.brew_id == brew_id))
+    await session.execute(delete(Room).where(Room.brew_id == brew_id))
+    await session.execute(delete(PairHistory).where(PairHistory.brew_id == brew_id))
+    if keep_card:
+        brew.status = OPEN
+        brew.started_at = None
+        brew.reflection_secret = None
+        brew.participants = 0
+        brew.rooms_count = 0
+        brew.category_ids = []
+        await session.commit()
+        return True
+    brew.status = OPEN  # so discard_unstarted gives the number back
+    brew.started_at = None
+    await session.flush()
+    await discard_unstarted(session, brew_id)
+    return True
 
 
 async def cancel_open_brew(session: AsyncSession, guild_id: int, channel_id: int) -> int | None:
@@ -313,6 +481,45 @@ async def room_by_channel(session: AsyncSession, channel_id: int) -> RoomInfo | 
     return _room_info(room) if room is not None else None
 
 
+async def busy_people(
+    session: AsyncSession, guild_id: int, user_ids: Sequence[int]
+) -> dict[int, int]:
+    """Of these people, who is already in a running brew of this server (their room still
+    going): person -> that brew's number."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(Membership.user_id, Brew.number)
+        .join(Brew, Brew.id == Membership.brew_id)
+        .join(Room, Room.id == Membership.room_id)
+        .where(
+            Membership.active_guild_id == guild_id,
+            Membership.user_id.in_(list(user_ids)),
+            Brew.status == RUNNING,
+            Room.status != "failed",
+        )
+    )
+    return {int(user): int(number) for user, number in rows}
+
+
+async def _release_old_claims(
+    session: AsyncSession, guild_id: int, user_ids: Sequence[int]
+) -> None:
+    """Claims whose brew is over (or whose room failed) no longer hold anyone."""
+    over = select(Brew.id).where(Brew.guild_id == guild_id, Brew.status != RUNNING)
+    failed = select(Room.id).where(Room.status == "failed")
+    await session.execute(
+        update(Membership)
+        .where(
+            Membership.active_guild_id == guild_id,
+            Membership.user_id.in_(list(user_ids)),
+            Membership.brew_id.in_(over) | Membership.room_id.in_(failed),
+        )
+        .values(active_guild_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def mark_started(
     session: AsyncSession,
     brew_id: int,
@@ -322,15 +529,28 @@ async def mark_started(
     participants: int,
     rooms: Sequence[PlannedRoom],
 ) -> BrewInfo:
-    """Save a brew's plan: running from ``now``, its reflection key, and each room (opening)
-    with its members. Not committed: the pair history joins the same transaction."""
-    brew = await session.get(Brew, brew_id)
+    """Save a brew's plan: from starting to running from ``now``, its reflection key, and each
+    room (opening) with its members, who are claimed for this server while it runs.
+
+    Raises :class:`BrewBusy` if the brew is no longer starting, and IntegrityError (at the
+    flush) if someone in the plan was claimed by another start meanwhile. Not committed: the
+    pair history joins the same transaction.
+    """
+    result = await session.execute(
+        update(Brew)
+        .where(Brew.id == brew_id, Brew.status == STARTING)
+        .values(status=RUNNING, started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        raise await _busy(session, brew_id)
+    brew = await session.get(Brew, brew_id, populate_existing=True)
     assert brew is not None
-    brew.status = "running"
-    brew.started_at = now
     brew.reflection_secret = secret
     brew.participants = participants
     brew.rooms_count = len(rooms)
+    everyone = [user for planned in rooms for user in planned.members]
+    await _release_old_claims(session, brew.guild_id, everyone)
     for index, planned in enumerate(rooms):
         room = Room(
             brew_id=brew.id,
@@ -343,7 +563,12 @@ async def mark_started(
             outbox_seq=0,
         )
         room.members = [
-            Membership(brew_id=brew.id, user_id=user, text_only=user in planned.text_only)
+            Membership(
+                brew_id=brew.id,
+                user_id=user,
+                text_only=user in planned.text_only,
+                active_guild_id=brew.guild_id,
+            )
             for user in planned.members
         ]
         session.add(room)
@@ -355,7 +580,7 @@ async def discard_unstarted(session: AsyncSession, brew_id: int) -> None:
     """Delete a brew that never started (no rooms, no sign-ups, nothing anyone submitted).
     Commits."""
     brew = await session.get(Brew, brew_id)
-    if brew is not None and brew.status == "open" and brew.started_at is None:
+    if brew is not None and brew.status in (OPEN, STARTING) and brew.started_at is None:
         settings = await settings_for(session, brew.guild_id)
         if settings.next_brew_number == brew.number + 1:
             settings.next_brew_number = brew.number  # the number was never seen in use

@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -195,16 +196,27 @@ class Room(Base):
 
 
 class Membership(Base):
-    """Who is in which room. User-linked: deleted by retention after the brew ends."""
+    """Who is in which room. User-linked: deleted by retention after the brew ends.
+
+    ``active_guild_id`` is the person's claim on their server while the brew runs: the unique
+    index on (active_guild_id, user_id) lets nobody be in two running brews of one server, even
+    when two facilitators start at the same moment. A claim whose brew is no longer running (or
+    whose room failed) is released by the next start that needs the person
+    (:func:`bot.db.brews.mark_started`); NULLs never collide.
+    """
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("brew_id", "user_id", name="uq_memberships_brew_user"),)
+    __table_args__ = (
+        UniqueConstraint("brew_id", "user_id", name="uq_memberships_brew_user"),
+        Index("uq_memberships_active_guild_user", "active_guild_id", "user_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
     brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     text_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    active_guild_id: Mapped[int | None] = mapped_column(BigInteger)
 
     room: Mapped[Room] = relationship(back_populates="members")
 

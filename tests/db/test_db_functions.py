@@ -73,10 +73,13 @@ async def test_claiming_a_card_applies_changes_and_returns_who_signed_up(any_db:
     assert info.title == "New title" and info.facilitator_id == USERS[2]
     assert info.timing.think == 0 and info.question == NEW.question
     assert joined == [brews.SignupInfo(USERS[1], True, "x")]
+    assert info.status == "starting"  # taken by this start: no second start, no sign-ups
     async with any_db.sessions() as session:
         assert (
             await brews.claim_open_brew(session, GUILD, 99, USERS[2], brews.BrewChanges()) is None
         )
+        # A start refused before anything was made gives the card back.
+        assert await brews.release_start(session, info.id)
         assert await brews.cancel_open_brew(session, GUILD, 42) == info.number
         assert await brews.cancel_open_brew(session, GUILD, 42) is None
         assert (await brews.get_brew(session, info.id)).status == "cancelled"  # type: ignore[union-attr]
@@ -84,7 +87,7 @@ async def test_claiming_a_card_applies_changes_and_returns_who_signed_up(any_db:
 
 async def test_starting_saves_rooms_and_running_brews_and_overview_read_them(any_db: Db) -> None:
     async with any_db.sessions() as session:
-        made = await brews.create_brew(session, NEW)
+        made = await brews.create_brew(session, NEW, status="starting")
         planned = [
             brews.PlannedRoom(False, (USERS[1], USERS[0]), (USERS[0], USERS[1]), frozenset()),
             brews.PlannedRoom(True, (USERS[2],), (USERS[2],), frozenset({USERS[2]})),

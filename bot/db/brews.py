@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -54,6 +54,10 @@ ATTEMPTS = 5
 #: A brew is "starting" from the moment ``/brew start`` takes it (reading who signed up, in the
 #: same transaction) until its plan is saved and it is "running". Nothing else moves it.
 OPEN, STARTING, RUNNING = "open", "starting", "running"
+
+#: A brew still "starting" this long after it was taken, by a start this process is not
+#: running, was cut short (a crash): planning takes seconds, not minutes.
+STALE_START = timedelta(minutes=2)
 
 
 class BrewBusy(Exception):
@@ -194,6 +198,7 @@ async def create_brew(
     *,
     status: str = OPEN,
     in_flight: set[int] | None = None,
+    now: datetime | None = None,
 ) -> BrewInfo:
     """Save a new brew (open: a sign-up card; starting: ``/brew start`` with no card) with the
     server's next number; commits. A starting brew's id joins ``in_flight`` before the commit
@@ -210,6 +215,7 @@ async def create_brew(
             question=new.question,
             title=new.title,
             status=status,
+            claimed_at=now if status == STARTING else None,
             group_size=new.group_size,
             length_s=new.length_s,
             arrive_s=new.arrive_s,
@@ -287,21 +293,36 @@ async def latest_in_channel(
     return brew_info(brew) if brew is not None else None
 
 
-async def _take(session: AsyncSession, brew_id: int, was: str, values: dict[str, Any]) -> bool:
-    """Move the brew from ``was`` to starting, only if it still is ``was``; True if it moved.
+async def _take(session: AsyncSession, brew: Brew, values: dict[str, Any]) -> bool:
+    """Move the brew to starting, only if it is still as read (its status, and when a start
+    took it); True if it moved.
 
     The conditional UPDATE is the whole guard: on PostgreSQL a second start waits for the row
-    lock and then finds the status changed; on SQLite writers take turns. Join and Leave take
+    lock and then finds the row changed; on SQLite writers take turns. Join and Leave take
     the same row (:mod:`bot.db.signups`), so a sign-up lands either before this (and is read
     below) or after it (and is refused).
     """
+    same_claim = (
+        Brew.claimed_at.is_(None) if brew.claimed_at is None else Brew.claimed_at == brew.claimed_at
+    )
     result = await session.execute(
         update(Brew)
-        .where(Brew.id == brew_id, Brew.status == was)
+        .where(Brew.id == brew.id, Brew.status == brew.status, same_claim)
         .values(status=STARTING, **values)
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
+
+
+def _abandoned(
+    brew: Brew, in_flight: set[int], now: datetime | None, stale_after: timedelta
+) -> bool:
+    """A "starting" brew nobody is starting any more (see :data:`STALE_START`)."""
+    if brew.id in in_flight:
+        return False
+    if now is None or brew.claimed_at is None:
+        return True
+    return now - brew.claimed_at >= stale_after
 
 
 def _rowcount(result: Any) -> int:
@@ -323,15 +344,18 @@ async def claim_open_brew(
     changes: BrewChanges,
     *,
     in_flight: set[int] | None = None,
+    now: datetime | None = None,
+    stale_after: timedelta = STALE_START,
 ) -> tuple[BrewInfo, list[SignupInfo]] | None:
     """``/brew start`` on a sign-up card, as one step: the card moves from open to starting,
     the starter becomes its facilitator, the last-moment changes are saved and who signed up
     is read, all in one transaction. Returns None when there is no card here. Commits.
 
     Raises :class:`BrewBusy` when another start has the card. ``in_flight`` holds the brews
-    this process is starting (a guild's brews are started by the one process connected to it):
-    a "starting" brew not in it was left so by a crash, and is taken over; the claimed id is
-    added to it before the commit, so a second start in this process never takes it over too.
+    this process is starting (a guild's brews are started by the one process connected to it);
+    a "starting" brew not in it and taken longer than ``stale_after`` before ``now`` was left
+    so by a crash, and is taken over. The claimed id joins ``in_flight`` before the commit, so
+    a second start in this process never takes it over too.
     """
     in_flight = in_flight if in_flight is not None else set()
     found = list(
@@ -347,8 +371,8 @@ async def claim_open_brew(
     )
     brew = next(iter(found), None)
     while brew is not None and brew.status == STARTING and brew.card_message_id is None:
-        # "/brew start" without a card, cut short: nobody can press anything on it.
-        if brew.id in in_flight:
+        # "/brew start" without a card: if cut short, nobody can press anything on it.
+        if not _abandoned(brew, in_flight, now, stale_after):
             raise BrewBusy(brew.id, brew.number, STARTING)
         await session.delete(brew)
         found.remove(brew)
@@ -356,17 +380,17 @@ async def claim_open_brew(
     if brew is None:
         await session.commit()
         return None
-    if brew.status == STARTING and brew.id in in_flight:
+    if brew.status == STARTING and not _abandoned(brew, in_flight, now, stale_after):
         raise BrewBusy(brew.id, brew.number, STARTING)
-    values: dict[str, Any] = {"facilitator_id": facilitator_id}
+    values: dict[str, Any] = {"facilitator_id": facilitator_id, "claimed_at": now}
     for name in ("question", "title", "group_size", "length_s", "turn_s", "think_s"):
         value = getattr(changes, name)
         if value is not None:
             values[name] = value
     brew_id, was = brew.id, brew.status
-    # Taking over a crashed start: two takers could both have read "starting"; the second
-    # gets the row only after the first committed, and then finds it in flight.
-    if not await _take(session, brew_id, was, values) or (was == STARTING and brew_id in in_flight):
+    # Taking over a crashed start: two takers in this process could both have read it; the
+    # second gets the row only after the first committed, and then finds it in flight.
+    if not await _take(session, brew, values) or (was == STARTING and brew_id in in_flight):
         raise await _busy(session, brew_id)
     in_flight.add(brew_id)
     try:
@@ -390,7 +414,7 @@ async def release_start(session: AsyncSession, brew_id: int) -> bool:
     result = await session.execute(
         update(Brew)
         .where(Brew.id == brew_id, Brew.status == STARTING)
-        .values(status=OPEN)
+        .values(status=OPEN, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
     await session.commit()
@@ -415,6 +439,7 @@ async def undo_refused_start(session: AsyncSession, brew_id: int, *, keep_card: 
     await session.execute(delete(Membership).where(Membership.brew_id == brew_id))
     await session.execute(delete(Room).where(Room.brew_id == brew_id))
     await session.execute(delete(PairHistory).where(PairHistory.brew_id == brew_id))
+    brew.claimed_at = None
     if keep_card:
         brew.status = OPEN
         brew.started_at = None

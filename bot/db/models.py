@@ -123,6 +123,9 @@ class Brew(Base):
     rooms_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
+    #: When ``/brew start`` took it ("starting"): one still starting long after, and not being
+    #: started by this process, was cut short by a crash and may be taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column()
     paused_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     #: Per-brew key for reflection receipts; set to NULL (destroyed) when the window closes.

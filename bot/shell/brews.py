@@ -249,6 +249,7 @@ async def claim_brew(
                 facilitator_id,
                 overrides(options),
                 in_flight=in_flight,
+                now=bot.services.clock.now(),
             )
         except BrewBusy as exc:
             raise UserFacingError(busy_text(exc)) from None
@@ -261,7 +262,9 @@ async def claim_brew(
         return Claimed(brew, signups, from_card=True)
     new = new_brew(bot, guild_id, channel_id, facilitator_id, options)
     async with bot.services.sessions() as session:
-        brew = await db_brews.create_brew(session, new, status="starting", in_flight=in_flight)
+        brew = await db_brews.create_brew(
+            session, new, status="starting", in_flight=in_flight, now=bot.services.clock.now()
+        )
     return Claimed(brew, [], from_card=False)
 
 

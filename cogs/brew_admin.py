@@ -114,9 +114,7 @@ class AdminCommands(BrewCommands):
         since="Only brews on or after this date, written YYYY-MM-DD",
     )
     @app_commands.choices(
-        format=[
-            app_commands.Choice(name=f.choice, value=f.key) for f in EXPORT_FORMATS.values()
-        ]
+        format=[app_commands.Choice(name=f.choice, value=f.key) for f in EXPORT_FORMATS.values()]
     )
     async def export(
         self,

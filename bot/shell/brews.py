@@ -17,8 +17,8 @@ from bot.core.messages import stamp_rel
 from bot.core.phases import Phase, PlanError, Timing
 from bot.core.text import check_length, check_text, inert
 from bot.db import brews as db_brews
+from bot.db import starts as db_starts
 from bot.db.brews import (
-    BrewBusy,
     BrewChanges,
     BrewInfo,
     BrewOverview,
@@ -27,6 +27,7 @@ from bot.db.brews import (
     SignupInfo,
 )
 from bot.db.settings import ServerSettings, read_settings
+from bot.db.starts import BrewBusy
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import mixing_inputs, remember_pairs
 from bot.shell.protocols import Host
@@ -242,7 +243,7 @@ async def claim_brew(
     in_flight = starting_now(bot)
     async with bot.services.sessions() as session:
         try:
-            claimed = await db_brews.claim_open_brew(
+            claimed = await db_starts.claim_open_brew(
                 session,
                 guild_id,
                 channel_id,
@@ -274,7 +275,7 @@ async def _give_back(bot: Host, claimed: Claimed) -> None:
     try:
         async with bot.services.sessions() as session:
             if claimed.from_card:
-                await db_brews.release_start(session, claimed.brew.id)
+                await db_starts.release_start(session, claimed.brew.id)
             else:
                 await db_brews.discard_unstarted(session, claimed.brew.id)
     except Exception:
@@ -336,7 +337,7 @@ async def _save_plan(
     brew_id = claimed.brew.id
     for _ in range(PLAN_ATTEMPTS):
         async with services.sessions() as session:
-            left_out = await db_brews.busy_people(session, guild.id, [int(p.key) for p in people])
+            left_out = await db_starts.busy_people(session, guild.id, [int(p.key) for p in people])
             here = [p for p in people if int(p.key) not in left_out]
             if len(here) < 2:
                 raise _too_few(here, left_out)
@@ -353,7 +354,7 @@ async def _save_plan(
             )
             now = services.clock.now()
             try:
-                brew = await db_brews.mark_started(
+                brew = await db_starts.mark_started(
                     session,
                     brew_id,
                     now=now,
@@ -466,7 +467,7 @@ async def _open_rooms(
 async def _undo_refused(bot: Host, brew: BrewInfo) -> None:
     """Back to open with its sign-ups, as if the start had not been tried."""
     async with bot.services.sessions() as session:
-        undone = await db_brews.undo_refused_start(session, brew.id, keep_card=True)
+        undone = await db_starts.undo_refused_start(session, brew.id, keep_card=True)
     if not undone:
         log.warning("brew %s: a refused start could not be undone (a room ran)", brew.id)
 

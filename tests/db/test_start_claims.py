@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import brews, signups
+from bot.db import brews, signups, starts
 from bot.db.models import Brew, Membership, PairHistory, Room, Signup
 from tests.builders import GUILD, NOW, USERS, Db, open_db
 from tests.db.test_db_functions import NEW
@@ -41,10 +41,10 @@ async def claim(
     """A claim of channel 42's card, or the BrewBusy it raised."""
     async with db.sessions() as session:
         try:
-            return await brews.claim_open_brew(
+            return await starts.claim_open_brew(
                 session, GUILD, 42, who, brews.BrewChanges(), in_flight=in_flight, now=now
             )
-        except brews.BrewBusy as exc:
+        except starts.BrewBusy as exc:
             return exc
 
 
@@ -74,7 +74,7 @@ async def test_two_claims_of_one_card_at_once_give_it_to_one(any_db: Db) -> None
         claim(any_db, USERS[1], in_flight), claim(any_db, USERS[2], in_flight)
     )
     won = [r for r in (first, second) if isinstance(r, tuple)]
-    lost = [r for r in (first, second) if isinstance(r, brews.BrewBusy)]
+    lost = [r for r in (first, second) if isinstance(r, starts.BrewBusy)]
     assert len(won) == 1 and len(lost) == 1, (first, second)
     assert (lost[0].number, lost[0].status) == (card.number, "starting")
     winner = USERS[1] if first is won[0] else USERS[2]
@@ -91,18 +91,18 @@ async def test_a_crashed_start_is_taken_over_but_one_in_flight_is_not(any_db: Db
     in_flight: set[int] = set()
     assert isinstance(await claim(any_db, USERS[1], in_flight, NOW), tuple)
     assert in_flight == {card.id}
-    later = NOW + brews.STALE_START + timedelta(seconds=1)
+    later = NOW + starts.STALE_START + timedelta(seconds=1)
     busy = await claim(any_db, USERS[2], in_flight, later)
-    assert isinstance(busy, brews.BrewBusy) and busy.status == "starting"
+    assert isinstance(busy, starts.BrewBusy) and busy.status == "starting"
     # Another process (its own in-flight set) leaves a recent start alone...
     soon = await claim(any_db, USERS[2], set(), NOW + timedelta(seconds=30))
-    assert isinstance(soon, brews.BrewBusy) and soon.status == "starting"
+    assert isinstance(soon, starts.BrewBusy) and soon.status == "starting"
     # ...but may take over one cut short long ago; of two doing so at once, only one does.
     results = await asyncio.gather(
         claim(any_db, USERS[2], set(), later), claim(any_db, C, set(), later)
     )
     assert sum(isinstance(r, tuple) for r in results) == 1, results
-    assert sum(isinstance(r, brews.BrewBusy) for r in results) == 1, results
+    assert sum(isinstance(r, starts.BrewBusy) for r in results) == 1, results
 
 
 async def test_a_start_without_a_card_cut_short_is_cleared_away(any_db: Db) -> None:
@@ -165,7 +165,7 @@ async def test_double_presses_are_two_successes(any_db: Db) -> None:
 
 async def start(db: Db, brew_id: int, *people: int) -> brews.BrewInfo:
     async with db.sessions() as session:
-        started = await brews.mark_started(
+        started = await starts.mark_started(
             session, brew_id, now=NOW, secret=b"s" * 32, participants=len(people),
             rooms=one_room(*people),
         )  # fmt: skip
@@ -182,7 +182,7 @@ async def test_nobody_is_in_two_running_brews_of_one_server(any_db: Db) -> None:
         )
     await start(any_db, first.id, USERS[1], USERS[2], C)
     async with any_db.sessions() as session:
-        busy = await brews.busy_people(session, GUILD, [USERS[2], D])
+        busy = await starts.busy_people(session, GUILD, [USERS[2], D])
     assert busy == {USERS[2]: first.number}
     # Even without looking first, the database refuses the second claim on USERS[2].
     with pytest.raises(IntegrityError):
@@ -199,7 +199,7 @@ async def test_nobody_is_in_two_running_brews_of_one_server(any_db: Db) -> None:
         row.status = "ended"
         await session.commit()
     async with any_db.sessions() as session:
-        assert await brews.busy_people(session, GUILD, [USERS[2]]) == {}
+        assert await starts.busy_people(session, GUILD, [USERS[2]]) == {}
     assert (await start(any_db, second.id, USERS[2], D)).status == "running"
 
 
@@ -236,7 +236,7 @@ async def test_a_refused_start_is_undone_with_its_sign_ups_kept(any_db: Db) -> N
         row.status = "failed"  # what the room opener does when no room opens
         await session.commit()
     async with any_db.sessions() as session:
-        assert await brews.undo_refused_start(session, card.id, keep_card=True)
+        assert await starts.undo_refused_start(session, card.id, keep_card=True)
     async with any_db.sessions() as session:
         info = await brews.get_brew(session, card.id)
     assert info is not None and info.status == "open"
@@ -259,5 +259,5 @@ async def test_a_start_whose_rooms_ran_is_not_undone(any_db: Db) -> None:
         room.status = "running"
         await session.commit()
     async with any_db.sessions() as session:
-        assert not await brews.undo_refused_start(session, made.id, keep_card=True)
+        assert not await starts.undo_refused_start(session, made.id, keep_card=True)
         assert (await brews.get_brew(session, made.id)).status == "running"  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ from before this revision) never collides. ``brews.claimed_at`` says when a star
 brew, so one cut short by a crash can be taken over later.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-10
 """
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision: str = '0006'
-down_revision: str | None = '0003'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

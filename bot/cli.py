@@ -146,9 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="also list each permission and why")
     p.set_defaults(func=cmd_invite_url)
 
-    p = with_config(
-        sub.add_parser("export", help="export reflections (a report, CSV or JSON)")
-    )
+    p = with_config(sub.add_parser("export", help="export reflections (a report, CSV or JSON)"))
     p.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="markdown")
     p.add_argument("--brew", type=int, metavar="N", help="only brew number N")
     p.add_argument("--guild", type=int, metavar="ID", help="only this server (default: all)")

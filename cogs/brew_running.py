@@ -9,19 +9,15 @@ import discord
 from discord import app_commands
 
 from bot.db import brews as db_brews
-from bot.db.brews import SignupInfo
 from bot.shell.brews import (
     BrewOptions,
     card_text,
-    create_brew,
-    gather_people,
+    claim_brew,
     new_brew,
     open_signup_card,
-    overrides,
     parse_perspectives,
     start_brew,
 )
-from bot.shell.errors import UserFacingError
 from bot.shell.ui.signup import card_view
 from cogs.brew_base import BREW, BrewCommands, plural
 
@@ -110,21 +106,12 @@ class RunningCommands(BrewCommands):
             think_seconds=think,
         )
         channel_id, user_id = interaction.channel_id, interaction.user.id
-        signups: list[SignupInfo] = []
-        async with self.bot.services.sessions() as session:
-            claimed = await db_brews.claim_open_brew(
-                session, guild.id, channel_id, user_id, overrides(options)
-            )
-        created_here = claimed is None
-        if claimed is not None:
-            brew, signups = claimed
-        else:
-            new = new_brew(self.bot, guild.id, channel_id, user_id, options)
-            brew = await create_brew(self.bot, new)
+        # The card moves from open to starting with who signed up, in one step: a second
+        # start hears "already starting", later presses hear "already started".
+        claimed = await claim_brew(self.bot, guild.id, channel_id, user_id, options)
         member = guild.get_member(user_id) or interaction.user
         voice_state = getattr(member, "voice", None)
         in_voice = list(voice_state.channel.members) if voice_state and voice_state.channel else []
-        people = gather_people(signups, in_voice, user_id, include_me)
 
         async def progress(ready: int, total: int) -> None:
             await interaction.edit_original_response(
@@ -132,16 +119,16 @@ class RunningCommands(BrewCommands):
             )
 
         started = time.monotonic()
-        try:
-            started_brew, report = await start_brew(
-                self.bot, guild, brew.id, people, progress=progress
-            )
-        except UserFacingError:
-            if created_here:
-                # Refused before anything existed: leave no half-made brew in this channel.
-                async with self.bot.services.sessions() as session:
-                    await db_brews.discard_unstarted(session, brew.id)
-            raise
+        result = await start_brew(
+            self.bot,
+            guild,
+            claimed,
+            in_voice,
+            facilitator_id=user_id,
+            include_me=include_me,
+            progress=progress,
+        )
+        started_brew, report = result.brew, result.report
         ready = report.rooms_ready
         lines = [
             f"Brew {started_brew.number} has started: {ready} "
@@ -157,6 +144,12 @@ class RunningCommands(BrewCommands):
                 f"{plural(len(report.not_moved), 'person was', 'people were')} not in voice or "
                 "could not be moved; each was sent a link to their room."
             )
+        if result.left_out:
+            numbers = ", ".join(str(n) for n in sorted(set(result.left_out.values())))
+            lines.append(
+                f"{plural(len(result.left_out), 'person was', 'people were')} left out because "
+                f"they are already in brew {numbers}: nobody can be in two brews at once."
+            )
         if report.rooms_failed:
             lines.append(
                 f"{plural(report.rooms_failed, 'room', 'rooms')} could not be opened; "
@@ -166,7 +159,7 @@ class RunningCommands(BrewCommands):
         await interaction.edit_original_response(content="\n".join(lines))
         await self._close_card(
             interaction,
-            brew.card_message_id,
+            claimed.brew.card_message_id,
             f"Brew {started_brew.number} has started. Thank you for joining.",
         )
 

@@ -48,8 +48,12 @@ MODAL_FRAME = {
         "data": {
             "custom_id": "bh:reflect:form:7",
             "components": [
-                {"type": 1, "components": [{"type": 4, "custom_id": "missing",
-                                            "value": "My carer's name is Jo"}]},
+                {
+                    "type": 1,
+                    "components": [
+                        {"type": 4, "custom_id": "missing", "value": "My carer's name is Jo"}
+                    ],
+                },
                 {"type": 18, "component": {"type": 4, "custom_id": "consent", "value": "yes"}},
             ],
         },

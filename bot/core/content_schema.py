@@ -274,6 +274,8 @@ SCHEMA: dict[str, Any] = {
         "joined_text": MESSAGE,
         "left": MESSAGE,
         "not_open": MESSAGE,
+        "started": MESSAGE,
+        "started_leave": MESSAGE,
         "perspective_prompt": MESSAGE,
         "perspective_saved": MESSAGE,
     },

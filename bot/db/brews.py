@@ -8,7 +8,6 @@ The running timetable's own reads and writes are in :mod:`bot.db.repo`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.core.phases import RoomState, Timing
-from bot.db.models import Brew, Membership, Room
+from bot.db.models import Brew, Room
 from bot.db.repo import settings_for, state_of, timing_of
 
 __all__ = [
@@ -31,11 +30,10 @@ __all__ = [
     "SignupInfo",
     "brew_status",
     "cancel_open_brew",
-    "claim_open_brew",
     "create_brew",
     "discard_unstarted",
     "get_brew",
-    "mark_started",
+    "latest_in_channel",
     "open_brew_in_channel",
     "overview",
     "room_by_channel",
@@ -44,6 +42,10 @@ __all__ = [
 ]
 
 ATTEMPTS = 5
+
+#: A brew is "starting" from the moment ``/brew start`` takes it (reading who signed up, in the
+#: same transaction) until its plan is saved and it is "running". Nothing else moves it.
+OPEN, STARTING, RUNNING = "open", "starting", "running"
 
 
 @dataclass(frozen=True)
@@ -170,8 +172,17 @@ async def _numbered(session: AsyncSession, guild_id: int) -> int:
     return number
 
 
-async def create_brew(session: AsyncSession, new: NewBrew) -> BrewInfo:
-    """Save a new open brew with the server's next number; commits.
+async def create_brew(
+    session: AsyncSession,
+    new: NewBrew,
+    *,
+    status: str = OPEN,
+    in_flight: set[int] | None = None,
+    now: datetime | None = None,
+) -> BrewInfo:
+    """Save a new brew (open: a sign-up card; starting: ``/brew start`` with no card) with the
+    server's next number; commits. A starting brew's id joins ``in_flight`` before the commit
+    (see :func:`claim_open_brew`).
 
     Two facilitators may start brews at the same moment; the unique (server, number) index makes
     one of them fail, and that one simply tries again with the next number.
@@ -183,7 +194,8 @@ async def create_brew(session: AsyncSession, new: NewBrew) -> BrewInfo:
             facilitator_id=new.facilitator_id,
             question=new.question,
             title=new.title,
-            status="open",
+            status=status,
+            claimed_at=now if status == STARTING else None,
             group_size=new.group_size,
             length_s=new.length_s,
             arrive_s=new.arrive_s,
@@ -202,8 +214,15 @@ async def create_brew(session: AsyncSession, new: NewBrew) -> BrewInfo:
         brew.number = await _numbered(session, new.guild_id)
         session.add(brew)
         try:
+            await session.flush()
+            if in_flight is not None:
+                in_flight.add(brew.id)
             await session.commit()
-        except IntegrityError:
+        except BaseException as exc:
+            if in_flight is not None and brew.id is not None:
+                in_flight.discard(brew.id)
+            if not isinstance(exc, IntegrityError):
+                raise
             await session.rollback()
             continue
         return brew_info(brew)
@@ -241,26 +260,17 @@ async def open_brew_in_channel(
     return brew_info(brew) if brew is not None else None
 
 
-async def claim_open_brew(
-    session: AsyncSession,
-    guild_id: int,
-    channel_id: int,
-    facilitator_id: int,
-    changes: BrewChanges,
-) -> tuple[BrewInfo, list[SignupInfo]] | None:
-    """``/brew start`` on a sign-up card: the starter becomes its facilitator and the last-moment
-    changes are saved; returns the brew and who signed up (None: no card here). Commits."""
-    brew = await _open_in_channel(session, guild_id, channel_id)
-    if brew is None:
-        return None
-    for name in ("question", "title", "group_size", "length_s", "turn_s", "think_s"):
-        value = getattr(changes, name)
-        if value is not None:
-            setattr(brew, name, value)
-    brew.facilitator_id = facilitator_id
-    signups = [SignupInfo(s.user_id, s.text_only, s.perspective) for s in brew.signups]
-    await session.commit()
-    return brew_info(brew), signups
+async def latest_in_channel(
+    session: AsyncSession, guild_id: int, channel_id: int
+) -> BrewInfo | None:
+    """The newest brew of any status made in this channel."""
+    brew = await session.scalar(
+        select(Brew)
+        .where(Brew.guild_id == guild_id, Brew.channel_id == channel_id)
+        .order_by(Brew.id.desc())
+        .limit(1)
+    )
+    return brew_info(brew) if brew is not None else None
 
 
 async def cancel_open_brew(session: AsyncSession, guild_id: int, channel_id: int) -> int | None:
@@ -313,49 +323,11 @@ async def room_by_channel(session: AsyncSession, channel_id: int) -> RoomInfo | 
     return _room_info(room) if room is not None else None
 
 
-async def mark_started(
-    session: AsyncSession,
-    brew_id: int,
-    *,
-    now: datetime,
-    secret: bytes,
-    participants: int,
-    rooms: Sequence[PlannedRoom],
-) -> BrewInfo:
-    """Save a brew's plan: running from ``now``, its reflection key, and each room (opening)
-    with its members. Not committed: the pair history joins the same transaction."""
-    brew = await session.get(Brew, brew_id)
-    assert brew is not None
-    brew.status = "running"
-    brew.started_at = now
-    brew.reflection_secret = secret
-    brew.participants = participants
-    brew.rooms_count = len(rooms)
-    for index, planned in enumerate(rooms):
-        room = Room(
-            brew_id=brew.id,
-            index=index,
-            turns_in_text=planned.turns_in_text,
-            status="opening",
-            turn_order=list(planned.order),
-            phase="arrive",
-            step=0,
-            outbox_seq=0,
-        )
-        room.members = [
-            Membership(brew_id=brew.id, user_id=user, text_only=user in planned.text_only)
-            for user in planned.members
-        ]
-        session.add(room)
-    await session.flush()
-    return brew_info(brew)
-
-
 async def discard_unstarted(session: AsyncSession, brew_id: int) -> None:
     """Delete a brew that never started (no rooms, no sign-ups, nothing anyone submitted).
     Commits."""
     brew = await session.get(Brew, brew_id)
-    if brew is not None and brew.status == "open" and brew.started_at is None:
+    if brew is not None and brew.status in (OPEN, STARTING) and brew.started_at is None:
         settings = await settings_for(session, brew.guild_id)
         if settings.next_brew_number == brew.number + 1:
             settings.next_brew_number = brew.number  # the number was never seen in use

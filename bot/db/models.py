@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -122,6 +123,9 @@ class Brew(Base):
     rooms_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
+    #: When ``/brew start`` took it ("starting"): one still starting long after, and not being
+    #: started by this process, was cut short by a crash and may be taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column()
     paused_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     #: Per-brew key for reflection receipts; set to NULL (destroyed) when the window closes.
@@ -195,16 +199,27 @@ class Room(Base):
 
 
 class Membership(Base):
-    """Who is in which room. User-linked: deleted by retention after the brew ends."""
+    """Who is in which room. User-linked: deleted by retention after the brew ends.
+
+    ``active_guild_id`` is the person's claim on their server while the brew runs: the unique
+    index on (active_guild_id, user_id) lets nobody be in two running brews of one server, even
+    when two facilitators start at the same moment. A claim whose brew is no longer running (or
+    whose room failed) is released by the next start that needs the person
+    (:func:`bot.db.brews.mark_started`); NULLs never collide.
+    """
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("brew_id", "user_id", name="uq_memberships_brew_user"),)
+    __table_args__ = (
+        UniqueConstraint("brew_id", "user_id", name="uq_memberships_brew_user"),
+        Index("uq_memberships_active_guild_user", "active_guild_id", "user_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
     brew_id: Mapped[int] = mapped_column(ForeignKey("brews.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     text_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    active_guild_id: Mapped[int | None] = mapped_column(BigInteger)
 
     room: Mapped[Room] = relationship(back_populates="members")
 

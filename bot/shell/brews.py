@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import discord
+from sqlalchemy.exc import IntegrityError
 
 from bot.core.anonymity import new_secret
 from bot.core.content import Content
@@ -16,6 +17,7 @@ from bot.core.messages import stamp_rel
 from bot.core.phases import Phase, PlanError, Timing
 from bot.core.text import check_length, check_text, inert
 from bot.db import brews as db_brews
+from bot.db import starts as db_starts
 from bot.db.brews import (
     BrewChanges,
     BrewInfo,
@@ -24,7 +26,8 @@ from bot.db.brews import (
     PlannedRoom,
     SignupInfo,
 )
-from bot.db.settings import read_settings
+from bot.db.settings import ServerSettings, read_settings
+from bot.db.starts import BrewBusy
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import mixing_inputs, remember_pairs
 from bot.shell.protocols import Host
@@ -190,63 +193,238 @@ def gather_people(
     return [people[k] for k in sorted(people)]
 
 
+#: Brews each bot is starting right now, by ``id(services)``: a "starting" brew missing here
+#: was left so by a crash and may be taken over (see :func:`bot.db.brews.claim_open_brew`).
+_in_flight: dict[int, set[int]] = {}
+
+#: Tries at saving a plan when another start took some of the same people meanwhile.
+PLAN_ATTEMPTS = 3
+
+
+def starting_now(bot: Host) -> set[int]:
+    return _in_flight.setdefault(id(bot.services), set())
+
+
+def busy_text(exc: BrewBusy) -> str:
+    """What a second start (or a late press) hears about the brew that got there first."""
+    if exc.status == "starting":
+        return (
+            f"Brew {exc.number} is already starting, so I haven't started it again. "
+            "Use /brew status in a moment to see how it's going."
+        )
+    if exc.status == "running":
+        return f"Brew {exc.number} has already started. Use /brew status to see how it's going."
+    return f"Brew {exc.number} is no longer taking sign-ups, so there is nothing to start."
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A brew this start holds (status "starting"), and who had signed up on its card."""
+
+    brew: BrewInfo
+    signups: list[SignupInfo]
+    from_card: bool
+
+
+@dataclass(frozen=True)
+class Started:
+    brew: BrewInfo
+    report: OpenReport
+    #: People left out because they are already in another running brew here -> its number.
+    left_out: dict[int, int] = field(default_factory=dict)
+
+
+async def claim_brew(
+    bot: Host, guild_id: int, channel_id: int, facilitator_id: int, options: BrewOptions
+) -> Claimed:
+    """``/brew start``'s first step: take this channel's sign-up card (open -> starting, with
+    who signed up, in one transaction), or make a new brew already starting. A second start
+    hears that the brew is already starting, and is never recorded on it."""
+    in_flight = starting_now(bot)
+    async with bot.services.sessions() as session:
+        try:
+            claimed = await db_starts.claim_open_brew(
+                session,
+                guild_id,
+                channel_id,
+                facilitator_id,
+                overrides(options),
+                in_flight=in_flight,
+                now=bot.services.clock.now(),
+            )
+        except BrewBusy as exc:
+            raise UserFacingError(busy_text(exc)) from None
+        if claimed is None and not options.question:
+            latest = await db_brews.latest_in_channel(session, guild_id, channel_id)
+            if latest is not None and latest.status == "running":
+                raise UserFacingError(busy_text(BrewBusy(latest.id, latest.number, "running")))
+    if claimed is not None:
+        brew, signups = claimed
+        return Claimed(brew, signups, from_card=True)
+    new = new_brew(bot, guild_id, channel_id, facilitator_id, options)
+    async with bot.services.sessions() as session:
+        brew = await db_brews.create_brew(
+            session, new, status="starting", in_flight=in_flight, now=bot.services.clock.now()
+        )
+    return Claimed(brew, [], from_card=False)
+
+
+async def _give_back(bot: Host, claimed: Claimed) -> None:
+    """Refused before anything was made: the card takes sign-ups again (everyone still signed
+    up); a brew made by this start is deleted, number and all."""
+    try:
+        async with bot.services.sessions() as session:
+            if claimed.from_card:
+                await db_starts.release_start(session, claimed.brew.id)
+            else:
+                await db_brews.discard_unstarted(session, claimed.brew.id)
+    except Exception:
+        log.exception("brew %s: could not give the refused start back", claimed.brew.id)
+
+
 async def start_brew(
     bot: Host,
     guild: discord.Guild,
-    brew_id: int,
-    people: Sequence[Person],
+    claimed: Claimed,
+    voice_members: Sequence[discord.Member],
     *,
+    facilitator_id: int,
+    include_me: bool = False,
     progress: Progress | None = None,
-) -> tuple[BrewInfo, OpenReport]:
-    """Group people, save the plan, then open the rooms. Refusals happen before anything exists."""
+) -> Started:
+    """Group people, save the plan, then open the rooms. Refusals happen before anything
+    exists and give the brew back; a start Discord refuses outright puts it back to open."""
+    try:
+        people = gather_people(claimed.signups, voice_members, facilitator_id, include_me)
+        try:
+            brew, groups, settings, left_out = await _save_plan(bot, guild, claimed, people)
+        except BaseException:
+            await _give_back(bot, claimed)
+            raise
+        return await _open_rooms(bot, guild, claimed, brew, groups, settings, left_out, progress)
+    finally:
+        starting_now(bot).discard(claimed.brew.id)
+
+
+def _too_few(people: Sequence[Person], left_out: dict[int, int]) -> UserFacingError:
+    if not left_out:
+        return UserFacingError(
+            "A brew needs at least two people. Ask people to press Join on the sign-up card or "
+            "to join your voice channel, then try again."
+        )
+    numbers = sorted(set(left_out.values()))
+    if len(numbers) == 1:
+        return UserFacingError(
+            f"Brew {numbers[0]} is already starting with these people, so I haven't started "
+            "another: nobody can be in two brews at once. Use /brew status to see it."
+        )
+    listed = ", ".join(str(n) for n in numbers)
+    return UserFacingError(
+        f"These people are already in brews {listed}, so fewer than two are left to start "
+        "with: nobody can be in two brews at once. Use /brew status to see them."
+    )
+
+
+async def _save_plan(
+    bot: Host, guild: discord.Guild, claimed: Claimed, people: Sequence[Person]
+) -> tuple[BrewInfo, list[Group], ServerSettings, dict[int, int]]:
+    """Plan the groups of everyone not already in another running brew here, and save the
+    plan (starting -> running, rooms, memberships claiming each person, pair history) in one
+    transaction. If another start claimed some of the same people meanwhile, the database's
+    unique claim refuses this one; it then plans again without them."""
+    services = bot.services
+    remember = services.config.privacy.remember_brews
+    brew_id = claimed.brew.id
+    for _ in range(PLAN_ATTEMPTS):
+        async with services.sessions() as session:
+            left_out = await db_starts.busy_people(session, guild.id, [int(p.key) for p in people])
+            here = [p for p in people if int(p.key) not in left_out]
+            if len(here) < 2:
+                raise _too_few(here, left_out)
+            brew = await db_brews.get_brew(session, brew_id)
+            assert brew is not None
+            settings = await read_settings(session, guild.id)
+            recent, apart = await mixing_inputs(
+                session, guild.id, [int(p.key) for p in here], remember
+            )
+            groups = _plan(brew, here, recent, apart)
+            check_timing(brew.timing, max(len(g.members) for g in groups))
+            check_bot_can_open(
+                guild, len(groups), brew_channels(guild, brew, settings.main_voice_channel_id)
+            )
+            now = services.clock.now()
+            try:
+                brew = await db_starts.mark_started(
+                    session,
+                    brew_id,
+                    now=now,
+                    # The key for "has this person already left a reflection?"; destroyed when
+                    # the reflection window closes (see bot/core/anonymity.py).
+                    secret=new_secret(),
+                    participants=len(here),
+                    rooms=plan_rooms(groups, here, brew.seed),
+                )
+                await remember_pairs(session, guild.id, brew_id, groups, now.date(), remember)
+                await session.commit()
+            except IntegrityError:
+                log.info("brew %s: someone was claimed by another start; planning again", brew_id)
+                await session.rollback()
+                continue
+            except BrewBusy as exc:
+                raise UserFacingError(busy_text(exc)) from None
+            return brew, groups, settings, left_out
+    raise UserFacingError(
+        "Another brew was starting with the same people at the same moment. Nothing has been "
+        "created; please try /brew start again."
+    )
+
+
+def _plan(
+    brew: BrewInfo,
+    people: Sequence[Person],
+    recent: Mapping[frozenset[str], float],
+    apart: Collection[frozenset[str]],
+) -> list[Group]:
+    try:
+        return plan_groups(
+            people,
+            brew.group_size,
+            rng=random.Random(brew.seed),
+            recent_pairs=recent,
+            apart=apart,
+        )
+    except ApartConstraintError as exc:
+        raise UserFacingError(apart_refusal(exc)) from None
+    except GroupingError as exc:
+        raise UserFacingError(
+            f"I couldn't make the groups: {exc} Nothing has been created."
+        ) from None
+
+
+def refused_text(brew: BrewInfo, claimed: Claimed, why: str) -> str:
+    """A start Discord refused: said plainly, with what is kept and what to do next."""
+    kept = "its question and everyone who signed up" if claimed.from_card else "its question"
+    card = " The sign-up card is taking sign-ups again." if claimed.from_card else ""
+    return (
+        f"{why} Brew {brew.number} has not started; it is open again with {kept}.{card} "
+        "Please try /brew start again in a few minutes."
+    )
+
+
+async def _open_rooms(
+    bot: Host,
+    guild: discord.Guild,
+    claimed: Claimed,
+    brew: BrewInfo,
+    groups: Sequence[Group],
+    settings: ServerSettings,
+    left_out: dict[int, int],
+    progress: Progress | None,
+) -> Started:
     assert bot.runner is not None
     services = bot.services
-    if len(people) < 2:
-        raise UserFacingError(
-            "A brew needs at least two people. Ask people to press Join on the sign-up card or to "
-            "join your voice channel, then try again."
-        )
-    remember = services.config.privacy.remember_brews
-    async with services.sessions() as session:
-        brew = await db_brews.get_brew(session, brew_id)
-        assert brew is not None
-        settings = await read_settings(session, guild.id)
-        recent, apart = await mixing_inputs(
-            session, guild.id, [int(p.key) for p in people], remember
-        )
-        try:
-            groups = plan_groups(
-                people,
-                brew.group_size,
-                rng=random.Random(brew.seed),
-                recent_pairs=recent,
-                apart=apart,
-            )
-        except ApartConstraintError as exc:
-            raise UserFacingError(apart_refusal(exc)) from None
-        except GroupingError as exc:
-            raise UserFacingError(
-                f"I couldn't make the groups: {exc} Nothing has been created."
-            ) from None
-        check_timing(brew.timing, max(len(g.members) for g in groups))
-        check_bot_can_open(
-            guild, len(groups), brew_channels(guild, brew, settings.main_voice_channel_id)
-        )
-        now = services.clock.now()
-        brew = await db_brews.mark_started(
-            session,
-            brew_id,
-            now=now,
-            # The key for "has this person already left a reflection?"; destroyed when the
-            # reflection window closes (see bot/core/anonymity.py).
-            secret=new_secret(),
-            participants=len(people),
-            rooms=plan_rooms(groups, people, brew.seed),
-        )
-        await remember_pairs(session, guild.id, brew_id, groups, now.date(), remember)
-        await session.commit()
     # The room opener (bot/shell/rooms.py) works on the rows it loads itself.
-    opened_brew, rooms = await load_for_opening(services, brew_id)
+    opened_brew, rooms = await load_for_opening(services, brew.id)
     opener = RoomOpener(
         bot.runner,
         guild,
@@ -257,7 +435,12 @@ async def start_brew(
         facilitator_role_id=settings.facilitator_role_id,
         progress=progress,
     )
-    report = await opener.open()
+    try:
+        report = await opener.open()
+    except UserFacingError as exc:
+        # Refused before any room existed (the category); the opener tidied what it made.
+        await _undo_refused(bot, brew)
+        raise UserFacingError(refused_text(brew, claimed, str(exc))) from None
     log.info(
         "brew %s: %d rooms ready, %d failed, %d moved, in %.2fs",
         brew.id,
@@ -268,13 +451,25 @@ async def start_brew(
     )
     if report.rooms_ready == 0:
         await opener.give_up()
+        await _undo_refused(bot, brew)
         raise UserFacingError(
-            "I couldn't open any of the rooms, so this brew has not started: Discord refused or "
-            "asked me to wait too long. Everyone involved was told in this channel. Please try "
-            "/brew start again in a few minutes."
+            refused_text(
+                brew,
+                claimed,
+                "I couldn't open any of the rooms: Discord refused or asked me to wait too "
+                "long. Everyone involved was told in this channel.",
+            )
         )
     await bot.runner.maybe_finish_brew(brew.id)
-    return brew, report
+    return Started(brew, report, left_out)
+
+
+async def _undo_refused(bot: Host, brew: BrewInfo) -> None:
+    """Back to open with its sign-ups, as if the start had not been tried."""
+    async with bot.services.sessions() as session:
+        undone = await db_starts.undo_refused_start(session, brew.id, keep_card=True)
+    if not undone:
+        log.warning("brew %s: a refused start could not be undone (a room ran)", brew.id)
 
 
 def plan_rooms(groups: Sequence[Group], people: Sequence[Person], seed: int) -> list[PlannedRoom]:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from bot.core.phases import Phase, Timing
-from bot.db import brews, pair_history, privacy, reflections, settings, signups
+from bot.db import brews, pair_history, privacy, reflections, settings, signups, starts
 from bot.db.models import Brew, Signup
 from tests.builders import GUILD, NOW, USERS, Db, add_brew, brew_timing, open_db
 
@@ -65,7 +65,7 @@ async def test_claiming_a_card_applies_changes_and_returns_who_signed_up(any_db:
         await session.commit()
     async with any_db.sessions() as session:
         assert await signups.signup_count(session, made.id) == 1
-        claimed = await brews.claim_open_brew(
+        claimed = await starts.claim_open_brew(
             session, GUILD, 42, USERS[2], brews.BrewChanges(title="New title", think_s=0)
         )
     assert claimed is not None
@@ -73,10 +73,13 @@ async def test_claiming_a_card_applies_changes_and_returns_who_signed_up(any_db:
     assert info.title == "New title" and info.facilitator_id == USERS[2]
     assert info.timing.think == 0 and info.question == NEW.question
     assert joined == [brews.SignupInfo(USERS[1], True, "x")]
+    assert info.status == "starting"  # taken by this start: no second start, no sign-ups
     async with any_db.sessions() as session:
         assert (
-            await brews.claim_open_brew(session, GUILD, 99, USERS[2], brews.BrewChanges()) is None
+            await starts.claim_open_brew(session, GUILD, 99, USERS[2], brews.BrewChanges()) is None
         )
+        # A start refused before anything was made gives the card back.
+        assert await starts.release_start(session, info.id)
         assert await brews.cancel_open_brew(session, GUILD, 42) == info.number
         assert await brews.cancel_open_brew(session, GUILD, 42) is None
         assert (await brews.get_brew(session, info.id)).status == "cancelled"  # type: ignore[union-attr]
@@ -84,12 +87,12 @@ async def test_claiming_a_card_applies_changes_and_returns_who_signed_up(any_db:
 
 async def test_starting_saves_rooms_and_running_brews_and_overview_read_them(any_db: Db) -> None:
     async with any_db.sessions() as session:
-        made = await brews.create_brew(session, NEW)
+        made = await brews.create_brew(session, NEW, status="starting")
         planned = [
             brews.PlannedRoom(False, (USERS[1], USERS[0]), (USERS[0], USERS[1]), frozenset()),
             brews.PlannedRoom(True, (USERS[2],), (USERS[2],), frozenset({USERS[2]})),
         ]
-        started = await brews.mark_started(
+        started = await starts.mark_started(
             session, made.id, now=NOW, secret=b"s" * 32, participants=3, rooms=planned
         )
         await session.commit()

@@ -97,7 +97,9 @@ async def test_controls_and_buttons(harness: Harness) -> None:
     direct = await harness.wait_for(lambda: sim.dms(world.facilitator.id))
     assert f"<@{order[3]}> asked for help in room 1" in direct[-1].content
     # Pressing again (or someone else in the room) within a few minutes calls nobody again.
-    alerts = len([m for m in sim.messages(world.hall.id) if "would like a facilitator" in m.content])
+    alerts = len(
+        [m for m in sim.messages(world.hall.id) if "would like a facilitator" in m.content]
+    )
     for who in (order[3], order[0], order[3]):
         again = await press(harness, who, fourth, "Ask for help")
         assert again.ephemeral and "already been called" in again.content

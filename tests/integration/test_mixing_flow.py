@@ -270,16 +270,21 @@ async def test_perspectives_are_spread_and_then_discarded(harness: Harness) -> N
         await click.wait_response()
         await sim.wait_for(lambda c=click: c.followups)
         click = await sim.click_button(person.id, world.hall.id, card.id, choose["custom_id"])
-        resp = await click.wait_response()
-        prompt = click.original_message
+        resp = await click.wait_response()  # answered at once ("thinking"), privately
+        prompt = await sim.wait_for(
+            lambda c=click: c.original_message if c.original_message.components else None
+        )
         assert resp.ephemeral and prompt is not None and prompt.ephemeral
         assert prompt.visible_to == person.id  # only they can see it
         menu = next(c for c in _components(prompt.components) if c.get("type") == 3)
         value = next(o["value"] for o in menu["options"] if o["label"] == label)
         chosen = await sim.select(person.id, world.hall.id, prompt.id, menu["custom_id"], [value])
         saved = await chosen.wait_response()
-        assert saved.type == 7  # the private prompt is replaced by a thank-you
-        assert "not shown to anyone" in (saved.content or "")
+        assert saved.type == 6  # acknowledged at once; the private prompt is then replaced
+        thanked = await sim.wait_for(
+            lambda p=prompt: "not shown to anyone" in sim.message(p.id).content
+        )
+        assert thanked and not sim.message(prompt.id).components
     # Nobody's choice was posted publicly.
     for message in sim.messages(world.hall.id, include_ephemeral=False):
         assert "practitioner" not in message.content.replace("carer, practitioner", "")

@@ -43,14 +43,18 @@ async def test_rooms_that_cannot_be_created_are_tidied_and_their_people_told(
     summary = await harness.final_text(rec, timeout=30)
     assert "couldn't open any of the rooms" in summary and "has not started" in summary, summary
 
+    assert "open again" in summary and "try /brew start again" in summary, summary
+
     told = [m for m in sim.messages(world.hall.id) if "could not be opened" in m.content]
     assert len(told) == 1
     async with harness.sessions() as session:
         rooms = list(await session.scalars(select(Room).order_by(Room.index)))
         brew = await session.scalar(select(Brew))
-    assert [r.status for r in rooms] == ["failed"]
-    assert brew is not None and brew.status == "failed"
-    assert sorted(told[0].mentions) == sorted(rooms[0].turn_order)  # its people were pinged
+    # The plan that never ran is forgotten; the brew is open again for another try.
+    assert rooms == []
+    assert brew is not None and brew.status == "open" and brew.started_at is None
+    people = sorted(p.id for p in world.people[:4])
+    assert sorted(told[0].mentions) == people  # its people were pinged
     # Nothing was left half-made: no room channel and no category.
     assert harness.room_channels() == []
     assert sim.channels(world.guild.id, type=GUILD_CATEGORY) == []

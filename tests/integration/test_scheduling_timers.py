@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from bot.config import ScheduleConfig
 from bot.core.schedule import Repeat
-from bot.db.models import Brew, ScheduledDone, ScheduledOccurrence
+from bot.db.models import Brew, ScheduledDone, ScheduledOccurrence, ScheduledSeries
 from bot.db.scheduling import NewSeries
 from discordsim import DEFAULT_BOT_PERMISSIONS, DiscordSimulator, Permission
 
@@ -90,9 +90,7 @@ async def plan(harness: Harness, seconds_ahead: float, **changes: object) -> int
 
 async def answer(harness: Harness, member_index: int, choice: str, occurrence_id: int) -> None:
     card = next(
-        m
-        for m in reversed(harness.bot_messages(harness.world.hall))
-        if "(planned)" in m.content
+        m for m in reversed(harness.bot_messages(harness.world.hall)) if "(planned)" in m.content
     )
     who = harness.world.people[member_index]
     rec = await harness.sim.click_button(
@@ -124,7 +122,6 @@ async def test_reminder_opening_and_starting_by_itself(harness: Harness) -> None
     # The reminder, 4 seconds ahead: by DM, or one channel message mentioning only Person 2.
     await harness.wait_for(lambda: reminders_to(harness, 0), timeout=15)
     assert "Soon brew" in reminders_to(harness, 0)[0]
-    fallback = [m for m in harness.bot_messages(world.hall) if "couldn't send you" in m.content]
     await harness.wait_for(
         lambda: [m for m in harness.bot_messages(world.hall) if "couldn't send you" in m.content]
     )
@@ -134,7 +131,9 @@ async def test_reminder_opening_and_starting_by_itself(harness: Harness) -> None
 
     # Sign-up opens: the card is now /brew open's card, both already joined.
     await harness.wait_for(
-        lambda: any("People joined so far: 2" in m.content for m in harness.bot_messages(world.hall))
+        lambda: any(
+            "People joined so far: 2" in m.content for m in harness.bot_messages(world.hall)
+        )
     )
     # At the start: two joined, so the brew starts by itself.
     await harness.wait_for(lambda: harness.room_channels(), timeout=20)
@@ -224,3 +223,39 @@ async def test_a_start_missed_while_down_is_reported_not_run(harness: Harness) -
     )
     row = await occurrence_row(harness, occurrence_id)
     assert row.status == "missed" and harness.room_channels() == []
+
+
+async def test_a_weekly_brew_makes_its_next_one_when_it_starts_and_the_rest_can_be_cancelled(
+    harness: Harness,
+) -> None:
+    sim, world = harness.sim, harness.world
+    first = await plan(harness, 4, repeat=Repeat.WEEKLY, occurrences=3)
+    await answer(harness, 0, "voice", first)
+    await answer(harness, 1, "voice", first)
+    await harness.wait_for(lambda: harness.room_channels(), timeout=15)
+
+    async def second() -> ScheduledOccurrence | None:
+        async with harness.sessions() as session:
+            return await session.scalar(
+                select(ScheduledOccurrence).where(ScheduledOccurrence.index == 1)
+            )
+
+    for _ in range(100):
+        made = await second()
+        if made is not None and made.card_message_id is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert made is not None and made.status == "planned" and made.number == 2
+    first_row = await occurrence_row(harness, first)
+    assert made.starts_at - first_row.starts_at == timedelta(weeks=1)  # no change of clocks
+    assert len(sim.scheduled_events(world.guild_id)) == 2
+
+    rec = await harness.command(world.facilitator, "brew cancel_scheduled", brew=2, all_future=True)
+    assert "Cancelled 1 scheduled brew" in await harness.final_text(rec)
+    made = await second()
+    assert made is not None and made.status == "cancelled"
+    async with harness.sessions() as session:
+        row = await session.scalar(select(ScheduledSeries))
+        assert row is not None and row.cancelled_at is not None
+    event = sim.scheduled_event(world.guild_id, made.discord_event_id)
+    assert event.status == 4  # cancelled

@@ -26,7 +26,7 @@ from discordsim import DEFAULT_BOT_PERMISSIONS, DiscordSimulator, Permission
 from .conftest import Harness, World
 
 CREATE_EVENTS = int(Permission.CREATE_EVENTS)
-SCHEDULED, ACTIVE = 1, 2
+SCHEDULED, ACTIVE, COMPLETED = 1, 2, 3
 
 
 @pytest.fixture
@@ -149,6 +149,14 @@ async def test_reminder_opening_and_starting_by_itself(harness: Harness) -> None
         lambda: any("started by itself" in m.content for m in harness.bot_messages(world.hall))
     )
     assert len(reminders_to(harness, 0)) == 1
+
+    # Ending the brew completes its event.
+    rec = await harness.command(world.facilitator, "brew end")
+    await harness.final_text(rec)
+    await harness.wait_for(
+        lambda: sim.scheduled_event(world.guild_id, row.discord_event_id).status == COMPLETED,
+        timeout=30,
+    )
 
 
 async def test_too_few_tells_the_facilitators_and_the_card_stays_open(harness: Harness) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.config import Config, ConfigError, load_config, require_token
 from bot.core.content import Content, ContentError, load_content
 from bot.core.export import EXPORT_FORMATS
-from bot.permissions import REQUIRED, client_id_from_token, human_name, invite_url
+from bot.permissions import OPTIONAL, REQUIRED, client_id_from_token, human_name, invite_url
 
 log = logging.getLogger("brewhost")
 
@@ -66,7 +66,7 @@ def cmd_invite_url(args: argparse.Namespace) -> int:
     print(invite_url(client_id))
     if args.explain:
         print("\nPermissions asked for, and why:")
-        for name, _, why in REQUIRED:
+        for name, _, why in REQUIRED + OPTIONAL:
             print(f"- {human_name(name)}: {why}")
     return 0
 

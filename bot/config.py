@@ -98,6 +98,19 @@ def _zone(name: str) -> tzinfo:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """Scheduled brews (``/brew schedule``): when reminders go out and when the card opens.
+
+    Both are minutes before the start and, like every duration, follow ``[timing] speed``.
+    """
+
+    #: Reminders to people who said they would come, furthest first (1 to 10080 each).
+    reminder_minutes: tuple[int, ...] = (1440, 15)
+    #: Default minutes before the start that the sign-up card opens (0 to 120).
+    signup_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class PrivacyConfig:
     reflection_window_days: int = 7
     retention_days: int = 90
@@ -130,6 +143,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     brew: BrewDefaults = BrewDefaults()
     timing: TimingConfig = TimingConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     content: ContentConfig = ContentConfig()
     reports: ReportsConfig = ReportsConfig()
@@ -159,6 +173,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "brew.close_seconds": (10, 600),
     "brew.cleanup_minutes": (0, 1440),
     "timing.speed": (0.01, 10000),
+    "schedule.signup_minutes": (0, 120),
     "privacy.reflection_window_days": (1, 365),
     "privacy.retention_days": (1, 3650),
     "privacy.remember_brews": (0, 100),
@@ -169,6 +184,7 @@ _SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,
     "brew": BrewDefaults,
     "timing": TimingConfig,
+    "schedule": ScheduleConfig,
     "privacy": PrivacyConfig,
     "content": ContentConfig,
     "reports": ReportsConfig,
@@ -188,7 +204,27 @@ def _describe(kind: Any) -> str:
     }.get(str(kind), str(kind))
 
 
+#: Longest reminder offset, in minutes: a week ahead (as :mod:`bot.core.schedule` allows).
+_MAX_REMINDER_MINUTES = 7 * 24 * 60
+
+
+def _reminder_minutes(source: str, key: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= _MAX_REMINDER_MINUTES
+        for v in value
+    ):
+        raise ConfigError(
+            source,
+            key,
+            f"expected a list of minutes before the start, each 1 to {_MAX_REMINDER_MINUTES}, "
+            f"like [1440, 15]; got {value!r}",
+        )
+    return tuple(sorted(set(value), reverse=True))
+
+
 def _coerce(source: str, key: str, kind: Any, value: Any) -> Any:
+    if key == "schedule.reminder_minutes":
+        return _reminder_minutes(source, key, value)
     kind = str(kind)
     if kind in ("int", "int | None"):
         if isinstance(value, bool) or not isinstance(value, int):

@@ -40,13 +40,26 @@ REQUIRED: tuple[tuple[str, int, str], ...] = (
     ),
 )
 
+#: Asked for in the invite link but not needed to run a brew: without it the feature named is
+#: left out and the bot says which permission would add it.
+OPTIONAL: tuple[tuple[str, int, str], ...] = (
+    (
+        "create_events",
+        1 << 44,
+        "optional: add each brew planned with /brew schedule to the server's Events list (and "
+        "keep it in step); without it the brew is still scheduled, just not listed there",
+    ),
+)
+
+CREATE_EVENTS = 1 << 44
 ADMINISTRATOR = 1 << 3
 SCOPES = ("bot", "applications.commands")
 
 
 def permission_integer() -> int:
+    """Every permission the invite link asks for: the required ones and the optional ones."""
     value = 0
-    for _, bit, _ in REQUIRED:
+    for _, bit, _ in REQUIRED + OPTIONAL:
         value |= bit
     return value
 
@@ -66,6 +79,11 @@ def invite_url(client_id: int) -> str:
         {"client_id": client_id, "permissions": permission_integer(), "scope": " ".join(SCOPES)}
     )
     return f"https://discord.com/oauth2/authorize?{query}"
+
+
+def can_create_events(have: int) -> bool:
+    """Whether the server-wide permissions ``have`` let the bot add scheduled events."""
+    return bool(have & (ADMINISTRATOR | CREATE_EVENTS))
 
 
 def missing_names(have: int) -> list[str]:

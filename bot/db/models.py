@@ -318,6 +318,112 @@ class Lease(Base):
     expires_at: Mapped[datetime]
 
 
+class ScheduledSeries(Base):
+    """A brew planned ahead with ``/brew schedule``: once, or repeating.
+
+    The brew's settings are fixed when it is scheduled; ``first_start`` is an absolute instant
+    and each repeat keeps its wall time in ``timezone`` (see :mod:`bot.core.schedule`).
+    ``facilitator_id`` is user-linked and cleared by retention once the series is over.
+    """
+
+    __tablename__ = "scheduled_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    question: Mapped[str] = mapped_column(Text)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    voice_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    facilitator_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: once, weekly, fortnightly or monthly
+    repeat: Mapped[str] = mapped_column(String(16))
+    occurrences: Mapped[int] = mapped_column(Integer)
+    first_start: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    signup_minutes: Mapped[int] = mapped_column(Integer)
+    reminder_minutes: Mapped[list[int]] = mapped_column(JSON, default=list)
+    auto_start: Mapped[bool] = mapped_column(Boolean, default=True)
+    group_size: Mapped[int | None] = mapped_column(Integer)
+    length_s: Mapped[int] = mapped_column(Integer)
+    turn_s: Mapped[int | None] = mapped_column(Integer)
+    think_s: Mapped[int | None] = mapped_column(Integer)
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+
+    occurrences_: Mapped[list[ScheduledOccurrence]] = relationship(
+        back_populates="series",
+        cascade="all, delete-orphan",
+        order_by="ScheduledOccurrence.index",
+        passive_deletes=True,
+    )
+
+
+class ScheduledOccurrence(Base):
+    """One planned brew of a series, numbered per server for ``/brew cancel_scheduled``.
+
+    planned -> open (its sign-up card is a normal ``/brew open`` card, ``brew_id``) -> started;
+    or cancelled, or missed (the bot was down until after it would have ended).
+    """
+
+    __tablename__ = "scheduled_occurrences"
+    __table_args__ = (
+        UniqueConstraint("series_id", "index", name="uq_scheduled_occurrences_series_index"),
+        UniqueConstraint("guild_id", "number", name="uq_scheduled_occurrences_guild_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_series.id", ondelete="CASCADE"), index=True
+    )
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    index: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="planned")
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    discord_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: Why the Discord event could not be made (shown to the facilitator), if it could not.
+    event_error: Mapped[str | None] = mapped_column(String(200))
+    brew_id: Mapped[int | None] = mapped_column(ForeignKey("brews.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    series: Mapped[ScheduledSeries] = relationship(back_populates="occurrences_")
+
+
+class ScheduledDone(Base):
+    """A moment of an occurrence that has been dealt with (``reminder-15``, ``open``,
+    ``start``). The primary key is what makes "nothing happens twice" the database's rule."""
+
+    __tablename__ = "scheduled_done"
+
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_occurrences.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduledAnswer(Base):
+    """Someone's answer on a sign-up-ahead card. User-linked like a sign-up: deleted by the
+    retention job, never joined to reflections."""
+
+    __tablename__ = "scheduled_answers"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "user_id", name="uq_scheduled_answers_occurrence_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_occurrences.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    #: voice, text or cant
+    choice: Mapped[str] = mapped_column(String(8))
+    answered_at: Mapped[datetime]
+    coming_since: Mapped[datetime | None] = mapped_column()
+
+
 __all__ = [
     "Base",
     "Brew",
@@ -330,6 +436,10 @@ __all__ = [
     "Reflection",
     "ReflectionReceipt",
     "Room",
+    "ScheduledAnswer",
+    "ScheduledDone",
+    "ScheduledOccurrence",
+    "ScheduledSeries",
     "Signup",
     "UTCDateTime",
 ]

@@ -28,6 +28,7 @@ from bot.db.models import (
     Room,
     Signup,
 )
+from bot.db.scheduling import forget_answers
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,14 @@ class RetentionReport:
     memberships: int = 0
     outbox: int = 0
     pairs: int = 0
+    #: Answers on sign-up-ahead cards of scheduled brews (see :mod:`bot.db.scheduling`).
+    scheduled_answers: int = 0
 
     @property
     def deleted_anything(self) -> bool:
-        return bool(self.signups or self.memberships or self.outbox or self.pairs)
+        return bool(
+            self.signups or self.memberships or self.outbox or self.pairs or self.scheduled_answers
+        )
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,8 @@ async def apply_retention(session: AsyncSession, cutoff: datetime) -> RetentionR
     rows are deleted; the facilitator, sign-up channel and card message ids and each room's
     speaking order (user ids) are cleared; any leftover receipt key or receipts go too. "Who met
     whom" hashes older than the cut-off are deleted. Reflections, titles, questions, dates and
-    counts stay: they name nobody. Idempotent.
+    counts stay: they name nobody. Answers on sign-up-ahead cards of scheduled brews whose time
+    is before the cut-off are deleted too. Idempotent.
     """
     await secure_delete(session)
     await session.execute(
@@ -235,9 +241,12 @@ async def apply_retention(session: AsyncSession, cutoff: datetime) -> RetentionR
             outbox=_count(outbox),
         )
     pairs = await session.execute(delete(PairHistory).where(PairHistory.met_on < cutoff.date()))
+    # Answers on sign-up-ahead cards go by the same rule: once the brew's time is older than
+    # the cut-off (the SQL lives with the rest of scheduling's).
+    answers = await forget_answers(session, cutoff)
     await session.commit()
     return RetentionReport(
-        report.brews, report.signups, report.memberships, report.outbox, _count(pairs)
+        report.brews, report.signups, report.memberships, report.outbox, _count(pairs), answers
     )
 
 

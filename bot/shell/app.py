@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.services import Services
 from bot.shell.errors import on_app_command_error
 from bot.shell.runner import BrewRunner
+from bot.shell.scheduling import Scheduling
 from bot.shell.sharding import owned_guild_ids, syncs_global_commands
 from bot.shell.timers import Timers
 from bot.shell.ui.registry import PERSISTENT_ITEMS
@@ -59,6 +60,8 @@ class BrewBot(commands.Bot):
         #: Timers and background tasks; cogs set their own repeating jobs here.
         self.timers = Timers()
         self.runner: BrewRunner | None = None
+        #: Scheduled brews (:mod:`bot.shell.scheduling`); the card's buttons reach it here.
+        self.scheduling: Scheduling | None = None
         self.tree.error(on_app_command_error)
 
     @property
@@ -69,11 +72,14 @@ class BrewBot(commands.Bot):
         # Every persistent button, once, so presses on messages from before a restart work.
         self.add_dynamic_items(*PERSISTENT_ITEMS)
         self.runner = BrewRunner(self, self.services, self.timers)
+        self.scheduling = Scheduling(self, self, self.timers)
+        self.runner.ended_listeners.append(self.scheduling.brew_ended)
         for name in self.extension_names:
             await self.load_extension(name)
         if self.sync_on_start:
             await self.sync_commands()
         await self.runner.start()
+        self.timers.spawn(self.scheduling.recover(), name="scheduling-recover")
 
     async def sync_commands(self) -> None:
         guild_ids = self.config.discord.guild_ids

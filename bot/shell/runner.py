@@ -28,7 +28,8 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,6 +71,8 @@ class BrewRunner:
         #: Rooms whose facilitator was told they are stuck (told again when they move on).
         self._stuck: set[int] = set()
         self.started_at = services.clock.now()
+        #: Called with a brew's id once it has ended (scheduled brews complete their event).
+        self.ended_listeners: list[Callable[[int], Coroutine[Any, Any, None]]] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -427,6 +430,8 @@ class BrewRunner:
                 await session.commit()
                 self._forget(brew.id, [r.id for r in brew.rooms])
                 log.info("brew %s (number %s) has ended", brew.id, brew.number)
+                for listener in self.ended_listeners:
+                    self.timers.spawn(listener(brew.id), name=f"brew-ended-{brew.id}")
 
     def _forget(self, brew_id: int, room_ids: Sequence[int]) -> None:
         """Drop the in-memory locks of a finished brew's rooms, so a long-running bot does not

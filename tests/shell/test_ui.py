@@ -13,6 +13,7 @@ from bot.shell.ui import ids
 from bot.shell.ui.reflect import ReflectButton
 from bot.shell.ui.registry import PERSISTENT_ITEMS
 from bot.shell.ui.room import HelpButton, MoreTimeButton, TurnButton, room_view
+from bot.shell.ui.schedule import CalendarButton, RsvpButton
 from bot.shell.ui.signup import JoinButton, LeaveButton, PerspectiveButton, PerspectiveSelect
 
 #: The ids as messages posted before this version carry them: they must keep working.
@@ -43,7 +44,8 @@ def test_each_button_builds_the_id_already_in_discord_and_only_its_class_matches
 
 
 def test_the_registry_holds_each_persistent_item_once() -> None:
-    assert len(set(PERSISTENT_ITEMS)) == len(PERSISTENT_ITEMS) == 8
+    assert len(set(PERSISTENT_ITEMS)) == len(PERSISTENT_ITEMS) == 10
+    assert RsvpButton in PERSISTENT_ITEMS and CalendarButton in PERSISTENT_ITEMS
 
 
 def test_the_reflection_form_id_and_the_turn_done_helper() -> None:

@@ -66,3 +66,18 @@ def perspective_choice_id(brew_id: int) -> str:
 def reflection_form_id(brew_id: int | None) -> str:
     """``None``: the member's most recent brew, found when the form comes back."""
     return f"bh:rf:{brew_id if brew_id is not None else 'latest'}"
+
+
+#: The sign-up-ahead card of a scheduled brew: "I'll come" (voice or text only), "Can't come
+#: after all", and "Add to my calendar". ``occurrence`` is the scheduled occurrence's id.
+RSVP = r"bh:rsvp:(?P<occurrence>\d+):(?P<choice>voice|text|cant)"
+CALENDAR = r"bh:ics:(?P<occurrence>\d+)"
+
+
+def rsvp_id(occurrence_id: int, choice: str) -> str:
+    """``choice`` is ``voice``, ``text`` or ``cant``."""
+    return f"bh:rsvp:{occurrence_id}:{choice}"
+
+
+def calendar_id(occurrence_id: int) -> str:
+    return f"bh:ics:{occurrence_id}"

@@ -11,6 +11,7 @@ from discord.ui import DynamicItem
 
 from bot.shell.ui.reflect import ReflectButton
 from bot.shell.ui.room import HelpButton, MoreTimeButton, TurnButton
+from bot.shell.ui.schedule import CalendarButton, RsvpButton
 from bot.shell.ui.signup import JoinButton, LeaveButton, PerspectiveButton, PerspectiveSelect
 
 PERSISTENT_ITEMS: tuple[type[DynamicItem[Any]], ...] = (
@@ -22,4 +23,6 @@ PERSISTENT_ITEMS: tuple[type[DynamicItem[Any]], ...] = (
     LeaveButton,
     PerspectiveButton,
     PerspectiveSelect,
+    RsvpButton,
+    CalendarButton,
 )

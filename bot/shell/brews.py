@@ -269,7 +269,7 @@ async def claim_brew(
     return Claimed(brew, [], from_card=False)
 
 
-async def _give_back(bot: Host, claimed: Claimed) -> None:
+async def give_back(bot: Host, claimed: Claimed) -> None:
     """Refused before anything was made: the card takes sign-ups again (everyone still signed
     up); a brew made by this start is deleted, number and all."""
     try:
@@ -299,7 +299,7 @@ async def start_brew(
         try:
             brew, groups, settings, left_out = await _save_plan(bot, guild, claimed, people)
         except BaseException:
-            await _give_back(bot, claimed)
+            await give_back(bot, claimed)
             raise
         return await _open_rooms(bot, guild, claimed, brew, groups, settings, left_out, progress)
     finally:

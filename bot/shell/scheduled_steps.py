@@ -43,7 +43,14 @@ from bot.db.scheduling import OccurrenceInfo, SeriesInfo
 from bot.db.settings import read_settings
 from bot.permissions import can_create_events
 from bot.services import Services
-from bot.shell.brews import BrewOptions, card_text, gather_people, new_brew, start_brew
+from bot.shell.brews import (
+    BrewOptions,
+    card_text,
+    claim_brew,
+    give_back,
+    new_brew,
+    start_brew,
+)
 from bot.shell.errors import UserFacingError, only_pinging
 from bot.shell.protocols import Host
 from bot.shell.ui.signup import card_view
@@ -424,10 +431,22 @@ async def _start_or_tell(
     status = "due"
     if outcome is StartOutcome.START:
         facilitator = series.facilitator_id or 0
-        people = gather_people(signups, in_voice, facilitator, include_me=False)
         assert occurrence.brew_id is not None
         try:
-            brew, report = await start_brew(sched.host, guild, occurrence.brew_id, people)
+            # The same atomic first step as /brew start: the card moves from open to starting
+            # with who signed up, so presses during the start are answered plainly.
+            claimed = await claim_brew(
+                sched.host, guild.id, series.channel_id or 0, facilitator, BrewOptions()
+            )
+            if claimed.brew.id != occurrence.brew_id:
+                await give_back(sched.host, claimed)
+                raise UserFacingError(
+                    "another sign-up card is open in this channel. Start it with /brew start."
+                )
+            started = await start_brew(
+                sched.host, guild, claimed, in_voice, facilitator_id=facilitator
+            )
+            brew, report = started.brew, started.report
         except UserFacingError as exc:
             await tell_channel(
                 client, series.channel_id, f"{title} could not start by itself: {exc}"

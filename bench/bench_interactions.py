@@ -1,0 +1,269 @@
+"""Interactions under load: how fast the first answer comes when many people press at once.
+
+One brew of 200 people (50 rooms of 4) runs on the simulator with the real BrewBot:
+
+* **room buttons**: when every room shows its first turn prompt, 100 presses go out at once, two
+  per room in 50 rooms: the speaker presses "One more minute" and another person "Ask for help"
+  (25 rooms), or the speaker "I'm done" and another person "Ask for help" (25 rooms).
+* **200 at once**: at Close, people 1-100 press "Leave a reflection" and get their forms (this
+  wave is reported as a supporting figure); then, at the same moment, those 100 submit their
+  forms and people 101-200 press "Leave a reflection": 100 button presses + 100 submits.
+
+The figure is the interaction's *first answer*: the simulator stamps when it sent the
+interaction and when the bot's callback arrived (``InteractionRecord.latency``), as Discord
+measures its 3-second deadline. Rate limits are off here (Discord does not rate-limit the
+interaction callback, and opening 200 people's rooms under Discord-like limits alone takes over
+three minutes; see the opening-rooms benchmark for those).
+
+    python bench/bench_interactions.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    Metric,
+    custom_id,
+    messages_with,
+    percentile,
+    wait_until,
+)
+
+MENTION = re.compile(r"<@!?(\d+)>")
+VIEW_CHANNEL = 1024
+PEOPLE = 200
+BREW = dict(
+    group_size=4,
+    arrive_seconds=60,
+    think_seconds=30,
+    turn_seconds=120,
+    nudge_seconds=20,
+    length_minutes=14,
+    still_seconds=60,
+    min_reflect_seconds=60,
+    close_seconds=60,
+    cleanup_minutes=30,
+)
+SPEED = 30.0
+ANSWERS = {
+    "q:missing": "Time to do co-production properly.",
+    "q:lasting": "That carers' voices matter.",
+    "q:feedback": "Good",
+    "consent": "Yes",
+}
+
+
+async def _latencies(recs: list[Any], timeout: float = 15.0) -> list[float]:
+    """First-answer latency of each record, in ms; an unanswered one counts as ``timeout``."""
+
+    async def one(rec: Any) -> float:
+        try:
+            resp = await rec.wait_response(timeout=timeout, allow_late=True)
+        except TimeoutError:
+            return timeout * 1000
+        return float(resp.latency) * 1000
+
+    return list(await asyncio.gather(*(one(r) for r in recs)))
+
+
+async def one_run(db_dir: Path) -> dict[str, list[float]]:
+    from bench_open_rooms import seat_everyone
+
+    from bot.config import BrewDefaults
+    from bot.db.migrate import upgrade
+    from bot.rehearsal.stage import open_stage
+    from discordsim import GUILD_TEXT, RateLimitPolicy
+
+    db_url = f"sqlite+aiosqlite:///{db_dir / f'inter-{time.monotonic_ns()}.db'}"
+    await asyncio.to_thread(upgrade, db_url)
+    out: dict[str, list[float]] = {}
+    async with open_stage(
+        db_url,
+        people=PEOPLE,
+        brew=BrewDefaults(**BREW),  # type: ignore[arg-type]
+        speed=SPEED,
+        rate_limits=RateLimitPolicy.off(),
+        server="Bench Network",
+        boot_within=60,
+    ) as stage:
+        await stage.start()
+        await seat_everyone(stage)
+        sim, world = stage.sim, stage.world
+        rec = await stage.command(
+            world.facilitator, "brew start", question="What's missing?", group_size=4
+        )
+        await stage.final_text(rec, within=120)
+        rooms = [
+            c.id
+            for c in sim.channels(world.guild_id, type=GUILD_TEXT)
+            if c.name.startswith("room-")
+        ]
+        members: dict[int, list[int]] = {
+            room: [
+                p.id
+                for p in world.people
+                if sim.permissions_for(world.guild_id, p.id, room) & VIEW_CHANNEL
+            ]
+            for room in rooms
+        }
+
+        # ---- room buttons: every room at its first turn prompt, then 100 presses at once
+        prompts = await wait_until(
+            lambda: (m := messages_with(sim, rooms, "bh:turn:done:")) and len(m) == len(rooms) and m,
+            120,
+            what="a turn prompt in every room",
+        )
+        helps = messages_with(sim, rooms, "bh:help:")
+        presses = []
+        kinds: list[str] = []
+        for i, room in enumerate(rooms[:50]):
+            prompt = prompts[room]
+            found = MENTION.search(prompt.content)
+            speaker = int(found.group(1)) if found else members[room][0]
+            other = next(m for m in members[room] if m != speaker)
+            own = (
+                ("bh:more:", "One more minute") if i % 2 == 0 else ("bh:turn:done:", "I'm done")
+            )
+            presses.append((speaker, room, prompt, own[0]))
+            kinds.append(own[1])
+            helper_msg = helps.get(room, prompt)
+            presses.append((other, room, helper_msg, "bh:help:"))
+            kinds.append("Ask for help")
+        recs = await asyncio.gather(
+            *(
+                sim.click_button(user, room, msg.id, custom_id(msg, prefix))
+                for user, room, msg, prefix in presses
+            )
+        )
+        lat = await _latencies(list(recs))
+        out["room_buttons"] = lat
+        for kind in ("One more minute", "I'm done", "Ask for help"):
+            out[f"room_buttons:{kind}"] = [v for v, k in zip(lat, kinds, strict=True) if k == kind]
+
+        # ---- Close: forms for people 1-100, then 100 submits + 100 presses at once
+        closes = await wait_until(
+            lambda: (m := messages_with(sim, rooms, "bh:reflect:")) and len(m) == len(rooms) and m,
+            180,
+            what="the reflection button in every room",
+        )
+        room_of = {p: room for room, ps in members.items() for p in ps}
+        first = [p.id for p in world.people[:100]]
+        second = [p.id for p in world.people[100:]]
+
+        def press_reflect(user: int) -> Any:
+            msg = closes[room_of[user]]
+            return sim.click_button(user, room_of[user], msg.id, custom_id(msg, "bh:reflect:"))
+
+        forms = await asyncio.gather(*(press_reflect(u) for u in first))
+        out["form_wave"] = await _latencies(list(forms))
+        both = await asyncio.gather(
+            *(sim.submit_modal(u, f, ANSWERS) for u, f in zip(first, forms, strict=True)),
+            *(press_reflect(u) for u in second),
+        )
+        lat = await _latencies(list(both))
+        out["wave_200"] = lat
+        out["wave_200:submit"] = lat[:100]
+        out["wave_200:press"] = lat[100:]
+        await asyncio.sleep(0.5)
+    return out
+
+
+def metrics_from(runs: list[dict[str, list[float]]]) -> list[Metric]:
+    def per_run(key: str, fn: Any) -> list[float]:
+        return [round(fn(r[key]), 1) for r in runs]
+
+    p99 = lambda v: percentile(v, 99)  # noqa: E731
+    p50 = lambda v: percentile(v, 50)  # noqa: E731
+    return [
+        Metric(
+            "interactions",
+            "200 at once (100 presses + 100 submits): first answer p99",
+            "ms",
+            per_run("wave_200", p99),
+            ("<", 250),
+            note="simulator's interaction record: callback arrival minus interaction sent",
+        ),
+        Metric("interactions", "200 at once: first answer p50", "ms", per_run("wave_200", p50)),
+        Metric("interactions", "200 at once: first answer max", "ms", per_run("wave_200", max)),
+        Metric(
+            "interactions",
+            "200 at once: answered after Discord's 3 s",
+            "count",
+            [float(sum(v >= 3000 for v in r["wave_200"])) for r in runs],
+            ("<=", 0),
+            check="max",
+        ),
+        Metric("interactions", "200 at once: submits p99", "ms", per_run("wave_200:submit", p99)),
+        Metric(
+            "interactions",
+            "200 at once: 'Leave a reflection' presses p99",
+            "ms",
+            per_run("wave_200:press", p99),
+        ),
+        Metric(
+            "interactions",
+            "100 'Leave a reflection' at once (forms): p99",
+            "ms",
+            per_run("form_wave", p99),
+        ),
+        Metric(
+            "room_buttons",
+            "100 room-button presses at once: first answer p50",
+            "ms",
+            per_run("room_buttons", p50),
+            ("<=", 50),
+            note="One more minute / I'm done / Ask for help; target: answered first",
+        ),
+        Metric(
+            "room_buttons",
+            "100 room-button presses: first answer p99",
+            "ms",
+            per_run("room_buttons", p99),
+        ),
+        *(
+            Metric("room_buttons", f"'{kind}': p50", "ms", per_run(f"room_buttons:{kind}", p50))
+            for kind in ("One more minute", "I'm done", "Ask for help")
+        ),
+    ]
+
+
+async def run(repeat: int) -> list[Metric]:
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            result = await one_run(Path(tmp))
+            print(
+                f"  interactions run {i + 1}: 200-wave p99 "
+                f"{percentile(result['wave_200'], 99):.0f} ms, room buttons p50 "
+                f"{statistics.median(result['room_buttons']):.0f} ms",
+                flush=True,
+            )
+            runs.append(result)
+    return metrics_from(runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    metrics = asyncio.run(run(args.repeat))
+    for m in metrics:
+        print(f"{m.name:70} {m.lo:9.1f} {m.med:9.1f} {m.hi:9.1f} {m.unit} {m.target_text()}")
+    return 0 if all(m.ok is not False for m in metrics) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Shared pieces of the benchmarks: results, statistics, the loop-lag probe and stage helpers.
+
+A benchmark returns :class:`Metric` objects: one figure per repetition, the target it is held
+to, and (where there is one) the comparison measured in the same run. ``run_all.py`` collects
+them, prints the table and writes the JSON file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class Metric:
+    """One measured figure over the repetitions, with its target.
+
+    ``target`` is ``(op, limit)`` with op ``"<"`` or ``"<="``, checked against the median
+    (``check="median"``) or the worst repetition (``check="max"``). ``None`` means reported
+    only (a comparison or a supporting figure).
+    """
+
+    bench: str
+    name: str
+    unit: str
+    values: list[float] = field(default_factory=list)
+    target: tuple[str, float] | None = None
+    check: str = "median"
+    note: str = ""
+
+    @property
+    def lo(self) -> float:
+        return min(self.values) if self.values else math.nan
+
+    @property
+    def med(self) -> float:
+        return statistics.median(self.values) if self.values else math.nan
+
+    @property
+    def hi(self) -> float:
+        return max(self.values) if self.values else math.nan
+
+    @property
+    def ok(self) -> bool | None:
+        if self.target is None:
+            return None
+        if not self.values:
+            return False
+        op, limit = self.target
+        value = self.hi if self.check == "max" else self.med
+        return value < limit if op == "<" else value <= limit
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        op, limit = self.target
+        which = "worst run" if self.check == "max" else "median"
+        return f"{which} {op} {limit:g} {self.unit}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bench": self.bench,
+            "name": self.name,
+            "unit": self.unit,
+            "values": self.values,
+            "min": self.lo,
+            "median": self.med,
+            "max": self.hi,
+            "target": list(self.target) if self.target else None,
+            "check": self.check,
+            "ok": self.ok,
+            "note": self.note,
+        }
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (p99 of 200 values is the 198th smallest)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+class LagProbe:
+    """A task that sleeps ``interval`` seconds in a loop and records how late each wake-up was:
+    the longest overshoot is the longest time the event loop could not run anything else."""
+
+    def __init__(self, interval: float = 0.010) -> None:
+        self.interval = interval
+        self.overshoots: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.overshoots.append(time.perf_counter() - before - self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    @property
+    def max_stall(self) -> float:
+        return max(self.overshoots, default=0.0)
+
+
+def rss_mib(pid: int | None = None) -> float:
+    """Resident memory now (VmRSS) of ``pid`` (this process by default), in MiB."""
+    status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def machine_load() -> str:
+    """``uptime``'s load averages and the core count, for the figures' context."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+async def wait_until(
+    predicate: Callable[[], Any], timeout: float, step: float = 0.02, what: str = "condition"
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned) or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        await asyncio.sleep(step)
+
+
+def messages_with(sim: Any, channel_ids: Iterable[int], prefix: str) -> dict[int, Any]:
+    """The latest public message carrying a component whose custom id starts with ``prefix``,
+    per channel."""
+    found: dict[int, Any] = {}
+    for channel_id in channel_ids:
+        for message in sim.messages(channel_id, include_ephemeral=False):
+            if not message.deleted and any(c.startswith(prefix) for c in message.custom_ids()):
+                found[channel_id] = message
+    return found
+
+
+def custom_id(message: Any, prefix: str) -> str:
+    return next(c for c in message.custom_ids() if c.startswith(prefix))

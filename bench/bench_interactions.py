@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     Metric,
     custom_id,
     messages_with,
@@ -121,7 +121,9 @@ async def one_run(db_dir: Path) -> dict[str, list[float]]:
 
         # ---- room buttons: every room at its first turn prompt, then 100 presses at once
         prompts = await wait_until(
-            lambda: (m := messages_with(sim, rooms, "bh:turn:done:")) and len(m) == len(rooms) and m,
+            lambda: (
+                (m := messages_with(sim, rooms, "bh:turn:done:")) and len(m) == len(rooms) and m
+            ),
             120,
             what="a turn prompt in every room",
         )
@@ -133,9 +135,7 @@ async def one_run(db_dir: Path) -> dict[str, list[float]]:
             found = MENTION.search(prompt.content)
             speaker = int(found.group(1)) if found else members[room][0]
             other = next(m for m in members[room] if m != speaker)
-            own = (
-                ("bh:more:", "One more minute") if i % 2 == 0 else ("bh:turn:done:", "I'm done")
-            )
+            own = ("bh:more:", "One more minute") if i % 2 == 0 else ("bh:turn:done:", "I'm done")
             presses.append((speaker, room, prompt, own[0]))
             kinds.append(own[1])
             helper_msg = helps.get(room, prompt)

@@ -98,7 +98,9 @@ def write_all(db: Path, out_dir: Path, timezone: str = "Europe/London") -> list[
                     for text, shown in sorted(
                         grouped.get(key, ()), key=lambda a: (a[0].casefold(), a[0], a[1])
                     ):
-                        writer.writerow((*head, _safe(label), _safe(text), "yes" if shown else "no"))
+                        writer.writerow(
+                            (*head, _safe(label), _safe(text), "yes" if shown else "no")
+                        )
         written.append(path)
     conn.close()
     return written

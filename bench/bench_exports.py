@@ -1,0 +1,230 @@
+"""Exports of 100k reflections (500 brews over 6 areas, from ``datagen.py``).
+
+Two benchmarks:
+
+* ``brewhost export`` (CSV, JSON, Markdown), each a fresh process, timed and its peak memory
+  taken from the kernel (``os.wait4``'s ``ru_maxrss`` for that child alone). In the same run a
+  plain sqlite3 + csv writer (``plain_csv.py``) writes the same CSV files; the benchmark checks
+  they are byte-identical, then holds every format to 1.5 x the plain writer's time and 64 MiB.
+* ``/brew export`` inside the running bot (simulator, real BrewBot), with the 500 brews moved
+  into the simulated server: a probe task sleeps 10 ms in a loop and records how late it wakes
+  (the event loop's stall) from the command until the file has arrived.
+
+    python bench/bench_exports.py [--repeat 3] [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import ROOT, LagProbe, Metric, wait_until
+from datagen import ensure_database
+
+FORMATS = ("csv", "json", "markdown")
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "brewhost-bench"
+
+
+def timed_child(argv: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run ``argv``; returns (wall seconds, peak RSS MiB of that child, its output)."""
+    began = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    output = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    took = time.perf_counter() - began
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{output}")
+    return took, usage.ru_maxrss / 1024, output
+
+
+def cli_once(db: Path, work: Path) -> dict[str, tuple[float, float]]:
+    """One repetition: the plain writer, then each format; (seconds, MiB) by name."""
+    config = work / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{db}"\n', encoding="utf-8")
+    out: dict[str, tuple[float, float]] = {}
+    plain_dir, ours_dir = work / "plain", work / "ours"
+    for d in (plain_dir, ours_dir):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+    took, peak, _ = timed_child(
+        [sys.executable, str(ROOT / "bench" / "plain_csv.py"), str(db), str(plain_dir)], work
+    )
+    out["plain csv"] = (took, peak)
+    for fmt in FORMATS:
+        name = {"csv": "reflections.csv", "json": "reflections.json", "markdown": "report.md"}
+        took, peak, _ = timed_child(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "export",
+                "--config",
+                str(config),
+                "--format",
+                fmt,
+                "--out",
+                str(ours_dir / name[fmt]),
+            ],
+            ROOT,
+        )
+        out[fmt] = (took, peak)
+    plain_files = sorted(plain_dir.glob("*.csv"))
+    ours = sorted(ours_dir.glob("reflections-*.csv"))
+    if [p.name for p in plain_files] != [p.name for p in ours] or any(
+        a.read_bytes() != b.read_bytes() for a, b in zip(plain_files, ours, strict=True)
+    ):
+        raise RuntimeError("the plain writer's CSV differs from brewhost export's: not comparable")
+    return out
+
+
+# --------------------------------------------------------------------------- /brew export
+def single_server_copy(db: Path, dest: Path, guild_id: int) -> None:
+    """``db`` copied to ``dest`` with every brew moved into ``guild_id`` (numbered 1..N)."""
+    shutil.copyfile(db, dest)
+    with sqlite3.connect(dest) as conn:
+        conn.execute("UPDATE brews SET guild_id = ?, number = id", (guild_id,))
+        conn.execute("DELETE FROM guild_settings")
+
+
+async def in_bot_once(db: Path, work: Path, fmt: str) -> tuple[float, float, int]:
+    """``/brew export format:<fmt>`` on the big database: (max loop stall s, seconds to the
+    file, probe samples)."""
+    from bot.config import BrewDefaults
+    from bot.rehearsal.stage import open_stage
+    from discordsim import RateLimitPolicy
+
+    copy = work / f"inbot-{fmt}-{time.monotonic_ns()}.db"
+    async with open_stage(
+        f"sqlite+aiosqlite:///{copy}",
+        people=4,
+        brew=BrewDefaults(),
+        speed=1.0,
+        rate_limits=RateLimitPolicy.off(),
+        boot_within=60,
+    ) as stage:
+        await asyncio.to_thread(single_server_copy, db, copy, stage.world.guild_id)
+        await stage.start()
+        world = stage.world
+        await stage.command(world.admin, "brew settings", **stage.settings_options("Norfolk"))
+        probe = LagProbe()
+        probe.start()
+        await asyncio.sleep(0.2)
+        began = time.perf_counter()
+        rec = await stage.command(world.organiser, "brew export", format=fmt, within=10)
+
+        def delivered() -> bool:
+            messages: list[Any] = [rec.original_message, *rec.followups]
+            return any(m is not None and m.attachments for m in messages)
+
+        await wait_until(delivered, 300, what="the export's file")
+        took = time.perf_counter() - began
+        await asyncio.sleep(0.1)
+        await probe.stop()
+        return probe.max_stall, took, len(probe.overshoots)
+
+
+async def run(
+    repeat: int, cache: Path, in_bot_formats: tuple[str, ...] = ("csv", "markdown")
+) -> list[Metric]:
+    db = await asyncio.to_thread(ensure_database, cache)
+    cli: list[dict[str, tuple[float, float]]] = []
+    stalls: dict[str, list[tuple[float, float]]] = {f: [] for f in in_bot_formats}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for i in range(repeat):
+            res = await asyncio.to_thread(cli_once, db, work)
+            cli.append(res)
+            print(
+                f"  export run {i + 1}: "
+                + ", ".join(f"{k} {t:.1f}s {m:.0f}MiB" for k, (t, m) in res.items()),
+                flush=True,
+            )
+        for i in range(repeat):
+            for fmt in in_bot_formats:
+                stall, took, _ = await in_bot_once(db, work, fmt)
+                stalls[fmt].append((stall, took))
+                print(
+                    f"  /brew export {fmt} run {i + 1}: loop stalled up to {stall * 1000:.0f} ms,"
+                    f" file after {took:.1f} s",
+                    flush=True,
+                )
+    metrics = [
+        Metric(
+            "cli_export", "plain sqlite3+csv writer: time", "s", [r["plain csv"][0] for r in cli]
+        ),
+        Metric(
+            "cli_export",
+            "plain sqlite3+csv writer: peak RSS",
+            "MiB",
+            [r["plain csv"][1] for r in cli],
+        ),
+    ]
+    for fmt in FORMATS:
+        metrics += [
+            Metric("cli_export", f"brewhost export {fmt}: time", "s", [r[fmt][0] for r in cli]),
+            Metric(
+                "cli_export",
+                f"brewhost export {fmt}: time / plain writer's",
+                "x",
+                [r[fmt][0] / r["plain csv"][0] for r in cli],
+                ("<=", 1.5),
+                note="ratio within each run",
+            ),
+            Metric(
+                "cli_export",
+                f"brewhost export {fmt}: peak RSS",
+                "MiB",
+                [r[fmt][1] for r in cli],
+                ("<", 64),
+                check="max",
+            ),
+        ]
+    for fmt in in_bot_formats:
+        metrics += [
+            Metric(
+                "brew_export_lag",
+                f"/brew export {fmt}: longest event-loop stall",
+                "ms",
+                [s * 1000 for s, _ in stalls[fmt]],
+                ("<", 100),
+                check="max",
+                note="10 ms sleep probe, command to file delivered",
+            ),
+            Metric(
+                "brew_export_lag",
+                f"/brew export {fmt}: file delivered after",
+                "s",
+                [t for _, t in stalls[fmt]],
+            ),
+        ]
+    return metrics
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    metrics = asyncio.run(run(args.repeat, args.cache))
+    for m in metrics:
+        print(f"{m.name:60} {m.lo:9.2f} {m.med:9.2f} {m.hi:9.2f} {m.unit} {m.target_text()}")
+    return 0 if all(m.ok is not False for m in metrics) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -228,3 +228,86 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --------------------------------------------------------------------------- Markdown scaling
+def markdown_scaling(
+    brews_steps: tuple[int, ...] = (125, 250, 500), per_brew: int = 200
+) -> dict[int, float]:
+    """Seconds for :func:`bot.core.export_markdown.to_markdown` alone (no database, no chart)
+    on ``n`` brews of ``per_brew`` reflections each: linear in rows means 4x the brews takes
+    about 4x the time (an O(brews x rows) scan would take 16x)."""
+    import random
+    from datetime import date, timedelta
+
+    from datagen import AREAS, QUESTIONS, _answer
+
+    from bot.core.content import load_content
+    from bot.core.export_markdown import to_markdown
+    from bot.core.export_model import BrewSummary, ReflectionRecord, quotable
+
+    prompts = load_content(None).prompts
+    out: dict[int, float] = {}
+    for n in brews_steps:
+        rng = random.Random(5)
+        brews = [
+            BrewSummary(
+                i + 1,
+                f"Brew {i + 1}",
+                AREAS[i % 6],
+                "What's missing?",
+                date(2023, 1, 1) + timedelta(days=i),
+                200,
+                50,
+            )
+            for i in range(n)
+        ]
+        refl = [
+            ReflectionRecord(
+                b.number,
+                b.date,
+                rng.random() < 0.4,
+                {k: _answer(rng, k) for k in QUESTIONS if rng.random() < 0.7},
+            )
+            for b in brews
+            for _ in range(per_brew)
+        ]
+        refl = quotable(refl)
+        began = time.perf_counter()
+        to_markdown(
+            brews,
+            refl,
+            prompts,
+            title="Report",
+            generated_on=date(2025, 1, 1),
+            chart_filename=None,
+            chart_by="area",
+        )
+        out[n] = time.perf_counter() - began
+    return out
+
+
+def markdown_metrics(repeat: int) -> list[Metric]:
+    runs = [markdown_scaling() for _ in range(repeat)]
+    return [
+        Metric(
+            "markdown_report",
+            "Markdown report alone, 125 brews (25k reflections)",
+            "s",
+            [r[125] for r in runs],
+        ),
+        Metric(
+            "markdown_report",
+            "Markdown report alone, 500 brews (100k reflections)",
+            "s",
+            [r[500] for r in runs],
+        ),
+        Metric(
+            "markdown_report",
+            "Markdown report: time for 4x the brews and rows / time for 1x",
+            "x",
+            [r[500] / r[125] for r in runs],
+            ("<", 6),
+            note="linear ~4x (sorting adds a little); O(brews x rows) would be ~16x",
+        ),
+    ]

@@ -97,7 +97,7 @@ async def one_run(work: Path, settle: float = 1.0) -> dict[str, float]:
             )
             try:
                 # Ready: this process has connected and registered its slash commands.
-                await sim.wait_for(lambda: _command_syncs(sim) > synced, timeout=60)
+                await sim.wait_for(lambda s=synced: _command_syncs(sim) > s, timeout=60)
                 out[label] = await _settled_rss(proc, settle)
             finally:
                 await _stop(proc)

@@ -65,14 +65,14 @@ ANSWERS = {
 }
 
 
-async def _latencies(recs: list[Any], timeout: float = 15.0) -> list[float]:
-    """First-answer latency of each record, in ms; an unanswered one counts as ``timeout``."""
+async def _latencies(recs: list[Any], within: float = 15.0) -> list[float]:
+    """First-answer latency of each record, in ms; an unanswered one counts as ``within``."""
 
     async def one(rec: Any) -> float:
         try:
-            resp = await rec.wait_response(timeout=timeout, allow_late=True)
+            resp = await rec.wait_response(timeout=within, allow_late=True)
         except TimeoutError:
-            return timeout * 1000
+            return within * 1000
         return float(resp.latency) * 1000
 
     return list(await asyncio.gather(*(one(r) for r in recs)))

@@ -141,16 +141,16 @@ def machine_load() -> str:
 
 
 async def wait_until(
-    predicate: Callable[[], Any], timeout: float, step: float = 0.02, what: str = "condition"
+    predicate: Callable[[], Any], within: float, step: float = 0.02, what: str = "condition"
 ) -> Any:
     """Poll ``predicate`` until it returns something truthy (returned) or time runs out."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+            raise TimeoutError(f"timed out after {within:g}s waiting for {what}")
         await asyncio.sleep(step)
 
 

@@ -1,0 +1,407 @@
+"""Brews over time: turn-prompt lateness with many rooms, memory over many brews, restart.
+
+* **turn prompts** (40 and 160 rooms): every room is moved on together by ``/brew next``
+  (Arrive, then Think, then the first turn), so all rooms' turn timers fall due at the same
+  moments. A turn ends ``T`` seconds after it began; the lateness of turn prompt *k* (k >= 2) is
+  its arrival at the simulator minus (prompt *k-1*'s arrival + ``T``): the timer's lateness plus
+  the difference of two posts' REST times. Nobody presses anything.
+* **memory over brews**: brews of 8 people (2 rooms) run back to back on one bot; resident memory
+  (bot and simulator in one process, after ``gc.collect()``) after the first brew and after the
+  last, and the slope per 100 brews; also how many persistent views discord.py holds.
+* **restart**: 50 servers each with a running brew of 2 rooms; the bot stops mid-turn, the turn
+  deadlines pass while it is down, then a new bot starts on the same database. Measured from
+  the start call (login, gateway, recovery) to the moment every room has posted again.
+
+Rate limits are off (these measure the bot's own timing; see the opening-rooms benchmark for
+Discord-like limits).
+
+    python bench/bench_brews.py [--repeat 3] [--only turns|memory|restart]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gc
+import itertools
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Metric, percentile, rss_mib, wait_until
+
+SPEED = 60.0
+TURN_S = 120  # 2 s at SPEED
+RESTART_TURN_S = 1200
+MESSAGES = "/channels/{channel_id}/messages"
+
+
+def _db(work: Path, tag: str) -> str:
+    return f"sqlite+aiosqlite:///{work / f'{tag}-{time.monotonic_ns()}.db'}"
+
+
+def _turn_posts(sim: Any, since: int) -> dict[int, list[float]]:
+    """Arrival times of successful turn-prompt posts per channel, from the REST log."""
+    out: dict[int, list[float]] = {}
+    for call in list(sim.rest_log)[since:]:
+        if call.method != "POST" or call.route != MESSAGES or not 200 <= call.status < 300:
+            continue
+        body = call.body if isinstance(call.body, dict) else {}
+        if "it is your turn" not in str(body.get("content", "")):
+            continue
+        channel = int(call.path.rstrip("/").split("/")[-2])
+        out.setdefault(channel, []).append(call.at)
+    return out
+
+
+# --------------------------------------------------------------------------- turn lateness
+async def turns_once(work: Path, rooms: int) -> list[float]:
+    from bench_open_rooms import seat_everyone
+
+    from bot.config import BrewDefaults
+    from bot.db.migrate import upgrade
+    from bot.rehearsal.stage import open_stage
+    from discordsim import GUILD_TEXT, RateLimitPolicy
+
+    db_url = _db(work, f"turns{rooms}")
+    await asyncio.to_thread(upgrade, db_url)
+    brew = BrewDefaults(
+        group_size=4,
+        arrive_seconds=3600,
+        think_seconds=600,
+        turn_seconds=TURN_S,
+        nudge_seconds=20,
+        length_minutes=120,
+    )
+    async with open_stage(
+        db_url,
+        people=rooms * 4,
+        brew=brew,
+        speed=SPEED,
+        rate_limits=RateLimitPolicy.off(),
+        server="Bench Network",
+        boot_within=60,
+    ) as stage:
+        await stage.start()
+        await seat_everyone(stage)
+        sim, world = stage.sim, stage.world
+        rec = await stage.command(world.facilitator, "brew start", question="What's missing?")
+        await stage.final_text(rec, within=300)
+        texts = [
+            c.id
+            for c in sim.channels(world.guild_id, type=GUILD_TEXT)
+            if c.name.startswith("room-")
+        ]
+        assert len(texts) == rooms, (len(texts), rooms)
+        await stage.command(world.facilitator, "brew next", within=10)  # Arrive -> Think
+        await asyncio.sleep(0.5)
+        since = len(sim.rest_log)
+        await stage.command(world.facilitator, "brew next", within=10)  # Think -> first turn
+        await wait_until(
+            lambda: (p := _turn_posts(sim, since)) and all(len(p.get(t, [])) >= 4 for t in texts),
+            120,
+            what="four turn prompts in every room",
+        )
+        posts = _turn_posts(sim, since)
+    period = TURN_S / SPEED
+    late: list[float] = []
+    for times in posts.values():
+        times.sort()
+        late += [(b - a - period) * 1000 for a, b in itertools.pairwise(times[:4])]
+    return late
+
+
+# --------------------------------------------------------------------------- memory
+async def memory_once(work: Path, brews: int) -> tuple[list[float], list[int]]:
+    from bot.config import BrewDefaults
+    from bot.db.migrate import upgrade
+    from bot.rehearsal.stage import open_stage
+    from discordsim import GUILD_TEXT, RateLimitPolicy
+
+    db_url = _db(work, "memory")
+    await asyncio.to_thread(upgrade, db_url)
+    brew = BrewDefaults(
+        group_size=4,
+        arrive_seconds=30,
+        think_seconds=30,
+        turn_seconds=30,
+        nudge_seconds=10,
+        length_minutes=6,
+        still_seconds=30,
+        min_reflect_seconds=30,
+        close_seconds=30,
+        cleanup_minutes=1,
+    )
+    rss: list[float] = []
+    views: list[int] = []
+    async with open_stage(
+        db_url,
+        people=8,
+        brew=brew,
+        speed=120.0,
+        rate_limits=RateLimitPolicy.off(),
+        boot_within=60,
+    ) as stage:
+        await stage.start()
+        sim, world = stage.sim, stage.world
+        await stage.command(world.admin, "brew settings", **stage.settings_options())
+        for i in range(brews):
+            for member in [*world.people, world.facilitator]:
+                await sim.set_voice(world.guild_id, member.id, world.lounge.id)
+            await asyncio.sleep(0.2)
+            rec = await stage.command(world.facilitator, "brew start", question=f"Brew {i}?")
+            text = await stage.final_text(rec, within=60)
+            assert "has started" in text, text
+
+            def tidied() -> bool:
+                return not any(
+                    c.name.startswith("room-")
+                    for c in sim.channels(world.guild_id, type=GUILD_TEXT)
+                )
+
+            await asyncio.sleep(1.0)
+            await wait_until(tidied, 120, what=f"brew {i + 1}'s rooms tidied away")
+            await asyncio.sleep(0.3)
+            gc.collect()
+            rss.append(rss_mib())
+            bot = stage.bot
+            assert bot is not None
+            views.append(len(bot.persistent_views))
+    return rss, views
+
+
+# --------------------------------------------------------------------------- restart
+async def restart_once(work: Path, servers: int = 50) -> dict[str, float]:
+    from bench_open_rooms import seat_everyone  # noqa: F401 - same world helpers
+
+    from bot.config import BrewDefaults
+    from bot.db.migrate import upgrade
+    from bot.rehearsal.stage import Stage, build_world
+    from discordsim import GUILD_TEXT, DiscordSimulator, RateLimitPolicy
+
+    db_url = _db(work, "restart")
+    await asyncio.to_thread(upgrade, db_url)
+    # Turns of 20 s (at SPEED) so every room is mid-turn when the bot stops, and every
+    # turn's deadline passes while it is down.
+    brew = BrewDefaults(
+        group_size=4,
+        arrive_seconds=30,
+        think_seconds=30,
+        turn_seconds=RESTART_TURN_S,
+        length_minutes=240,
+    )
+    sim = DiscordSimulator(rate_limits=RateLimitPolicy.off())
+    await sim.start()
+    try:
+        worlds = [build_world(sim, 8, server=f"Server {i + 1}") for i in range(servers)]
+        from bot.rehearsal.stage import stage_config
+
+        config = stage_config(sim, worlds[0], db_url, brew=brew, speed=SPEED)
+        config = dataclasses.replace(
+            config,
+            discord=dataclasses.replace(
+                config.discord, guild_ids=tuple(w.guild_id for w in worlds)
+            ),
+        )
+        stage = Stage(sim, worlds[0], config, boot_within=120)
+        await stage.start()
+
+        async def begin(world: Any) -> None:
+            await stage.sim.invoke_command(
+                world.guild_id,
+                world.hall.id,
+                world.admin.id,
+                "brew settings",
+                facilitator_role=world.facilitators.id,
+                organiser_role=world.organisers.id,
+                main_voice_channel=world.lounge.id,
+            )
+            for member in [*world.people, world.facilitator]:
+                await sim.set_voice(world.guild_id, member.id, world.lounge.id)
+
+        for world in worlds:
+            await begin(world)
+        await asyncio.sleep(1.0)
+        # One server after another: 50 brews started at the same moment on one SQLite file
+        # fail with "database is locked" (a finding of its own, not what this measures).
+        for world in worlds:
+            rec = await sim.invoke_command(
+                world.guild_id,
+                world.hall.id,
+                world.facilitator.id,
+                "brew start",
+                question="What's missing?",
+            )
+            await stage.final_text(rec, within=120)
+        rooms = [
+            c.id
+            for w in worlds
+            for c in sim.channels(w.guild_id, type=GUILD_TEXT)
+            if c.name.startswith("room-")
+        ]
+        # Everyone in a turn, then stop; the turn (2 s at this speed) ends while it is down.
+        await wait_until(
+            lambda: (p := _turn_posts(sim, 0)) and all(r in p for r in rooms),
+            120,
+            what="a turn in every room",
+        )
+        await stage.stop()
+        await asyncio.sleep(RESTART_TURN_S / SPEED + 0.5)
+        due = _due_rooms(db_url)
+        since = len(sim.rest_log)
+        t0 = sim.now()
+        await stage.start()
+        started = sim.now() - t0
+
+        def posted() -> dict[int, float]:
+            out: dict[int, float] = {}
+            for call in list(sim.rest_log)[since:]:
+                if call.method == "POST" and call.route == MESSAGES and 200 <= call.status < 300:
+                    channel = int(call.path.rstrip("/").split("/")[-2])
+                    out.setdefault(channel, call.at)
+            return out
+
+        await wait_until(
+            lambda: all(r in posted() for r in due), 120, what="every due room caught up"
+        )
+        done = posted()
+        firsts = [done[r] - t0 for r in due]
+        await stage.stop()
+        return {
+            "ready": started,
+            "first post": min(firsts),
+            "all caught up": max(firsts),
+            "rooms": float(len(rooms)),
+            "due": float(len(due)),
+        }
+    finally:
+        await sim.close()
+
+
+def _due_rooms(db_url: str) -> set[int]:
+    """Text channels of open rooms whose deadline has passed (read with plain sqlite3)."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    path = db_url.split(":///", 1)[1]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT text_channel_id, phase_ends_at FROM rooms WHERE text_channel_id IS NOT NULL "
+            "AND status = 'running' AND phase_ends_at IS NOT NULL"
+        ).fetchall()
+    return {int(ch) for ch, ends in rows if datetime.fromisoformat(ends) <= now}
+
+
+# --------------------------------------------------------------------------- metrics
+async def run(repeat: int, only: str | None = None, brews: int = 11) -> list[Metric]:
+    metrics: list[Metric] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if only in (None, "turns"):
+            for rooms in (40, 160):
+                p99, p50, worst = [], [], []
+                for i in range(repeat):
+                    late = await turns_once(work, rooms)
+                    p99.append(percentile(late, 99))
+                    p50.append(percentile(late, 50))
+                    worst.append(max(late))
+                    print(
+                        f"  turns {rooms} rooms run {i + 1}: p50 {p50[-1]:.0f} ms, p99 "
+                        f"{p99[-1]:.0f} ms, max {worst[-1]:.0f} ms ({len(late)} prompts)",
+                        flush=True,
+                    )
+                metrics += [
+                    Metric(
+                        "turn_prompts",
+                        f"turn prompt lateness, {rooms} rooms at once: p99",
+                        "ms",
+                        p99,
+                        ("<", 50) if rooms == 160 else None,
+                    ),
+                    Metric("turn_prompts", f"turn prompt lateness, {rooms} rooms: p50", "ms", p50),
+                    Metric(
+                        "turn_prompts", f"turn prompt lateness, {rooms} rooms: max", "ms", worst
+                    ),
+                ]
+        if only in (None, "memory"):
+            slopes, firsts, lasts, view_counts = [], [], [], []
+            for i in range(repeat):
+                rss, views = await memory_once(work, brews)
+                slope = (rss[-1] - rss[0]) / (len(rss) - 1) * 100
+                slopes.append(slope)
+                firsts.append(rss[0])
+                lasts.append(rss[-1])
+                view_counts.append(float(views[-1]))
+                print(
+                    f"  memory run {i + 1}: {' '.join(f'{v:.1f}' for v in rss)} MiB; "
+                    f"persistent views {views}",
+                    flush=True,
+                )
+            metrics += [
+                Metric(
+                    "memory",
+                    f"memory growth after the first brew ({brews} brews), per 100 brews",
+                    "MiB",
+                    slopes,
+                    ("<", 2),
+                    note="(RSS after last - after first) / (brews - 1) x 100",
+                ),
+                Metric("memory", "RSS after the first brew (bot + simulator)", "MiB", firsts),
+                Metric("memory", f"RSS after brew {brews}", "MiB", lasts),
+                Metric(
+                    "memory",
+                    f"discord.py persistent views after {brews} brews",
+                    "count",
+                    view_counts,
+                ),
+            ]
+        if only in (None, "restart"):
+            caught, first, ready = [], [], []
+            for i in range(repeat):
+                res = await restart_once(work)
+                caught.append(res["all caught up"])
+                first.append(res["first post"])
+                ready.append(res["ready"])
+                print(
+                    f"  restart run {i + 1}: ready {res['ready']:.2f} s, first post "
+                    f"{res['first post']:.2f} s, all {res['due']:.0f} due rooms "
+                    f"(of {res['rooms']:.0f}) "
+                    f"{res['all caught up']:.2f} s",
+                    flush=True,
+                )
+            metrics += [
+                Metric(
+                    "restart",
+                    "restart, 50 brews x 2 rooms: all rooms caught up after start",
+                    "s",
+                    caught,
+                    ("<", 1.5),
+                ),
+                Metric("restart", "restart: first room post after start", "s", first),
+                Metric("restart", "restart: bot ready (commands synced) after start", "s", ready),
+            ]
+    return metrics
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("turns", "memory", "restart"))
+    parser.add_argument("--brews", type=int, default=11)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    metrics = asyncio.run(run(args.repeat, args.only, args.brews))
+    for m in metrics:
+        print(f"{m.name:66} {m.lo:9.2f} {m.med:9.2f} {m.hi:9.2f} {m.unit} {m.target_text()}")
+    return 0 if all(m.ok is not False for m in metrics) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""``brewhost run`` keeps idle memory small: Alembic and matplotlib load only when needed."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.cli import _schema_is_current, _shipped_heads
+from bot.db.migrate import current_head, upgrade
+
+
+def test_importing_the_cli_loads_neither_alembic_nor_matplotlib_nor_discord() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bot.cli; print(sorted(m for m in ('alembic', 'matplotlib', 'discord',"
+            " 'mako') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == "[]"
+
+
+def test_the_shipped_heads_read_without_alembic_match_alembics_own() -> None:
+    assert _shipped_heads() == {current_head()}
+
+
+def test_schema_check_says_current_only_for_a_database_at_head(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'brewhost.db'}"
+    assert asyncio.run(_schema_is_current(url)) is False  # no database yet
+    upgrade(url)
+    assert asyncio.run(_schema_is_current(url)) is True
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "brewhost.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'older'")
+    assert asyncio.run(_schema_is_current(url)) is False

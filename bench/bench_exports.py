@@ -2,8 +2,8 @@
 
 Two benchmarks:
 
-* ``brewhost export`` (CSV, JSON, Markdown), each a fresh process, timed and its peak memory
-  taken from the kernel (``os.wait4``'s ``ru_maxrss`` for that child alone). In the same run a
+* ``brewhost export`` (CSV, JSON, Markdown), each a fresh process, timed, with its peak memory
+  (``VmHWM``) read by the child itself as it exits. In the same run a
   plain sqlite3 + csv writer (``plain_csv.py``) writes the same CSV files; the benchmark checks
   they are byte-identical, then holds every format to 1.5 x the plain writer's time and 64 MiB.
 * ``/brew export`` inside the running bot (simulator, real BrewBot), with the 500 brews moved
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -37,18 +36,49 @@ FORMATS = ("csv", "json", "markdown")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "brewhost-bench"
 
 
+#: Runs a script or module and, on the way out, prints its own peak resident memory (VmHWM).
+#: The peak is read inside the child because ``ru_maxrss`` from ``wait4`` would also count the
+#: benchmark's own memory, inherited through ``fork`` before the child's ``exec``.
+HWM_WRAPPER = """
+import atexit, runpy, sys
+def _peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("BENCH-PEAK-KB " + line.split()[1] + "\\n")
+atexit.register(_peak)
+kind, target = sys.argv[1], sys.argv[2]
+sys.argv = [target, *sys.argv[3:]]
+if kind == "module":
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    runpy.run_path(target, run_name="__main__")
+"""
+
+
 def timed_child(argv: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Run ``argv``; returns (wall seconds, peak RSS MiB of that child, its output)."""
+    """Run ``argv`` (``["module", name, *args]`` or ``["script", path, *args]``) in a fresh
+    interpreter; returns (wall seconds, the child's own peak RSS in MiB, its output)."""
     began = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    output = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(
+        [sys.executable, "-c", HWM_WRAPPER, *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     took = time.perf_counter() - began
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{output}")
-    return took, usage.ru_maxrss / 1024, output
+        raise RuntimeError(
+            f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+        )
+    peaks = [
+        int(line.split()[1])
+        for line in proc.stderr.splitlines()
+        if line.startswith("BENCH-PEAK-KB")
+    ]
+    if not peaks:
+        raise RuntimeError(f"{' '.join(argv)} did not report its peak memory:\n{proc.stderr}")
+    return took, peaks[-1] / 1024, proc.stdout
 
 
 def cli_once(db: Path, work: Path) -> dict[str, tuple[float, float]]:
@@ -61,15 +91,14 @@ def cli_once(db: Path, work: Path) -> dict[str, tuple[float, float]]:
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir()
     took, peak, _ = timed_child(
-        [sys.executable, str(ROOT / "bench" / "plain_csv.py"), str(db), str(plain_dir)], work
+        ["script", str(ROOT / "bench" / "plain_csv.py"), str(db), str(plain_dir)], work
     )
     out["plain csv"] = (took, peak)
     for fmt in FORMATS:
         name = {"csv": "reflections.csv", "json": "reflections.json", "markdown": "report.md"}
         took, peak, _ = timed_child(
             [
-                sys.executable,
-                "-m",
+                "module",
                 "bot",
                 "export",
                 "--config",

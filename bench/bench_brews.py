@@ -25,6 +25,7 @@ import asyncio
 import dataclasses
 import gc
 import itertools
+import json
 import logging
 import sys
 import tempfile
@@ -395,9 +396,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=("turns", "memory", "restart"))
     parser.add_argument("--brews", type=int, default=11)
+    parser.add_argument("--json", type=Path, help="also write the figures here (for run_all)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     metrics = asyncio.run(run(args.repeat, args.only, args.brews))
+    if args.json:
+        args.json.write_text(json.dumps([m.as_dict() for m in metrics]), encoding="utf-8")
     for m in metrics:
         print(f"{m.name:66} {m.lo:9.2f} {m.med:9.2f} {m.hi:9.2f} {m.unit} {m.target_text()}")
     return 0 if all(m.ok is not False for m in metrics) else 1

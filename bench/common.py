@@ -69,6 +69,19 @@ class Metric:
         which = "worst run" if self.check == "max" else "median"
         return f"{which} {op} {limit:g} {self.unit}"
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Metric:
+        target = data.get("target")
+        return cls(
+            data["bench"],
+            data["name"],
+            data["unit"],
+            list(data["values"]),
+            (target[0], float(target[1])) if target else None,
+            data.get("check", "median"),
+            data.get("note", ""),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "bench": self.bench,

@@ -144,9 +144,35 @@ def plan(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[list[Metr
         return await bench_idle.run(repeat)
 
     async def memory() -> list[Metric]:
-        import bench_brews
-
-        return await bench_brews.run(repeat, "memory", brews=6 if args.quick else 11)
+        # Each repetition in a fresh process: in this one, memory freed by the benchmarks
+        # before (100k-reflection exports, 640 people) would be reused and hide any growth.
+        brews = 6 if args.quick else 11
+        merged: list[Metric] = []
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "memory.json"
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    str(ROOT / "bench" / "bench_brews.py"),
+                    "--only",
+                    "memory",
+                    "--repeat",
+                    "1",
+                    "--brews",
+                    str(brews),
+                    "--json",
+                    str(out),
+                )
+                await proc.wait()
+                if not out.exists():
+                    raise RuntimeError(f"the memory benchmark exited {proc.returncode}")
+                found = [Metric.from_dict(d) for d in json.loads(out.read_text("utf-8"))]
+            if not merged:
+                merged = found
+            else:
+                for into, more in zip(merged, found, strict=True):
+                    into.values += more.values
+        return merged
 
     async def restart() -> list[Metric]:
         import bench_brews

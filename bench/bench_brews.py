@@ -286,18 +286,14 @@ async def restart_once(work: Path, servers: int = 50) -> dict[str, float]:
 
 
 def _due_rooms(db_url: str) -> set[int]:
-    """Text channels of open rooms whose deadline has passed (read with plain sqlite3)."""
-    import sqlite3
+    """Text channels of running rooms whose deadline has passed."""
     from datetime import UTC, datetime
 
-    path = db_url.split(":///", 1)[1]
-    now = datetime.now(UTC).replace(tzinfo=None)
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            "SELECT text_channel_id, phase_ends_at FROM rooms WHERE text_channel_id IS NOT NULL "
-            "AND status = 'running' AND phase_ends_at IS NOT NULL"
-        ).fetchall()
-    return {int(ch) for ch, ends in rows if datetime.fromisoformat(ends) <= now}
+    from bot.db.bench_sql import due_room_channels
+
+    return due_room_channels(
+        Path(db_url.split(":///", 1)[1]), datetime.now(UTC).replace(tzinfo=None)
+    )
 
 
 # --------------------------------------------------------------------------- metrics

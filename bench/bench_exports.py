@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import logging
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -123,10 +122,10 @@ def cli_once(db: Path, work: Path) -> dict[str, tuple[float, float]]:
 # --------------------------------------------------------------------------- /brew export
 def single_server_copy(db: Path, dest: Path, guild_id: int) -> None:
     """``db`` copied to ``dest`` with every brew moved into ``guild_id`` (numbered 1..N)."""
+    from bot.db.bench_sql import move_brews_into_guild
+
     shutil.copyfile(db, dest)
-    with sqlite3.connect(dest) as conn:
-        conn.execute("UPDATE brews SET guild_id = ?, number = id", (guild_id,))
-        conn.execute("DELETE FROM guild_settings")
+    move_brews_into_guild(dest, guild_id)
 
 
 async def in_bot_once(db: Path, work: Path, fmt: str) -> tuple[float, float, int]:

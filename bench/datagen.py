@@ -93,22 +93,19 @@ def _answer(rng: random.Random, key: str) -> str:
 
 def generate(path: Path, *, brews: int = 500, reflections: int = 100_000, seed: int = 12) -> None:
     """Write a migrated database at ``path`` (replaced if present) with the given shape."""
-    from sqlalchemy import create_engine, insert
-
+    from bot.db.bench_sql import bulk_writer
     from bot.db.migrate import upgrade
-    from bot.db.models import Brew, GuildSettings, Reflection
 
     if path.exists():
         path.unlink()
     upgrade(f"sqlite+aiosqlite:///{path}")
     rng = random.Random(seed)
-    engine = create_engine(f"sqlite:///{path}")
     guild_ids = [900_000_000_000_000_000 + i for i in range(len(AREAS))]
     start = datetime(2023, 1, 10, 18, 30, tzinfo=UTC)
     per_brew, extra = divmod(reflections, brews)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(GuildSettings),
+    with bulk_writer(path) as write:
+        write(
+            "guild_settings",
             [
                 {"guild_id": g, "area_label": area, "next_brew_number": 1 + brews // len(AREAS)}
                 for g, area in zip(guild_ids, AREAS, strict=True)
@@ -150,7 +147,7 @@ def generate(path: Path, *, brews: int = 500, reflections: int = 100_000, seed: 
                     "ended_at": started + timedelta(minutes=30),
                 }
             )
-        conn.execute(insert(Brew), brew_rows)
+        write("brews", brew_rows)
         batch: list[dict[str, object]] = []
         for i, brew in enumerate(brew_rows):
             day: date = brew["started_at"].date()  # type: ignore[attr-defined]
@@ -166,11 +163,10 @@ def generate(path: Path, *, brews: int = 500, reflections: int = 100_000, seed: 
                     }
                 )
             if len(batch) >= 20_000:
-                conn.execute(insert(Reflection), batch)
+                write("reflections", batch)
                 batch.clear()
         if batch:
-            conn.execute(insert(Reflection), batch)
-    engine.dispose()
+            write("reflections", batch)
 
 
 def ensure_database(

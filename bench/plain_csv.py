@@ -23,6 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# The queries live in bot/db (the SQL boundary rule); they are plain sqlite3, no Brew Host code.
+from bot.db.bench_sql import plain_brew_answers, plain_exported_guilds, plain_guild_brews
+
 COLUMNS = (
     "Brew number",
     "Brew title",
@@ -56,24 +61,12 @@ def write_all(db: Path, out_dir: Path, timezone: str = "Europe/London") -> list[
     """One CSV per server with exported brews; returns the paths written."""
     zone = ZoneInfo(timezone)
     conn = sqlite3.connect(db)
-    guilds = [
-        g
-        for (g,) in conn.execute(
-            "SELECT DISTINCT guild_id FROM brews WHERE status IN ('running','ended') "
-            "AND started_at IS NOT NULL ORDER BY guild_id"
-        )
-    ]
+    guilds = plain_exported_guilds(conn)
     written = []
     for guild in guilds:
         brews = [
             (bid, num, title, area or "", question, _date(started, zone))
-            for bid, num, title, area, question, started in conn.execute(
-                "SELECT b.id, b.number, b.title, s.area_label, b.question, b.started_at "
-                "FROM brews b LEFT JOIN guild_settings s ON s.guild_id = b.guild_id "
-                "WHERE b.guild_id = ? AND b.status IN ('running','ended') "
-                "AND b.started_at IS NOT NULL",
-                (guild,),
-            )
+            for bid, num, title, area, question, started in plain_guild_brews(conn, guild)
         ]
         brews.sort(key=lambda b: (b[5], b[1]))
         path = out_dir / f"reflections-{guild}.csv"
@@ -81,9 +74,7 @@ def write_all(db: Path, out_dir: Path, timezone: str = "Europe/London") -> list[
             writer = csv.writer(fh, lineterminator="\r\n")
             writer.writerow(COLUMNS)
             for bid, num, title, area, question, day in brews:
-                rows = conn.execute(
-                    "SELECT consent, answers FROM reflections WHERE brew_id = ?", (bid,)
-                ).fetchall()
+                rows = plain_brew_answers(conn, bid)
                 yes = sum(1 for consent, _ in rows if consent)
                 grouped: dict[str, list[tuple[str, bool]]] = defaultdict(list)
                 for consent, answers in rows:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,7 +78,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = require_token(config)
     content = load_content(config.content.path)
     setup_logging(config.logging.level, token)
-    if asyncio.run(_schema_is_current(config.database.url)):
+    from bot.db.schema_version import schema_is_current
+
+    if asyncio.run(schema_is_current(config.database.url)):
         log.info("the database is up to date")
     else:
         # Alembic (and Mako) load only here: about 10 MiB a running bot never needs again.
@@ -89,61 +90,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         upgrade(config.database.url)
     asyncio.run(_serve(config, token, content))
     return 0
-
-
-_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+?)\s*$", re.MULTILINE)
-
-
-def _shipped_heads() -> set[str] | None:
-    """The newest migration revisions shipped with the package, read from the scripts' own
-    ``revision`` / ``down_revision`` lines (no Alembic import); None if any is unreadable."""
-    import ast
-
-    import migrations
-
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in (Path(migrations.__file__).parent / "versions").glob("*.py"):
-        found = dict(
-            (key, value) for key, value in _REVISION.findall(script.read_text(encoding="utf-8"))
-        )
-        if "revision" not in found:
-            continue
-        try:
-            revision = ast.literal_eval(found["revision"])
-            down = ast.literal_eval(found.get("down_revision", "None"))
-        except (ValueError, SyntaxError):
-            return None
-        if not isinstance(revision, str):
-            return None
-        revisions.add(revision)
-        parents.update([down] if isinstance(down, str) else list(down or ()))
-    heads = revisions - parents
-    return heads or None
-
-
-async def _schema_is_current(url: str) -> bool:
-    """True when the database is already at the shipped head, so ``brewhost run`` can skip
-    Alembic entirely. Any doubt (no version table, unreadable scripts) answers False, and the
-    normal migration runs."""
-    from bot.db.session import create_engine
-
-    heads = _shipped_heads()
-    if heads is None:
-        return False
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
-
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            current = {str(row[0]) for row in rows}
-    except SQLAlchemyError:
-        return False
-    finally:
-        await engine.dispose()
-    return current == heads
 
 
 async def _serve(config: Config, token: str, content: Content) -> None:

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import _schema_is_current, _shipped_heads
 from bot.db.migrate import current_head, upgrade
+from bot.db.schema_version import schema_is_current, shipped_heads
 
 
 def test_importing_the_cli_loads_neither_alembic_nor_matplotlib_nor_discord() -> None:
@@ -27,16 +27,16 @@ def test_importing_the_cli_loads_neither_alembic_nor_matplotlib_nor_discord() ->
 
 
 def test_the_shipped_heads_read_without_alembic_match_alembics_own() -> None:
-    assert _shipped_heads() == {current_head()}
+    assert shipped_heads() == {current_head()}
 
 
 def test_schema_check_says_current_only_for_a_database_at_head(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'brewhost.db'}"
-    assert asyncio.run(_schema_is_current(url)) is False  # no database yet
+    assert asyncio.run(schema_is_current(url)) is False  # no database yet
     upgrade(url)
-    assert asyncio.run(_schema_is_current(url)) is True
+    assert asyncio.run(schema_is_current(url)) is True
     import sqlite3
 
     with sqlite3.connect(tmp_path / "brewhost.db") as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'older'")
-    assert asyncio.run(_schema_is_current(url)) is False
+    assert asyncio.run(schema_is_current(url)) is False

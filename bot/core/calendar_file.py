@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from icalendar import Calendar, Event
-
 PRODID = "-//Brew Host//Over A Brew//EN"
 MEDIA_TYPE = "text/calendar"
 
@@ -40,6 +38,10 @@ def brew_ics(brew: CalendarBrew, *, zone: tzinfo, stamp: datetime) -> bytes:
         raise ValueError("start and end must be timezone-aware")
     if brew.end <= brew.start:
         raise ValueError("end must be after start")
+    # Imported here: icalendar (with dateutil) is about 3 MiB a running bot needs only when
+    # someone asks for a calendar file.
+    from icalendar import Calendar, Event
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

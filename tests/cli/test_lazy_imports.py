@@ -11,6 +11,22 @@ from bot.db.migrate import current_head, upgrade
 from bot.db.schema_version import schema_is_current, shipped_heads
 
 
+def test_the_running_bot_loads_neither_alembic_nor_matplotlib_nor_icalendar() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bot.cli, bot.shell.app, bot.services, bot.db.schema_version, cogs.brew,"
+            " cogs.reflections; print(sorted(m for m in ('alembic', 'matplotlib', 'icalendar',"
+            " 'mako') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == "[]"
+
+
 def test_importing_the_cli_loads_neither_alembic_nor_matplotlib_nor_discord() -> None:
     out = subprocess.run(
         [

@@ -179,6 +179,7 @@ async def create_brew(
     status: str = OPEN,
     in_flight: set[int] | None = None,
     now: datetime | None = None,
+    commit: bool = True,
 ) -> BrewInfo:
     """Save a new brew (open: a sign-up card; starting: ``/brew start`` with no card) with the
     server's next number; commits. A starting brew's id joins ``in_flight`` before the commit
@@ -186,31 +187,15 @@ async def create_brew(
 
     Two facilitators may start brews at the same moment; the unique (server, number) index makes
     one of them fail, and that one simply tries again with the next number.
+
+    ``commit=False`` (a scheduled brew's opening, :mod:`bot.shell.scheduled_opening`) inserts
+    within the caller's transaction instead, through a savepoint so that a clash of numbers
+    undoes only the insert; the caller commits the brew with the rest of its step.
     """
+    if not commit:
+        return await _insert_brew(session, new, status)
     for _ in range(ATTEMPTS):
-        brew = Brew(
-            guild_id=new.guild_id,
-            channel_id=new.channel_id,
-            facilitator_id=new.facilitator_id,
-            question=new.question,
-            title=new.title,
-            status=status,
-            claimed_at=now if status == STARTING else None,
-            group_size=new.group_size,
-            length_s=new.length_s,
-            arrive_s=new.arrive_s,
-            think_s=new.think_s,
-            turn_s=new.turn_s,
-            nudge_s=new.nudge_s,
-            still_s=new.still_s,
-            close_s=new.close_s,
-            min_reflect_s=new.min_reflect_s,
-            cleanup_s=new.cleanup_s,
-            speed=new.speed,
-            seed=new.seed,
-            perspectives=list(new.perspectives),
-            category_ids=[],
-        )
+        brew = _brew_row(new, status, claimed_at=now if status == STARTING else None)
         brew.number = await _numbered(session, new.guild_id)
         session.add(brew)
         try:
@@ -224,6 +209,45 @@ async def create_brew(
             if not isinstance(exc, IntegrityError):
                 raise
             await session.rollback()
+            continue
+        return brew_info(brew)
+    raise RuntimeError("could not number a new brew after several attempts")
+
+
+def _brew_row(new: NewBrew, status: str, *, claimed_at: datetime | None) -> Brew:
+    return Brew(
+        guild_id=new.guild_id,
+        channel_id=new.channel_id,
+        facilitator_id=new.facilitator_id,
+        question=new.question,
+        title=new.title,
+        status=status,
+        claimed_at=claimed_at,
+        group_size=new.group_size,
+        length_s=new.length_s,
+        arrive_s=new.arrive_s,
+        think_s=new.think_s,
+        turn_s=new.turn_s,
+        nudge_s=new.nudge_s,
+        still_s=new.still_s,
+        close_s=new.close_s,
+        min_reflect_s=new.min_reflect_s,
+        cleanup_s=new.cleanup_s,
+        speed=new.speed,
+        seed=new.seed,
+        perspectives=list(new.perspectives),
+        category_ids=[],
+    )
+
+
+async def _insert_brew(session: AsyncSession, new: NewBrew, status: str) -> BrewInfo:
+    for _ in range(ATTEMPTS):
+        try:
+            async with session.begin_nested():
+                brew = _brew_row(new, status, claimed_at=None)
+                brew.number = await _numbered(session, new.guild_id)
+                session.add(brew)
+        except IntegrityError:
             continue
         return brew_info(brew)
     raise RuntimeError("could not number a new brew after several attempts")

@@ -47,6 +47,7 @@ __all__ = [
     "occurrence_by_number",
     "open_signups",
     "save_answer",
+    "set_brew_card",
     "set_card_message",
     "set_event",
     "set_status",
@@ -54,8 +55,9 @@ __all__ = [
 ]
 
 ATTEMPTS = 5
-#: An occurrence in one of these may still do something by itself.
-ACTIVE = ("planned", "open")
+#: An occurrence in one of these may still do something by itself ("joined": its people were
+#: joined to a card already open in its channel, see bot/shell/scheduled_opening.py).
+ACTIVE = ("planned", "open", "joined")
 
 
 @dataclass(frozen=True)
@@ -444,6 +446,12 @@ async def join_people(session: AsyncSession, brew_id: int, people: dict[int, boo
     for user_id, text_only in sorted(people.items()):
         if user_id not in have:
             session.add(Signup(brew_id=brew_id, user_id=user_id, text_only=text_only))
+
+
+async def set_brew_card(session: AsyncSession, brew_id: int, message_id: int) -> None:
+    """The opened brew's sign-up card is the occurrence's card. Not committed: the opening
+    commits it with the brew itself."""
+    await session.execute(update(Brew).where(Brew.id == brew_id).values(card_message_id=message_id))
 
 
 async def open_signups(session: AsyncSession, brew_id: int) -> list[SignupInfo] | None:

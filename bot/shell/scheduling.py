@@ -9,7 +9,8 @@ The rules (when, what is still worth doing, who is reminded) are the pure core's
   moment.
 * When the timer fires, and once for each occurrence at start-up (:meth:`Scheduling.recover`),
   :meth:`Scheduling.run_due` asks :func:`~bot.core.schedule.due_steps` what is due and does each
-  step (:mod:`bot.shell.scheduled_steps`). Each step is first marked done in the database (a
+  step (:mod:`bot.shell.scheduled_steps`, which calls the reminders, the opening and the
+  start in their own modules). Each step is first marked done in the database (a
   row whose primary key is the occurrence and the moment), so two timers, two processes or a
   restart never do a step twice.
 * The answers on the card (:meth:`answer`) and the calendar file (:meth:`send_calendar`).
@@ -21,21 +22,26 @@ import asyncio
 import io
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import discord
 
 from bot.core.calendar_file import CalendarBrew, brew_ics, ics_filename, occurrence_uid
+from bot.core.content import Content
 from bot.core.schedule import Answer, Rsvp, answer, cancel_recipients, next_moment, tally
 from bot.core.text import inert
 from bot.db import scheduling as db
 from bot.db.scheduling import NewSeries, OccurrenceInfo, SeriesInfo
 from bot.services import Services
-from bot.shell import scheduled_steps as steps
 from bot.shell.errors import UserFacingError, report_component_error
 from bot.shell.protocols import Host
-from bot.shell.scheduled_steps import plan_of
+from bot.shell.scheduled_cards import ahead_card, close_ahead_card
+from bot.shell.scheduled_context import plan_of
+from bot.shell.scheduled_events import create_event, event_status, interested
+from bot.shell.scheduled_messages import tell_each
+from bot.shell.scheduled_steps import run_due
 from bot.shell.timers import Timers
 from bot.shell.ui.schedule import rsvp_view
 
@@ -91,7 +97,7 @@ class Scheduling:
             channel = found if isinstance(found, discord.abc.Messageable) else None
         content = self.services.content
         if channel is not None and occurrence.card_message_id is None:
-            text = steps.ahead_card(content, series, occurrence, plan_of(series, occurrence), {})
+            text = ahead_card(content, series, occurrence, plan_of(series, occurrence), {})
             message = await channel.send(
                 text,
                 view=rsvp_view(content, occurrence.id),
@@ -101,7 +107,7 @@ class Scheduling:
                 await db.set_card_message(session, occurrence.id, message.id)
         problem = None
         if occurrence.discord_event_id is None:
-            problem = await steps.create_event(
+            problem = await create_event(
                 self.services, guild, series, occurrence, plan_of(series, occurrence)
             )
         async with self.services.sessions() as session:
@@ -145,7 +151,7 @@ class Scheduling:
         """Do every step that is due now for this occurrence, in order, then re-arm."""
         async with self._locks[occurrence_id]:
             try:
-                made = await steps.run_due(self, occurrence_id)
+                made = await run_due(self, occurrence_id)
             finally:
                 await self.arm(occurrence_id)
         for series, index, starts_at in made:
@@ -195,14 +201,14 @@ class Scheduling:
         answers: dict[int, Answer],
     ) -> None:
         guild = interaction.guild
-        interested = await steps.interested(guild, occurrence) if guild is not None else []
-        text = steps.ahead_card(
+        who = await interested(guild, occurrence) if guild is not None else []
+        text = ahead_card(
             self.services.content,
             series,
             occurrence,
             plan_of(series, occurrence),
             answers,
-            interested,
+            who,
         )
         try:
             await interaction.edit_original_response(
@@ -239,7 +245,7 @@ class Scheduling:
             return [content.text("schedule.upcoming_none")]
         lines = [content.text("schedule.upcoming_heading")]
         for series, occurrence, answers in items:
-            counts = tally(answers, await steps.interested(guild, occurrence))
+            counts = tally(answers, await interested(guild, occurrence))
             stamp = int(occurrence.starts_at.timestamp())
             lines.append(
                 content.format(
@@ -259,12 +265,9 @@ class Scheduling:
         content = self.services.content
         async with self.services.sessions() as session:
             occurrence = await db.occurrence_by_number(session, guild.id, number)
-            if occurrence is None or occurrence.status not in ("planned",):
-                if occurrence is not None and occurrence.status == "open":
-                    raise UserFacingError(
-                        f"Scheduled brew {number} is already taking sign-ups: its card is a "
-                        "normal sign-up card now. Cancel it with /brew cancel in its channel."
-                    )
+            if occurrence is None or occurrence.status != "planned":
+                if occurrence is not None and occurrence.status in ("open", "joined"):
+                    raise UserFacingError(content.format("schedule.cancel_open", number=number))
                 raise UserFacingError(content.format("schedule.cancel_missing", number=number))
             found = await db.get_occurrence(session, occurrence.id)
             assert found is not None
@@ -281,18 +284,26 @@ class Scheduling:
                         notices.append((user_id, item))
         for item in cancelled:
             self.timers.cancel(self._key(item.id))
-            await steps.close_ahead_card(self.client, content, series, item)
-            await steps.event_status(guild, item, "cancel")
+            await close_ahead_card(self.client, content, series, item)
+            await event_status(guild, item, "cancel")
+        by_occurrence: defaultdict[int, list[int]] = defaultdict(list)
         for user_id, item in notices:
-            await steps.direct_message(
+            by_occurrence[item.id].append(user_id)
+        for item in cancelled:
+            people = by_occurrence.get(item.id)
+            if not people:
+                continue
+            fields = {
+                "title": inert(series.title),
+                "starts": f"<t:{int(item.starts_at.timestamp())}:F>",
+                "channel": f"<#{series.channel_id}>",
+            }
+            await tell_each(
                 self.client,
-                user_id,
-                content.format(
-                    "schedule.cancelled_notice",
-                    title=inert(series.title),
-                    starts=f"<t:{int(item.starts_at.timestamp())}:F>",
-                    channel=f"<#{series.channel_id}>",
-                ),
+                series.channel_id,
+                people,
+                content.format("schedule.cancelled_notice", **fields),
+                _filled(content, "schedule.cancelled_fallback", fields),
             )
         return len(cancelled)
 
@@ -305,7 +316,12 @@ class Scheduling:
             return
         guild = self.client.get_guild(occurrence.guild_id)
         if guild is not None:
-            await steps.event_status(guild, occurrence, "end")
+            await event_status(guild, occurrence, "end")
+
+
+def _filled(content: Content, key: str, fields: dict[str, str]) -> Callable[[str], str]:
+    """``key`` with ``fields`` and the mentions given later (a channel fallback's text)."""
+    return lambda mentions: content.format(key, mentions=mentions, **fields)
 
 
 def calendar_file(

@@ -189,8 +189,8 @@ async def create_brew(
     one of them fail, and that one simply tries again with the next number.
 
     ``commit=False`` (a scheduled brew's opening, :mod:`bot.shell.scheduled_opening`) inserts
-    within the caller's transaction instead, through a savepoint so that a clash of numbers
-    undoes only the insert; the caller commits the brew with the rest of its step.
+    within the caller's transaction instead (see :func:`_insert_brew`); the caller commits the
+    brew with the rest of its step.
     """
     if not commit:
         return await _insert_brew(session, new, status)
@@ -241,16 +241,14 @@ def _brew_row(new: NewBrew, status: str, *, claimed_at: datetime | None) -> Brew
 
 
 async def _insert_brew(session: AsyncSession, new: NewBrew, status: str) -> BrewInfo:
-    for _ in range(ATTEMPTS):
-        try:
-            async with session.begin_nested():
-                brew = _brew_row(new, status, claimed_at=None)
-                brew.number = await _numbered(session, new.guild_id)
-                session.add(brew)
-        except IntegrityError:
-            continue
-        return brew_info(brew)
-    raise RuntimeError("could not number a new brew after several attempts")
+    """Insert and flush, no savepoint (SQLite's driver commits a first savepoint on its own
+    release, so one would break the caller's single transaction). A number taken meanwhile
+    raises IntegrityError: the caller rolls back and tries its whole transaction again."""
+    brew = _brew_row(new, status, claimed_at=None)
+    brew.number = await _numbered(session, new.guild_id)
+    session.add(brew)
+    await session.flush()
+    return brew_info(brew)
 
 
 async def get_brew(session: AsyncSession, brew_id: int) -> BrewInfo | None:

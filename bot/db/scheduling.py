@@ -43,6 +43,7 @@ __all__ = [
     "forget_answers",
     "get_occurrence",
     "join_people",
+    "mark_moment",
     "occurrence_by_brew",
     "occurrence_by_number",
     "open_signups",
@@ -331,6 +332,15 @@ async def claim_moment(session: AsyncSession, occurrence_id: int, key: str, now:
     except IntegrityError:
         return False
     return True
+
+
+async def mark_moment(session: AsyncSession, occurrence_id: int, key: str, now: datetime) -> None:
+    """Mark a moment done as the first write of the caller's transaction, with no savepoint
+    (SQLite's driver commits a first savepoint when it is released, which would split the
+    caller's transaction in two). Raises IntegrityError when it was already done: the caller
+    rolls back, which loses nothing else."""
+    session.add(ScheduledDone(occurrence_id=occurrence_id, key=key, done_at=now))
+    await session.flush()
 
 
 # ------------------------------------------------------------------ answers

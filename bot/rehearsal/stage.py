@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.clock import Clock
 from bot.config import BrewDefaults, Config, DatabaseConfig, DiscordConfig, TimingConfig
 from bot.db.session import create_engine, session_factory
 from bot.services import build_services
@@ -135,6 +136,9 @@ class Stage:
         self.seed = seed
         #: Longest wait for the bot to be ready, and then for its commands to be synced.
         self.boot_within = boot_within
+        #: The bot's clock; None is the real one at the config's speed. A test may set a
+        #: :class:`~bot.clock.ManualClock` before :meth:`start` to fix "now".
+        self.clock: Clock | None = None
         self.bot: BrewBot | None = None
         self._connection: asyncio.Task[None] | None = None
         self._engine: Any = None
@@ -162,6 +166,7 @@ class Stage:
         services = build_services(
             self.config,
             session_factory(self._engine),
+            clock=self.clock,
             seed=self.seed if seed is None else seed,
         )
         bot = BrewBot(services, guild_ready_timeout=0.05)

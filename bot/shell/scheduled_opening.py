@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import discord
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.schedule import Rsvp, coming
 from bot.core.text import inert
 from bot.db import brews as db_brews
 from bot.db import scheduling as db
-from bot.db.brews import BrewInfo
+from bot.db.brews import BrewInfo, NewBrew
 from bot.db.scheduling import OccurrenceInfo, SeriesInfo
 from bot.db.settings import read_settings
 from bot.shell.brews import card_text, new_brew
@@ -43,6 +45,9 @@ from bot.shell.scheduled_messages import facilitators, tell_channel
 from bot.shell.ui.signup import card_view
 
 log = logging.getLogger(__name__)
+
+#: Tries of the opening's transaction when a brew number was taken meanwhile.
+ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -73,36 +78,60 @@ async def open_card(
         series.facilitator_id or 0,
         brew_options(series),
     )
-    async with services.sessions() as session:
-        if not await db.claim_moment(session, occurrence.id, "open", now):
-            return
-        existing = await db_brews.open_brew_in_channel(
-            session, series.guild_id, series.channel_id or 0
-        )
-        if existing is None:
-            brew = await db_brews.create_brew(session, new, commit=False)
-            if occurrence.card_message_id is not None:
-                await db.set_brew_card(session, brew.id, occurrence.card_message_id)
-        else:
-            brew = existing
-        await db.join_people(session, brew.id, {u: r is Rsvp.TEXT for u, r in people.items()})
-        status = "open" if existing is None else "joined"
-        await db.set_status(session, occurrence.id, status, brew_id=brew.id)
-        joined = len(await db.open_signups(session, brew.id) or [])
-        settings = await read_settings(session, series.guild_id)
-        await session.commit()
-    opened = Opened(brew, joined, len(people), existing is not None)
+    for _ in range(ATTEMPTS):
+        async with services.sessions() as session:
+            if "open" in await db.done_keys(session, occurrence.id):
+                return  # opened already (another process, or an earlier run)
+            try:
+                opened, role = await _open_in_one_transaction(
+                    session, new, series, occurrence, people, now
+                )
+            except IntegrityError:
+                # Marked meanwhile, or a brew number taken meanwhile: nothing was kept.
+                await session.rollback()
+                continue
+        break
+    else:
+        raise RuntimeError(f"scheduled brew {occurrence.id}: could not open after retries")
     if opened.existing:
-        await _joined_to_existing(sched, series, occurrence, opened, settings.facilitator_role_id)
+        await _joined_to_existing(sched, series, occurrence, opened, role)
     else:
         await _show_open_card(sched, series, occurrence, opened)
     log.info(
         "scheduled brew %s opened %s brew %s, %d joined",
         occurrence.id,
         "onto the open" if opened.existing else "as",
-        brew.id,
+        opened.brew.id,
         len(people),
     )
+
+
+async def _open_in_one_transaction(
+    session: AsyncSession,
+    new: NewBrew,
+    series: SeriesInfo,
+    occurrence: OccurrenceInfo,
+    people: dict[int, Rsvp],
+    now: datetime,
+) -> tuple[Opened, int | None]:
+    """The moment marked, the brew made (or the open one found), the people joined, the
+    occurrence's status: committed together. Returns what was done and the facilitator role."""
+    await db.mark_moment(session, occurrence.id, "open", now)
+    existing = await db_brews.open_brew_in_channel(session, series.guild_id, series.channel_id or 0)
+    if existing is None:
+        brew = await db_brews.create_brew(session, new, commit=False)
+        if occurrence.card_message_id is not None:
+            await db.set_brew_card(session, brew.id, occurrence.card_message_id)
+    else:
+        brew = existing
+    await db.join_people(session, brew.id, {u: r is Rsvp.TEXT for u, r in people.items()})
+    await db.set_status(
+        session, occurrence.id, "open" if existing is None else "joined", brew_id=brew.id
+    )
+    joined = len(await db.open_signups(session, brew.id) or [])
+    settings = await read_settings(session, series.guild_id)
+    await session.commit()
+    return Opened(brew, joined, len(people), existing is not None), settings.facilitator_role_id
 
 
 async def _show_open_card(

@@ -188,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", metavar="PATH", help="keep the database here (default: a temporary one)")
     p.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="plan the brew ahead: answers, a reminder, the card opening and starting by itself",
+    )
+    p.add_argument(
         "--out", metavar="FOLDER", default=".", help="where to write the report and chart"
     )
     p.set_defaults(func=cmd_demo)

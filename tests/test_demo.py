@@ -216,3 +216,59 @@ def test_a_fault_in_the_bot_fails_the_demo_with_the_reason(
     assert "RuntimeError: help is broken" in reason
     assert "- the help request did not reach the facilitators" in captured.out
     assert "The brew went as it should." not in captured.out
+
+
+# ---------------------------------------------------------------------- brewhost demo --scheduled
+@pytest.fixture(scope="module")
+def scheduled_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str]:
+    out_dir = tmp_path_factory.mktemp("demo-scheduled")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    argv = ["demo", "--scheduled", "--people", str(PEOPLE), "--text-only", str(TEXT_ONLY)]
+    argv += ["--speed", "600", "--seed", str(SEED), "--out", str(out_dir)]
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(argv)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_the_scheduled_demo_succeeds(scheduled_run: tuple[int, str, str]) -> None:
+    code, out, err = scheduled_run
+    assert code == 0, f"{err}\n{out[-3000:]}"
+    assert err == ""
+    assert out.rstrip().endswith("The brew went as it should.")
+    assert "Scheduled: the brew is planned ahead" in out
+
+
+def test_the_scheduled_brew_is_answered_reminded_opened_and_started_by_itself(
+    scheduled_run: tuple[int, str, str],
+) -> None:
+    _, out, _ = scheduled_run
+    lines = transcript_lines(out)
+    texts = [text for _, text in lines]
+    parts = cast(PEOPLE, TEXT_ONLY, SEED)
+    text_only = [p.name for p in parts if p.text_only]
+    # Nobody opens or starts it by hand.
+    assert not any("runs /brew open" in t or "runs /brew start" in t for t in texts)
+    schedules = [i for i, t in enumerate(texts) if "schedules the brew 60 minutes ahead" in t]
+    assert len(schedules) == 1
+    # Two answers on the card (the people taking part by text), one "Interested" on the event.
+    answers = [t for t in texts if t.endswith('presses "I\'ll come (text only)"')]
+    assert sorted(a.split(" presses")[0] for a in answers) == sorted(text_only)
+    assert any(t.endswith('"Interested" on the brew in the server\'s Events list') for t in texts)
+    assert any(t.endswith("Coming so far: 0 by voice, 2 by text only.") for t in texts)
+    # A reminder by DM to each who answered on the card, and to nobody else.
+    reminded = sorted(
+        place.removeprefix("DM ")
+        for place, t in lines
+        if place.startswith("DM ") and t.startswith("Brew Host: Reminder:")
+    )
+    assert reminded == sorted(text_only)
+    # The card opens with the two who answered and the one interested already joined, then
+    # the brew starts by itself, in that order.
+    opened = next(i for i, t in enumerate(texts) if "People joined so far: 3." in t)
+    started = next(i for i, t in enumerate(texts) if "has started by itself for" in t)
+    first_reminder = next(i for i, t in enumerate(texts) if t.startswith("Brew Host: Reminder:"))
+    assert schedules[0] < first_reminder < opened < started
+    assert "Brew Host (updated): Brew 1 has started. Thank you for joining." in texts
+    rooms = {place for place, _ in lines if place.startswith("#room-")}
+    assert len(rooms) == 2
+    assert "<@" not in out and "<t:" not in out and "<#" not in out

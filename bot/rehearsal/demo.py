@@ -6,7 +6,9 @@ a person would:
 
 * a server admin runs ``/brew settings``; most people sit in the Lounge voice channel;
 * the facilitator runs ``/brew open``, people taking part by text press *Join (text only)* on the
-  sign-up card, and the facilitator runs ``/brew start``;
+  sign-up card, and the facilitator runs ``/brew start`` (with ``--scheduled``, the brew is
+  planned ahead instead: answers on its card, a reminder by DM, the card opening and the brew
+  starting by itself, see :mod:`bot.rehearsal.scheduled`);
 * in each room people take their turns when the bot names them (text-only people type first),
   one person passes, one asks for help (the facilitator drops in), one asks for one more minute;
   the facilitator checks ``/brew status`` now and then;
@@ -41,11 +43,12 @@ from typing import TYPE_CHECKING, TextIO
 from bot.config import BrewDefaults
 from bot.rehearsal.checks import EXIT_FAILED, check, summarise
 from bot.rehearsal.people import Person, RoomLog, Stats, cast
+from bot.rehearsal.scheduled import ScheduledStart
 from bot.rehearsal.script import DemoFailed, Script
 from bot.rehearsal.stage import Stage, open_stage
 from bot.rehearsal.transcript import ErrorLog, Names, Transcript
 from bot.rehearsal.watcher import Watcher
-from discordsim import RateLimitPolicy
+from discordsim import DEFAULT_BOT_PERMISSIONS, Permission, RateLimitPolicy
 
 if TYPE_CHECKING:
     from bot.core.content import Content
@@ -132,6 +135,8 @@ class Demo:
         self.people: dict[int, Person] = {}
         self.reflected: set[int] = set()
         self.epoch = time.time()
+        #: ``--scheduled``: the brew is planned ahead and starts by itself.
+        self.scheduled = bool(getattr(args, "scheduled", False))
         # Set in run(), once the stage is up:
         self.stage: Stage
         self.names: Names
@@ -195,15 +200,26 @@ class Demo:
     async def perform(self, stage: Stage) -> None:
         """Boot the bot, play the story and check the brew; each problem is a failure."""
         watcher: asyncio.Task[None] | None = None
+        scheduled: ScheduledStart | None = None
         try:
+            if self.scheduled:
+                # The Discord event needs Create Events, as a real server would grant it.
+                stage.sim.set_bot_permissions(
+                    stage.world.guild_id, DEFAULT_BOT_PERMISSIONS | int(Permission.CREATE_EVENTS)
+                )
             bot = await stage.start()
             self.content = bot.services.content
             self.script = Script(self)
+            if self.scheduled:
+                scheduled = ScheduledStart(self.script)
+                self.script.starter = scheduled
             self.watch = Watcher(self)
             watcher = asyncio.ensure_future(self.watch.run())
             await self.script.play()
             self.watch.scan()
             check(self)
+            if scheduled is not None:
+                scheduled.check()
         except DemoFailed as exc:
             self.fail(str(exc))
         except TimeoutError as exc:
@@ -232,6 +248,11 @@ class Demo:
             f"one second here is {per_second} of a real brew (Discord's rate limits are sped "
             "up too)."
         )
+        if self.scheduled:
+            t.plain(
+                "Scheduled: the brew is planned ahead; reminders, the sign-up card opening and "
+                "the start happen by themselves."
+            )
         t.plain(f"Seed {self.seed}; database: {self.args.db if self.args.db else 'temporary'}.")
         t.plain(
             "Times in [brackets] are real seconds since the start; times in messages are on "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot.rehearsal.people import FACILITATOR_HELLO, HELPED_REPLY, Person, RoomLog
@@ -54,6 +54,9 @@ class Script:
         self.speed = demo.speed
         self.tasks: set[asyncio.Task[None]] = set()
         self.asked_status = False
+        #: How the brew begins and what its number is; None: ``/brew open``, people join,
+        #: ``/brew start`` (``--scheduled`` sets :class:`bot.rehearsal.scheduled.ScheduledStart`).
+        self.starter: Callable[[], Awaitable[int]] | None = None
 
     # ------------------------------------------------------------------ timing helpers
     async def pause(self, brew_seconds: float) -> None:
@@ -92,6 +95,23 @@ class Script:
             t.say("Lounge", f"{names} join the Lounge voice channel.")
         await self.pause(5)
 
+        if self.starter is not None:
+            self.demo.stats.brew_number = await self.starter()
+        else:
+            self.demo.stats.brew_number = await self.open_and_start()
+
+        await self.wait_until_brew_over()
+        await self.wait_for_tasks()
+        for person in self.demo.people.values():
+            if person.part.reflects == "command":
+                await self.pause(30)
+                await self.reflect_by_command(person)
+        await self.wait_for_tasks()
+        await self.export()
+
+    async def open_and_start(self) -> int:
+        """The facilitator opens the card, text-only people join, the facilitator starts."""
+        world = self.world
         rec = await self.command(world.facilitator, "brew open", question=QUESTION, title=TITLE)
         card = rec.original_message
         if card is None:
@@ -107,16 +127,7 @@ class Script:
         found = re.search(r"Brew (\d+) has started", started)
         if found is None:
             raise DemoFailed(f"/brew start did not start the brew: {started}")
-        self.demo.stats.brew_number = int(found.group(1))
-
-        await self.wait_until_brew_over()
-        await self.wait_for_tasks()
-        for person in self.demo.people.values():
-            if person.part.reflects == "command":
-                await self.pause(30)
-                await self.reflect_by_command(person)
-        await self.wait_for_tasks()
-        await self.export()
+        return int(found.group(1))
 
     async def join_voice(self, user_id: int) -> None:
         self.demo.watch.expect_voice(user_id, self.world.lounge.id)

@@ -121,6 +121,8 @@ class Watcher:
                 self.seen[channel_id] = len(ids)
         for message_id in sorted(fresh):
             message = state.messages[message_id]
+            if self._scheduled_card(message):
+                self.editable[message.id] = message.content  # it changes by itself
             if message.interaction_id is not None or message.loading:
                 self.editable[message.id] = ""
                 if message.loading or not message.content:
@@ -128,6 +130,16 @@ class Watcher:
                 self.editable[message.id] = message.content
             self._show(message)
             self._react(message)
+
+    def _scheduled_card(self, message: Message) -> bool:
+        """A scheduled brew's card in the hall (``--scheduled``): its edits are shown too."""
+        demo = self.demo
+        return (
+            bool(getattr(demo.args, "scheduled", False))
+            and message.author_id == self.sim.bot_id
+            and message.channel_id == demo.stage.world.hall.id
+            and bool(message.components)
+        )
 
     def _edits(self) -> None:
         state = self.sim.state

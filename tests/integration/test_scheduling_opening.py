@@ -23,7 +23,7 @@ from bot.db.models import Brew, ScheduledDone, ScheduledOccurrence, Signup
 from discordsim import DEFAULT_BOT_PERMISSIONS, DiscordSimulator, Permission
 
 from .conftest import Harness, World
-from .test_scheduling_timers import answer, occurrence_row, plan
+from .scheduling_helpers import answer, occurrence_row, plan
 
 CREATE_EVENTS = int(Permission.CREATE_EVENTS)
 

@@ -10,7 +10,8 @@ Why the shapes are what they are:
 
 * A room's ``finish_at`` is fixed when the brew starts (start + length). Reflecting together is
   "the rest of the time", so it absorbs whatever the turns took: a group whose members pass ends
-  its turns early and reflects for longer, and every room closes at the same moment.
+  its turns early and reflects for longer, and every room closes at the same moment. When the
+  turns end late, "still got some time?" gives way before reflecting does.
 * A deadline that is already overdue (the bot was down) is applied at once and the next phase
   starts *now* with its full time: nobody loses their turn to a restart.
 * Every transition increments ``step``. Buttons carry the step they were posted for, so a stale
@@ -360,7 +361,10 @@ def _enter(
         state, events = _next_turn(state, timing, now, present, 0)
         return state, [started, *events]
     elif phase is Phase.REFLECT:
-        ends = still_at
+        # Reflecting is the heart of the brew: when the turns ran late (a restart, a busy bot),
+        # "still got some time?" gives way first and reflecting takes whatever is left before
+        # close. Only when close itself is due is there nothing left to reflect in.
+        ends = still_at if still_at > now else close_at
         if ends <= now:
             return _enter(state, Phase.STILL, timing, now, present)
     elif phase is Phase.STILL:

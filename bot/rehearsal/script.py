@@ -28,6 +28,11 @@ QUESTION = "Co-production: what's missing?"
 TITLE = "Co-production week"
 AREA = "Norfolk"
 BROADCAST = "No need to fill the silence. Take your time, and thank you for being here."
+#: When, in brew seconds after seeing their prompt, the one who passes presses "Pass" and the
+#: one who needs longer presses "One more minute" (a turn is 120 s): early, so the press is
+#: answered within the turn even when the bot is slow in brew time (see ``take_turn``).
+PASS_AFTER = 8
+MORE_TIME_AFTER = 25
 
 
 def is_turn_prompt(message: Message) -> bool:
@@ -217,10 +222,17 @@ class Script:
         return [self.demo.people[m] for m in room.members if m in self.demo.people]
 
     async def take_turn(self, person: Person, prompt: Message) -> None:
+        """Speak, pass or ask for more time, early enough in the turn that the press counts.
+
+        The bot's reply to a press takes real time, which at a high ``--speed`` is many brew
+        seconds, and the prompt itself reaches the room a little after the turn has started.
+        So whoever passes or asks for one more minute does it in the first quarter of their
+        turn, as a person who knows they need it would, leaving most of the turn as margin.
+        """
         part = person.part
         labels = self.content.button
         if part.passes:
-            await self.pause(8)
+            await self.pause(PASS_AFTER)
             await self.press(person.id, prompt, labels("pass"))
             return
         spoken = 0.0
@@ -229,10 +241,11 @@ class Script:
             spoken += 20
             await self.type_in(person.id, prompt.channel_id, part.typed_turn)
         if part.more_time:
-            await self.pause(70 - spoken)
-            spoken = 70
+            await self.pause(max(0.0, MORE_TIME_AFTER - spoken))
+            spoken = max(spoken, MORE_TIME_AFTER)
             await self.press(person.id, prompt, labels("more_time"))
-            await self.pause(70)
+            await self.pause(60)
+            spoken += 60
         await self.pause(max(5.0, part.speak - spoken))
         await self.press(person.id, prompt, labels("done"))
 

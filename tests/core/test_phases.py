@@ -244,3 +244,19 @@ def test_zero_arrive_time_starts_with_thinking_and_says_nothing_about_arriving()
     state, events = phases.start_room(["a", "b"], timing, T0, 2)
     assert [e.phase for e in events if isinstance(e, PhaseStarted)] == [Phase.THINK]
     assert state.phase is Phase.THINK and state.phase_ends_at == T0 + 60
+
+
+def test_turns_that_end_late_keep_reflecting_and_give_up_still_got_some_time():
+    # Turns end at T0+1500 (the bot was down): "still got some time?" was due at T0+1440,
+    # close at T0+1740. Reflecting takes what is left; "still got some time?" gives way.
+    state, _ = phases.start_room(["a"], TIMING, T0, 1)
+    state, _ = to_turns(state)
+    state, ev = phases.finish_turn(state, TIMING, T0 + 1500, "a", passed=False)
+    assert [e.phase for e in ev if isinstance(e, PhaseStarted)] == [Phase.REFLECT]
+    assert state.phase is Phase.REFLECT and state.phase_ends_at == T0 + 1800 - 60
+    state, ev = phases.advance(state, TIMING, state.phase_ends_at)
+    assert [e.phase for e in ev if isinstance(e, PhaseStarted)] == [Phase.CLOSE]
+    # Once close is due, there is nothing left to reflect in: straight to close.
+    late, _ = to_turns(phases.start_room(["a"], TIMING, T0, 1)[0])
+    late, ev = phases.finish_turn(late, TIMING, T0 + 1750, "a", passed=False)
+    assert [e.phase for e in ev if isinstance(e, PhaseStarted)] == [Phase.CLOSE]

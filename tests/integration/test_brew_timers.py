@@ -18,7 +18,10 @@ VIEW_CHANNEL = 1 << 10
 
 @pytest.fixture
 def speed() -> float:
-    return 300.0
+    """At 120, "still got some time?" and close last half a second each: long enough that a
+    deadline the busy bot applies a moment late does not leave a phase no time at all (at 300
+    they lasted 0.2 s, and a late tick jumped over them)."""
+    return 120.0
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

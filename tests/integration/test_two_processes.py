@@ -4,7 +4,7 @@ database and one simulated Discord with four servers, two per shard, a brew in e
 Both processes start at the same moment on an empty database (one migration, both succeed),
 each registers commands only in its own servers, answers only its own servers, and when the
 shard-1 process is SIGKILLed mid-brew and started again its brews finish with every prompt
-once, while the shard-0 brews keep their pace. About 30-40 s on a quiet machine.
+once, while the shard-0 brews keep their pace. About 35-45 s on a quiet machine.
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ from discordsim import GUILD_TEXT, GUILD_VOICE, Channel, DiscordSimulator, Guild
 from discordsim import guild_shard as shard_of
 from discordsim.snowflake import snowflake_time
 
-#: At 20, a one-minute turn lasts three seconds and the whole 10-minute brew thirty, so the
+#: At 20, a one-minute turn lasts three seconds and the whole 12-minute brew 36, so the
 #: killed process is back (start-up takes a few seconds) before its brews' turns are over.
+#: Turns that fall due while it is down start afresh when it is back, and reflecting together
+#: absorbs the delay (13.5 s of it on time): enough that a start-up slowed by a busy machine
+#: (up to about 15 s) still leaves time to reflect before close.
 SPEED = 20.0
+LENGTH_MINUTES = 12
 TURN_S = 60 / SPEED
 MANAGE_GUILD = 1 << 5
 
@@ -82,7 +86,8 @@ def write_config(
         "pool_size = 3\nmax_overflow = 2\n"
         "[brew]\n"
         "group_size = 4\narrive_seconds = 60\nthink_seconds = 30\nturn_seconds = 60\n"
-        "nudge_seconds = 20\nlength_minutes = 10\nstill_seconds = 60\n"
+        "nudge_seconds = 20\n"
+        f"length_minutes = {LENGTH_MINUTES}\nstill_seconds = 60\n"
         "min_reflect_seconds = 60\nclose_seconds = 60\ncleanup_minutes = 1\n"
         "[timing]\n"
         f"speed = {SPEED}\n",

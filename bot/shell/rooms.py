@@ -8,9 +8,9 @@ waiting for the other rooms' moves. Nothing is created before the bot has checke
 permissions it needs and that the server has room for the channels, so a brew never half-starts.
 
 The guide goes through the room's outbox (queued with the room's channel ids, posted first when
-the room starts, retried like every other post). It opens with a one-click link to the room's
-voice channel, and pings everyone in the room, so people can join their room by themselves
-long before Discord's member-move limit (10 moves per 10 s per server) lets the bot reach them.
+the room starts, retried like every other post). Under its heading is a one-click link to the
+room's voice channel, and it pings everyone in the room, so people can join their room by
+themselves long before Discord's member-move limit (10 moves per 10 s per server) lets the bot reach them.
 
 Moves: every voice member is queued for a move as soon as their room's channels exist (the
 first room's channels are made on their own, so the first room is ready at once instead of
@@ -458,13 +458,15 @@ class RoomOpener:
             timing=repo.timing_of(self.brew),
         )
         if not (members and all(m in text_only for m in members)):
-            # First, so it is what the ping shows: one click takes each person to their room.
+            # Right under the heading, so it is what the ping shows: one click takes each
+            # person to their room.
             link = self.services.content.format(
                 "room.voice_link",
                 channel=f"<#{voice.id}>",
                 link=voice_link(self.guild.id, voice.id),
             )
-            guide = truncate(f"{link}\n\n{guide}")
+            heading, _, rest = guide.partition("\n")
+            guide = truncate(f"{heading}\n{link}\n{rest}")
         # Everyone is named in the guide, and pinged once, so each person gets a link to their
         # room whether or not a move works. It is queued with the channel ids, so a restart
         # finds it and posts it (once: it has a fixed nonce, and history is checked).

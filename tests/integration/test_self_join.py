@@ -84,11 +84,11 @@ async def test_people_who_follow_their_link_are_not_moved_and_are_counted(
         for member in room.members:
             assert sim.voice_channel_of(world.guild.id, member.user_id) == room.voice_channel_id
     last = max(rooms, key=lambda r: r.index)
-    # The guide's first line is the one-click link to the room's voice channel.
+    # Right under the guide's heading: the one-click link to the room's voice channel.
     guide = sim.messages(last.text_channel_id or 0, include_ephemeral=False)[0]
     link = f"https://discord.com/channels/{world.guild.id}/{last.voice_channel_id}"
-    assert link in guide.content.splitlines()[0]
-    assert f"<#{last.voice_channel_id}>" in guide.content.splitlines()[0]
+    assert link in guide.content.splitlines()[1]
+    assert f"<#{last.voice_channel_id}>" in guide.content.splitlines()[1]
     # The facilitator's progress says how many joined by themselves.
     progress = [
         str((c.body or {}).get("content"))

@@ -289,9 +289,9 @@ async def test_only_people_still_waiting_are_moved_and_self_joins_are_counted(
     assert (report.moved, report.joined) == (2, 1)
     assert sorted(report.not_moved) == sorted([away, wanderer])
     assert seen and (seen[-1].joined, seen[-1].moved) == (1, 2)  # the facilitator is told
-    # Each guide opens with the one-click link to its own voice channel.
+    # Each guide has the one-click link to its own voice channel under its heading.
     for room in rooms:
         text = guild.get_channel(room.text_channel_id or 0)
-        first_line = text.sent[0].text.splitlines()[0]
+        first_line = text.sent[0].text.splitlines()[1]  # right under the heading
         assert f"https://discord.com/channels/{guild.id}/{room.voice_channel_id}" in first_line
         assert f"<#{room.voice_channel_id}>" in first_line

@@ -10,7 +10,8 @@ permissions it needs and that the server has room for the channels, so a brew ne
 The guide goes through the room's outbox (queued with the room's channel ids, posted first when
 the room starts, retried like every other post). Under its heading is a one-click link to the
 room's voice channel, and it pings everyone in the room, so people can join their room by
-themselves long before Discord's member-move limit (10 moves per 10 s per server) lets the bot reach them.
+themselves long before Discord's member-move limit (10 moves per 10 s per server) lets the bot
+reach them.
 
 Moves: every voice member is queued for a move as soon as their room's channels exist (the
 first room's channels are made on their own, so the first room is ready at once instead of
@@ -35,7 +36,6 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import discord
 
@@ -43,21 +43,21 @@ from bot.core.grouping import Group
 from bot.core.messages import guide_message, truncate
 from bot.db import repo
 from bot.db.models import Brew, Room
-from bot.permissions import (
-    human_name,
-    missing_in_text_channel,
-    missing_in_voice_channel,
-    missing_names,
-)
 from bot.services import Services
 from bot.shell.errors import UserFacingError
 from bot.shell.protocols import RoomControls
+from bot.shell.room_checks import (
+    CATEGORY_CHANNEL_LIMIT,
+    GROUPS_PER_CATEGORY,
+    GUILD_CHANNEL_LIMIT,
+    BrewChannels,
+    brew_channels,
+    check_bot_can_open,
+    room_overwrites,
+)
 
 log = logging.getLogger(__name__)
 
-GUILD_CHANNEL_LIMIT = 500
-CATEGORY_CHANNEL_LIMIT = 50
-GROUPS_PER_CATEGORY = CATEGORY_CHANNEL_LIMIT // 2
 PROGRESS_EVERY_S = 3.0
 #: Moves in flight at once. discord.py 2.7's rate-limit queue handles a crowd of waiting
 #: requests badly (each tries to reset the bucket and most sleep a whole extra window), so a
@@ -87,121 +87,6 @@ Progress = Callable[[OpenReport, int], Awaitable[None]]
 def voice_link(guild_id: int, channel_id: int) -> str:
     """A link that opens (and, for a voice channel, joins) the channel in Discord's apps."""
     return f"https://discord.com/channels/{guild_id}/{channel_id}"
-
-
-@dataclass(frozen=True)
-class BrewChannels:
-    """The existing channels a brew works in, to check before anything is created."""
-
-    text: discord.abc.GuildChannel | None = None
-    voice: tuple[discord.abc.GuildChannel, ...] = ()
-
-
-def check_bot_can_open(
-    guild: discord.Guild, groups: int, channels: BrewChannels | None = None
-) -> None:
-    """Refuse kindly, before creating anything, if the bot lacks a permission or channel space.
-
-    ``channels`` are the brew's own channels (see :func:`brew_channels`): a channel's settings
-    can take away what the server gives, and Discord checks Move Members in the voice channel
-    people are in, so a main room hidden from the bot would make every move fail.
-    """
-    me = guild.me
-    missing = missing_names(me.guild_permissions.value) if me else ["view_channel"]
-    if missing:
-        names = ", ".join(human_name(n) for n in missing)
-        raise UserFacingError(
-            "I can't open the rooms because I don't have these permissions in this server: "
-            f"{names}. "
-            "A server admin can give them to my role (Server Settings > Roles), then try again. "
-            "Nothing has been created."
-        )
-    channels = channels or BrewChannels()
-    checks = [(channels.text, False)] if channels.text is not None else []
-    checks += [(channel, True) for channel in channels.voice]
-    for channel, voice in checks:
-        have = channel.permissions_for(me).value
-        lacking = missing_in_voice_channel(have) if voice else missing_in_text_channel(have)
-        if lacking:
-            why = "move people in and out of" if voice else "post in"
-            raise UserFacingError(
-                f"I can't {why} the channel {channel.mention} ({channel.name}) because I don't "
-                f"have these permissions there: {', '.join(lacking)}. A server admin can give "
-                "them to my role in that channel's settings (Edit Channel > Permissions), then "
-                "try again. Nothing has been created."
-            )
-    needed = 2 * groups + math.ceil(groups / GROUPS_PER_CATEGORY)
-    free = GUILD_CHANNEL_LIMIT - len(guild.channels)
-    if needed > free:
-        raise UserFacingError(
-            f"This brew needs {needed} new channels, but the server only has room for {free} more "
-            f"(Discord allows {GUILD_CHANNEL_LIMIT}). Try bigger groups, or tidy away old "
-            "channels. "
-            "Nothing has been created."
-        )
-
-
-class _HasChannels(Protocol):
-    @property
-    def facilitator_id(self) -> int | None: ...
-    @property
-    def channel_id(self) -> int | None: ...
-
-
-def brew_channels(
-    guild: discord.Guild, brew: _HasChannels, main_voice_channel_id: int | None
-) -> BrewChannels:
-    """The brew's text channel, the voice channel the facilitator is in (where people are moved
-    out of) and the server's main voice channel (where they go back to at the end)."""
-    facilitator = guild.get_member(brew.facilitator_id or 0)
-    voice: list[discord.abc.GuildChannel] = []
-    for channel in (
-        facilitator.voice.channel if facilitator and facilitator.voice else None,
-        guild.get_channel(main_voice_channel_id or 0),
-    ):
-        if channel is not None and channel not in voice:
-            voice.append(channel)
-    return BrewChannels(text=guild.get_channel(brew.channel_id or 0), voice=tuple(voice))
-
-
-def _room_overwrites(
-    guild: discord.Guild,
-    members: Sequence[int],
-    facilitator_role_id: int | None,
-    *,
-    voice: bool,
-    facilitator_id: int | None = None,
-) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
-    person = (
-        discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
-        if voice
-        else discord.PermissionOverwrite(
-            view_channel=True, send_messages=True, read_message_history=True
-        )
-    )
-    overwrites: dict[
-        discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite
-    ] = {
-        guild.default_role: discord.PermissionOverwrite(view_channel=False),
-    }
-    if guild.me is not None:
-        overwrites[guild.me] = discord.PermissionOverwrite(
-            view_channel=True,
-            send_messages=True,
-            read_message_history=True,
-            manage_channels=True,
-            connect=True,
-            move_members=True,
-        )
-    if facilitator_role_id:
-        role = guild.get_role(facilitator_role_id)
-        if role is not None:
-            overwrites[role] = person
-    # The facilitator running the brew may hold the space through Manage Server rather than
-    # the role, so they are let in by name as well.
-    for user_id in [*members, *([facilitator_id] if facilitator_id else [])]:
-        overwrites[discord.Object(id=user_id, type=discord.Member)] = person
-    return overwrites
 
 
 class RoomGoneError(Exception):
@@ -308,7 +193,7 @@ class RoomOpener:
     async def _create_categories(self) -> list[discord.CategoryChannel]:
         """One category per 25 rooms, all at once; if any fails, none is left behind."""
         parts = math.ceil(len(self.rooms) / GROUPS_PER_CATEGORY)
-        overwrites = _room_overwrites(
+        overwrites = room_overwrites(
             self.guild,
             [],
             self.facilitator_role_id,
@@ -367,7 +252,7 @@ class RoomOpener:
         *,
         voice: bool,
     ) -> Awaitable[discord.abc.GuildChannel]:
-        overwrites = _room_overwrites(
+        overwrites = room_overwrites(
             self.guild,
             members,
             self.facilitator_role_id,
@@ -664,3 +549,22 @@ async def finish_opening(
         room.index + 1,
         "adopted" if any(found) else "made again",
     )
+
+
+#: The checks live in :mod:`bot.shell.room_checks`; callers open rooms through this module.
+__all__ = [
+    "CATEGORY_CHANNEL_LIMIT",
+    "GROUPS_PER_CATEGORY",
+    "GUILD_CHANNEL_LIMIT",
+    "MOVE_CONCURRENCY",
+    "BrewChannels",
+    "OpenReport",
+    "Progress",
+    "RoomGoneError",
+    "RoomOpener",
+    "brew_channels",
+    "check_bot_can_open",
+    "finish_opening",
+    "load_for_opening",
+    "voice_link",
+]

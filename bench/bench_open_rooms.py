@@ -21,6 +21,14 @@ Run from the repository root::
     python bench/bench_open_rooms.py --rate-limits both --repeat 3
     python bench/bench_open_rooms.py --time-scale 0.1       # every window 10x shorter (quick)
     python bench/bench_open_rooms.py --library-baseline --time-scale 0.1   # discord.py alone
+    python bench/bench_open_rooms.py --time-scale 0.1 --self-join both      # links vs moves only
+
+``--self-join on`` makes the simulated people follow the link in their room's guide (half of them
+within ``--self-join-median`` seconds of its ping, scaled like the windows; see
+:mod:`bot.rehearsal.self_join`); ``both`` runs each repetition without and with it. Either way
+the report gives, per person, when they were first in their own room's voice channel (moved or
+by themselves): the median must be at most half the move floor, and nobody later than the last
+move without links.
 
 With Discord-like limits a run for 160 people takes four to five minutes: the member-move bucket
 (10 per 10 s per server) is the bottleneck, and discord.py's own rate-limit queue drains it below
@@ -52,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import BrewDefaults
 from bot.db.migrate import upgrade
+from bot.rehearsal.self_join import SelfJoin
 from bot.rehearsal.stage import Stage, open_stage
 from discordsim import (
     GUILD_CATEGORY,
@@ -131,6 +140,11 @@ class Run:
     not_moved: int = 0
     #: Rooms whose first message was not the guide.
     guide_not_first: int = 0
+    #: Seconds from the command until each person was first in their own room's voice channel.
+    arrivals: list[float] = field(default_factory=list)
+    #: People who followed their link before the bot moved them (the bot's own count).
+    joined: int = 0
+    self_join: bool = False
 
     @property
     def floor(self) -> dict[str, int]:
@@ -178,7 +192,41 @@ def classify(calls: Sequence[RestCall], room_text_ids: set[int]) -> list[tuple[R
     return out
 
 
-async def run_once(mode: str, people: int, group_size: int, time_scale: float, db_dir: Path) -> Run:
+class Arrivals:
+    """When each person is first in their own room's voice channel, however they got there.
+
+    A room's voice channel is known by its name ("Room N"); who belongs where is read from the
+    room's guide, which names its members (the people it pings)."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.sim, self.guild_id = stage.sim, stage.world.guild_id
+        self.people = {p.id for p in stage.world.people}
+        self.first_in_room: dict[int, float] = {}
+        self.t0 = self.sim.now()
+        self.sim.state.listeners.append(self.look)
+
+    def look(self) -> None:
+        for person in self.people - set(self.first_in_room):
+            channel_id = self.sim.voice_channel_of(self.guild_id, person)
+            if channel_id is None:
+                continue
+            channel = self.sim.state.channels.get(channel_id)
+            if channel is not None and channel.name.startswith("Room "):
+                self.first_in_room[person] = self.sim.now() - self.t0
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.sim.state.listeners.remove(self.look)
+
+
+async def run_once(
+    mode: str,
+    people: int,
+    group_size: int,
+    time_scale: float,
+    db_dir: Path,
+    self_join: SelfJoin | None = None,
+) -> Run:
     policy = (
         RateLimitPolicy.discord_like(time_scale=time_scale)
         if mode == "discord"
@@ -197,14 +245,19 @@ async def run_once(mode: str, people: int, group_size: int, time_scale: float, d
     ) as stage:
         await stage.start()
         await seat_everyone(stage)
-        return await _measure(stage, mode, people, group_size)
+        if self_join is not None:
+            stage.click_links(self_join)
+        return await _measure(stage, mode, people, group_size, self_join is not None)
 
 
-async def _measure(stage: Stage, mode: str, people: int, group_size: int) -> Run:
+async def _measure(
+    stage: Stage, mode: str, people: int, group_size: int, self_join: bool = False
+) -> Run:
     sim, world = stage.sim, stage.world
     start_index = len(sim.rest_log)
     cpu0 = time.process_time()
-    t0 = sim.now()
+    arrivals = Arrivals(stage)
+    t0 = arrivals.t0
     rec = await stage.command(
         world.facilitator,
         "brew start",
@@ -219,6 +272,8 @@ async def _measure(stage: Stage, mode: str, people: int, group_size: int) -> Run
 
     summary = await sim.wait_for(final, timeout=1800)
     cpu = time.process_time() - cpu0
+    arrivals.look()
+    arrivals.close()
     calls = list(sim.rest_log)[start_index:]
 
     done_at = next(
@@ -256,6 +311,9 @@ async def _measure(stage: Stage, mode: str, people: int, group_size: int) -> Run
             and _ok(c)
         ),
         cpu_s=cpu,
+        arrivals=sorted(arrivals.first_in_room.values()),
+        joined=_joined(summary),
+        self_join=self_join,
     )
     for call, kind in kinds:
         if call.status == 429:
@@ -273,7 +331,8 @@ async def _measure(stage: Stage, mode: str, people: int, group_size: int) -> Run
             first, last = run.spans.get(kind, (call.at - t0, call.at - t0))
             run.spans[kind] = (min(first, call.at - t0), max(last, call.at - t0))
     moved = {c.path.rsplit("/", 1)[-1] for c, k in kinds if k == "member moves" and _ok(c)}
-    run.not_moved = people - len(moved)
+    run.not_moved = people - len(moved) - run.joined
+    run.not_moved = max(run.not_moved, people - len(run.arrivals))
     run.guide_not_first = sum(
         1
         for c, k in kinds
@@ -287,6 +346,14 @@ async def _measure(stage: Stage, mode: str, people: int, group_size: int) -> Run
     if "could not be opened" in summary:
         run.rooms_failed = max(run.rooms_failed, 1)
     return run
+
+
+def _joined(summary: str) -> int:
+    """The bot's count of people who joined their room by themselves (0 if it gave none)."""
+    for line in summary.splitlines():
+        if "joined their room by themselves" in line:
+            return int(line.split(" ", 1)[0])
+    return 0
 
 
 def _reported_seconds(summary: str) -> float | None:
@@ -392,15 +459,16 @@ def _span(values: Sequence[float]) -> str:
 
 def report(runs: list[Run], time_scale: float) -> bool:
     ok = True
-    by_mode: dict[str, list[Run]] = {}
+    by_mode: dict[tuple[str, bool], list[Run]] = {}
     for run in runs:
-        by_mode.setdefault(run.mode, []).append(run)
-    for mode, group in by_mode.items():
+        by_mode.setdefault((run.mode, run.self_join), []).append(run)
+    for (mode, clicked), group in by_mode.items():
         first = group[0]
         scale = f", windows x{time_scale:g}" if mode == "discord" and time_scale != 1 else ""
+        links = ", people follow their links" if clicked else ""
         print(
             f"\n== {first.people} people in groups of {first.group_size}: {first.rooms} rooms, "
-            f"rate limits {mode}{scale}, {len(group)} run(s) =="
+            f"rate limits {mode}{scale}{links}, {len(group)} run(s) =="
         )
         theory = (
             theoretical_minimum(
@@ -424,6 +492,7 @@ def report(runs: list[Run], time_scale: float) -> bool:
         if theory:
             ratio = statistics.median(r.wall_s for r in group) / theory.wall_s
             print(f"  measured / theoretical wall time: {ratio:.2f}")
+        ok = _report_arrivals(group, theory, by_mode.get((mode, False)) if clicked else None) and ok
         defer_ms = [r.defer_s * 1000 for r in group]
         print(
             f"  defer answered in {_span(defer_ms)} ms (Discord's deadline: "
@@ -492,6 +561,32 @@ def report(runs: list[Run], time_scale: float) -> bool:
             if problems:
                 ok = False
                 print("  PROBLEM: " + "; ".join(problems))
+    return ok
+
+
+def _report_arrivals(group: list[Run], theory: Theory | None, without: list[Run] | None) -> bool:
+    """When people were in their rooms; with links, checked against the move floor (median at
+    most half of it) and against the same opening without links (nobody later)."""
+    medians = [statistics.median(r.arrivals) for r in group if r.arrivals]
+    lasts = [max(r.arrivals) for r in group if r.arrivals]
+    if not medians:
+        return True
+    floor = f", move floor {theory.last_move_s:.2f}" if theory else ""
+    print(
+        f"  person in their room: median {_span(medians)} s, last {_span(lasts)} s{floor}; "
+        f"joined by themselves {_span([float(r.joined) for r in group])}"
+    )
+    ok = True
+    if group[0].self_join and theory:
+        half = theory.last_move_s / 2
+        if statistics.median(medians) > half:
+            print(f"  MISSED: median person in their room after half the move floor ({half:.2f})")
+            ok = False
+        if without:
+            today = max(max(r.arrivals) for r in without if r.arrivals)
+            if max(lasts) > today:
+                print(f"  MISSED: someone was in their room later than without links ({today:.2f})")
+                ok = False
     return ok
 
 
@@ -596,16 +691,32 @@ async def main(args: argparse.Namespace) -> int:
             f"{theory.last_guide_s:.2f}s, last move {theory.last_move_s:.2f}s)"
         )
     runs: list[Run] = []
+    clicking = {"off": [False], "on": [True], "both": [False, True]}[args.self_join]
     with tempfile.TemporaryDirectory() as tmp:
         for mode in modes:
             for i in range(args.repeat):
-                run = await run_once(mode, args.people, args.group_size, args.time_scale, Path(tmp))
-                print(
-                    f"  run {i + 1} ({mode}): {run.wall_s:.2f}s to the final reply, "
-                    f"{sum(run.calls.values())} calls, {sum(run.limited.values())} 429s",
-                    flush=True,
-                )
-                runs.append(run)
+                for clicked in clicking:
+                    plan = (
+                        SelfJoin(
+                            median_s=args.self_join_median * args.time_scale,
+                            share=args.self_join_share,
+                            seed=i + 1,
+                        )
+                        if clicked
+                        else None
+                    )
+                    run = await run_once(
+                        mode, args.people, args.group_size, args.time_scale, Path(tmp), plan
+                    )
+                    print(
+                        f"  run {i + 1} ({mode}{', links' if clicked else ''}): "
+                        f"{run.wall_s:.2f}s to the final reply, "
+                        f"{sum(run.calls.values())} calls, {sum(run.limited.values())} 429s, "
+                        "median person in their room "
+                        f"{statistics.median(run.arrivals or [0]):.2f}s",
+                        flush=True,
+                    )
+                    runs.append(run)
     return 0 if report(runs, args.time_scale) else 1
 
 
@@ -615,6 +726,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--rate-limits", choices=("discord", "off", "both"), default="discord")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--self-join",
+        choices=("off", "on", "both"),
+        default="off",
+        help="simulated people follow the link in their room's guide (both: each run twice)",
+    )
+    parser.add_argument(
+        "--self-join-median",
+        type=float,
+        default=10.0,
+        help="half the people click their link within this many seconds (scaled by --time-scale)",
+    )
+    parser.add_argument(
+        "--self-join-share",
+        type=float,
+        default=1.0,
+        help="share of people who ever click their link (the rest are moved)",
+    )
     parser.add_argument(
         "--library-baseline",
         action="store_true",

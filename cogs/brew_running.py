@@ -18,6 +18,7 @@ from bot.shell.brews import (
     parse_perspectives,
     start_brew,
 )
+from bot.shell.rooms import OpenReport
 from bot.shell.ui.signup import card_view
 from cogs.brew_base import BREW, BrewCommands, plural
 
@@ -113,10 +114,14 @@ class RunningCommands(BrewCommands):
         voice_state = getattr(member, "voice", None)
         in_voice = list(voice_state.channel.members) if voice_state and voice_state.channel else []
 
-        async def progress(ready: int, total: int) -> None:
-            await interaction.edit_original_response(
-                content=f"Opening rooms: {ready} of {total} rooms ready."
-            )
+        async def progress(report: OpenReport, total: int) -> None:
+            text = f"Opening rooms: {report.rooms_ready} of {total} rooms ready."
+            if report.joined or report.moved:
+                text += (
+                    f" {plural(report.joined, 'person has', 'people have')} joined their room "
+                    f"by themselves; {plural(report.moved, 'person was', 'people were')} moved."
+                )
+            await interaction.edit_original_response(content=text)
 
         started = time.monotonic()
         result = await start_brew(
@@ -135,6 +140,11 @@ class RunningCommands(BrewCommands):
             f"{'room is' if ready == 1 else 'rooms are'} open for {started_brew.participants} "
             f"people (in {time.monotonic() - started:.1f} seconds).",
         ]
+        if report.joined:
+            lines.append(
+                f"{plural(report.joined, 'person', 'people')} joined their room by themselves, "
+                "from the link in their room's first message."
+            )
         if report.moved:
             lines.append(
                 f"{plural(report.moved, 'person was', 'people were')} moved into their rooms."

@@ -50,6 +50,8 @@ User actions (async)::
 
     await sim.set_voice(guild_id, user_id, channel_id | None, *, self_mute=None,
                         self_deaf=None, force=False)
+    channel_id = await sim.click_channel_link(guild_id, user_id, message_id)
+                                         # joins the first voice channel the message links to
     await sim.remove_member(guild_id, user_id)
     msg = await sim.send_message(channel_id, user_id, content, *, embeds=None,
                                  reply_to=None, force=False)

@@ -33,7 +33,8 @@ from .interactions import (
     InteractionManager,
     InteractionRecord,
 )
-from .models import GUILD_TEXT, Channel, Guild, Member, Message, Overwrite, Role, User
+from .links import channel_links
+from .models import GUILD_TEXT, VOICE_TYPES, Channel, Guild, Member, Message, Overwrite, Role, User
 from .permissions import DEFAULT_BOT_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, P, has
 from .ratelimit import RateLimiter, RateLimitPolicy
 from .rest import RestApi, RestCall
@@ -675,6 +676,24 @@ class DiscordSimulator(ScheduledEventDriver):
             if not has(perms, P.VIEW_CHANNEL):
                 raise SimulatorError(f"user {user_id} cannot see channel {channel_id}")
         return msg, comp
+
+    async def click_channel_link(self, guild_id: int, user_id: int, message_id: int) -> int | None:
+        """The user clicks the first link in a message that points at a voice channel of
+        ``guild_id`` they may connect to, and joins it as the Discord client would (no gateway
+        request from the bot: a VOICE_STATE_UPDATE follows). Returns the channel joined, or
+        ``None`` when nothing happened: no such link, or the user is in that channel already."""
+        msg = self.message(message_id)
+        for channel_id in channel_links(msg.content, guild_id):
+            channel = self.state.channels.get(channel_id)
+            if channel is None or channel.guild_id != guild_id or channel.type not in VOICE_TYPES:
+                continue
+            if not has(self.state.permissions(guild_id, user_id, channel_id), P.VIEW_CHANNEL):
+                continue
+            if self.voice_channel_of(guild_id, user_id) == channel_id:
+                return None
+            await self.set_voice(guild_id, user_id, channel_id)
+            return channel_id
+        return None
 
     async def click_button(
         self, user_id: int, channel_id: int, message_id: int, custom_id: str

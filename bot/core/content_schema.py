@@ -63,6 +63,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "room.help_alert": frozenset({"room", "brew", "channel", "link"}),
     "room.help_direct": frozenset({"who", "room", "brew", "channel", "link"}),
     "room.could_not_open": frozenset({"members", "brew"}),
+    "room.voice_link": frozenset({"channel", "link"}),
     "guide.steps[]": frozenset({"arrive", "think", "turn"}),
     "reflection.saved": frozenset({"closes"}),
     "reflection.replaced": frozenset({"closes"}),
@@ -257,6 +258,7 @@ SCHEMA: dict[str, Any] = {
         "help_alert": Text(prefix=_role_prefix),
         "help_direct": MESSAGE,
         "could_not_open": MESSAGE,
+        "voice_link": MESSAGE,
     },
     "buttons": {
         key: BUTTON

@@ -20,6 +20,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import BrewDefaults, Config, DatabaseConfig, DiscordConfig, TimingConfig
 from bot.db.session import create_engine, session_factory
+from bot.rehearsal.self_join import LinkClickers, SelfJoin
 from bot.services import build_services
 from bot.shell.app import BrewBot
 from bot.shell.endpoints import endpoints
@@ -143,6 +144,7 @@ class Stage:
         self._connection: asyncio.Task[None] | None = None
         self._engine: Any = None
         self._pointed = contextlib.ExitStack()
+        self._clickers: list[LinkClickers] = []
 
     @property
     def db_url(self) -> str:
@@ -180,6 +182,8 @@ class Stage:
 
     async def stop(self) -> None:
         """Close the bot, its connection and its database engine; safe to call twice."""
+        while self._clickers:
+            await self._clickers.pop().stop()
         try:
             if self.bot is not None:
                 await self.bot.close()
@@ -199,6 +203,16 @@ class Stage:
                 self._pointed.close()
 
     # ---------------------------------------------------------------- what people do
+    def click_links(self, plan: SelfJoin, people: Sequence[int] | None = None) -> LinkClickers:
+        """From now on, ``people`` (everyone by default) follow the link to their room when the
+        bot pings them with it, each after their own delay (:mod:`bot.rehearsal.self_join`).
+        Stopped with the stage."""
+        who = list(people) if people is not None else [p.id for p in self.world.people]
+        clickers = LinkClickers(self.sim, self.world.guild_id, who, plan)
+        clickers.start()
+        self._clickers.append(clickers)
+        return clickers
+
     def settings_options(self, area: str | None = None) -> dict[str, Any]:
         """``/brew settings`` as the server admin sets it up once: the roles, the Lounge as
         the main voice channel, and the area named in reports."""

@@ -434,6 +434,7 @@ async def _open_rooms(
         services=services,
         facilitator_role_id=settings.facilitator_role_id,
         progress=progress,
+        main_voice_channel_id=settings.main_voice_channel_id,
     )
     try:
         report = await opener.open()
@@ -442,11 +443,12 @@ async def _open_rooms(
         await _undo_refused(bot, brew)
         raise UserFacingError(refused_text(brew, claimed, str(exc))) from None
     log.info(
-        "brew %s: %d rooms ready, %d failed, %d moved, in %.2fs",
+        "brew %s: %d rooms ready, %d failed, %d moved, %d joined by themselves, in %.2fs",
         brew.id,
         report.rooms_ready,
         report.rooms_failed,
         report.moved,
+        report.joined,
         report.seconds,
     )
     if report.rooms_ready == 0:

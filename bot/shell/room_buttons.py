@@ -1,6 +1,9 @@
 """What the buttons under a room's messages do: "I'm done", "Pass", "One more minute" and
-"Ask for help". Each checks who pressed and whether the step is still current, answers within
-Discord's three seconds, then asks the runner to change the room.
+"Ask for help". Each press is acknowledged first, before any database or Discord work (a quiet
+deferred update: nothing changes on screen), so it is answered well within Discord's three
+seconds however busy the database is. Then it checks who pressed and whether the step is still
+current, and asks the runner to change the room; refusals ("it's not your turn", "that step is
+over") and the help answer follow privately, as ephemeral follow-ups with the same words.
 
 The buttons themselves are in :mod:`bot.shell.ui.room`; they pass in the runner (as the
 :class:`~bot.shell.protocols.RoomControls` it offers) and the bot's services."""
@@ -24,6 +27,13 @@ from bot.shell.errors import UserFacingError
 from bot.shell.protocols import RoomControls
 
 
+async def _acknowledge(interaction: discord.Interaction) -> None:
+    """The first answer to every room button, before any work: Discord's three seconds are
+    then met whatever the database or the rate limits do afterwards."""
+    if not interaction.response.is_done():
+        await interaction.response.defer()
+
+
 async def _room(services: Services, room_id: int) -> Room:
     async with services.sessions() as session:
         room = await repo.load_room(session, room_id)
@@ -35,8 +45,12 @@ async def _room(services: Services, room_id: int) -> Room:
 async def _say(
     services: Services, interaction: discord.Interaction, key: str, **values: object
 ) -> None:
+    """A private word to the person who pressed (the press itself is already answered)."""
     text = services.content.format(key, **values)
-    await interaction.response.send_message(text, ephemeral=True)
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
 
 
 async def press_turn_button(
@@ -48,6 +62,7 @@ async def press_turn_button(
     passed: bool,
 ) -> None:
     """Only the speaker (or a facilitator) can end a turn; a press for an old turn does nothing."""
+    await _acknowledge(interaction)
     room = await _room(services, room_id)
     speaker = (
         room.turn_order[room.turn_index]
@@ -62,7 +77,6 @@ async def press_turn_button(
     ):
         await _say(services, interaction, "room.not_your_turn", speaker=f"<@{speaker}>")
         return
-    await interaction.response.defer()
 
     def change(
         state: RoomState, timing: phases.Timing, now: float, present: Callable[[str], bool]
@@ -82,6 +96,7 @@ async def press_more_time(
     step: int,
 ) -> None:
     """One extra minute for the current step, once per step, for anyone in the room."""
+    await _acknowledge(interaction)
     room = await _room(services, room_id)
     member = any(m.user_id == interaction.user.id for m in room.members)
     if not member and not await is_facilitator(services, interaction.user, room.brew.guild_id):
@@ -93,7 +108,6 @@ async def press_more_time(
     if room.extended:
         await _say(services, interaction, "room.already_extended")
         return
-    await interaction.response.defer()
     who = str(interaction.user.id)
 
     def change(
@@ -115,6 +129,7 @@ async def press_help(
     public); the facilitator running the brew also gets a direct message saying who asked.
     A room calls at most once per :data:`bot.core.help_calls.HELP_CALL_INTERVAL`.
     """
+    await _acknowledge(interaction)
     room = await _room(services, room_id)
     brew = room.brew
     now = services.clock.now()

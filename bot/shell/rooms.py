@@ -8,10 +8,23 @@ waiting for the other rooms' moves. Nothing is created before the bot has checke
 permissions it needs and that the server has room for the channels, so a brew never half-starts.
 
 The guide goes through the room's outbox (queued with the room's channel ids, posted first when
-the room starts, retried like every other post). A room a previous process left half-open is
-finished by :func:`finish_opening`: its channels are found in the brew's category (by id, or by
-name when the process stopped before it saved them) or made again, and its people are moved;
-if it cannot be finished, the half-made channels are deleted and its people told where to go.
+the room starts, retried like every other post). Under its heading is a one-click link to the
+room's voice channel, and it pings everyone in the room, so people can join their room by
+themselves long before Discord's member-move limit (10 moves per 10 s per server) lets the bot
+reach them.
+
+Moves: every voice member is queued for a move as soon as their room's channels exist (the
+first room's channels are made on their own, so the first room is ready at once instead of
+waiting on discord.py's rate-limit queue). The queue keeps :data:`MOVE_CONCURRENCY` moves in
+flight. Right before each move the bot looks at the person's cached voice state: someone already
+in their room joined by themselves (counted, never moved); someone who left voice, or went
+somewhere other than the channel they were in when the brew started (or the main voice channel,
+or the facilitator's), is left alone, with their link. Only people still waiting are moved.
+
+A room a previous process left half-open is finished by :func:`finish_opening`: its channels
+are found in the brew's category (by id, or by name when the process stopped before it saved
+them) or made again, and its people are moved; if it cannot be finished, the half-made channels
+are deleted and its people told where to go.
 """
 
 from __future__ import annotations
@@ -23,29 +36,28 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import discord
 
 from bot.core.grouping import Group
-from bot.core.messages import guide_message
+from bot.core.messages import guide_message, truncate
 from bot.db import repo
 from bot.db.models import Brew, Room
-from bot.permissions import (
-    human_name,
-    missing_in_text_channel,
-    missing_in_voice_channel,
-    missing_names,
-)
 from bot.services import Services
 from bot.shell.errors import UserFacingError
 from bot.shell.protocols import RoomControls
+from bot.shell.room_checks import (
+    CATEGORY_CHANNEL_LIMIT,
+    GROUPS_PER_CATEGORY,
+    GUILD_CHANNEL_LIMIT,
+    BrewChannels,
+    brew_channels,
+    check_bot_can_open,
+    room_overwrites,
+)
 
 log = logging.getLogger(__name__)
 
-GUILD_CHANNEL_LIMIT = 500
-CATEGORY_CHANNEL_LIMIT = 50
-GROUPS_PER_CATEGORY = CATEGORY_CHANNEL_LIMIT // 2
 PROGRESS_EVERY_S = 3.0
 #: Moves in flight at once. discord.py 2.7's rate-limit queue handles a crowd of waiting
 #: requests badly (each tries to reset the bucket and most sleep a whole extra window), so a
@@ -53,131 +65,28 @@ PROGRESS_EVERY_S = 3.0
 #: measured 16.8 s against a 15.0 s floor, instead of 26.8 s (docs/BENCHMARKS.md).
 MOVE_CONCURRENCY = 2
 
-Progress = Callable[[int, int], Awaitable[None]]
-
 
 @dataclass
 class OpenReport:
+    """What opening did so far (the facilitator's progress) and in the end (their summary)."""
+
     rooms_ready: int = 0
     rooms_failed: int = 0
+    #: Moved into their room by the bot (or already there after a restart).
     moved: int = 0
+    #: In their room by the time the move queue reached them: they used the guide's link.
+    joined: int = 0
     not_moved: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class BrewChannels:
-    """The existing channels a brew works in, to check before anything is created."""
-
-    text: discord.abc.GuildChannel | None = None
-    voice: tuple[discord.abc.GuildChannel, ...] = ()
+#: ``(report so far, rooms in all)``: told at most every :data:`PROGRESS_EVERY_S`, and at the end.
+Progress = Callable[[OpenReport, int], Awaitable[None]]
 
 
-def check_bot_can_open(
-    guild: discord.Guild, groups: int, channels: BrewChannels | None = None
-) -> None:
-    """Refuse kindly, before creating anything, if the bot lacks a permission or channel space.
-
-    ``channels`` are the brew's own channels (see :func:`brew_channels`): a channel's settings
-    can take away what the server gives, and Discord checks Move Members in the voice channel
-    people are in, so a main room hidden from the bot would make every move fail.
-    """
-    me = guild.me
-    missing = missing_names(me.guild_permissions.value) if me else ["view_channel"]
-    if missing:
-        names = ", ".join(human_name(n) for n in missing)
-        raise UserFacingError(
-            "I can't open the rooms because I don't have these permissions in this server: "
-            f"{names}. "
-            "A server admin can give them to my role (Server Settings > Roles), then try again. "
-            "Nothing has been created."
-        )
-    channels = channels or BrewChannels()
-    checks = [(channels.text, False)] if channels.text is not None else []
-    checks += [(channel, True) for channel in channels.voice]
-    for channel, voice in checks:
-        have = channel.permissions_for(me).value
-        lacking = missing_in_voice_channel(have) if voice else missing_in_text_channel(have)
-        if lacking:
-            why = "move people in and out of" if voice else "post in"
-            raise UserFacingError(
-                f"I can't {why} the channel {channel.mention} ({channel.name}) because I don't "
-                f"have these permissions there: {', '.join(lacking)}. A server admin can give "
-                "them to my role in that channel's settings (Edit Channel > Permissions), then "
-                "try again. Nothing has been created."
-            )
-    needed = 2 * groups + math.ceil(groups / GROUPS_PER_CATEGORY)
-    free = GUILD_CHANNEL_LIMIT - len(guild.channels)
-    if needed > free:
-        raise UserFacingError(
-            f"This brew needs {needed} new channels, but the server only has room for {free} more "
-            f"(Discord allows {GUILD_CHANNEL_LIMIT}). Try bigger groups, or tidy away old "
-            "channels. "
-            "Nothing has been created."
-        )
-
-
-class _HasChannels(Protocol):
-    @property
-    def facilitator_id(self) -> int | None: ...
-    @property
-    def channel_id(self) -> int | None: ...
-
-
-def brew_channels(
-    guild: discord.Guild, brew: _HasChannels, main_voice_channel_id: int | None
-) -> BrewChannels:
-    """The brew's text channel, the voice channel the facilitator is in (where people are moved
-    out of) and the server's main voice channel (where they go back to at the end)."""
-    facilitator = guild.get_member(brew.facilitator_id or 0)
-    voice: list[discord.abc.GuildChannel] = []
-    for channel in (
-        facilitator.voice.channel if facilitator and facilitator.voice else None,
-        guild.get_channel(main_voice_channel_id or 0),
-    ):
-        if channel is not None and channel not in voice:
-            voice.append(channel)
-    return BrewChannels(text=guild.get_channel(brew.channel_id or 0), voice=tuple(voice))
-
-
-def _room_overwrites(
-    guild: discord.Guild,
-    members: Sequence[int],
-    facilitator_role_id: int | None,
-    *,
-    voice: bool,
-    facilitator_id: int | None = None,
-) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
-    person = (
-        discord.PermissionOverwrite(view_channel=True, connect=True, speak=True)
-        if voice
-        else discord.PermissionOverwrite(
-            view_channel=True, send_messages=True, read_message_history=True
-        )
-    )
-    overwrites: dict[
-        discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite
-    ] = {
-        guild.default_role: discord.PermissionOverwrite(view_channel=False),
-    }
-    if guild.me is not None:
-        overwrites[guild.me] = discord.PermissionOverwrite(
-            view_channel=True,
-            send_messages=True,
-            read_message_history=True,
-            manage_channels=True,
-            connect=True,
-            move_members=True,
-        )
-    if facilitator_role_id:
-        role = guild.get_role(facilitator_role_id)
-        if role is not None:
-            overwrites[role] = person
-    # The facilitator running the brew may hold the space through Manage Server rather than
-    # the role, so they are let in by name as well.
-    for user_id in [*members, *([facilitator_id] if facilitator_id else [])]:
-        overwrites[discord.Object(id=user_id, type=discord.Member)] = person
-    return overwrites
+def voice_link(guild_id: int, channel_id: int) -> str:
+    """A link that opens (and, for a voice channel, joins) the channel in Discord's apps."""
+    return f"https://discord.com/channels/{guild_id}/{channel_id}"
 
 
 class RoomGoneError(Exception):
@@ -214,6 +123,7 @@ class RoomOpener:
         services: Services,
         facilitator_role_id: int | None,
         progress: Progress | None = None,
+        main_voice_channel_id: int | None = None,
     ) -> None:
         self.runner = runner
         self.services = services
@@ -227,6 +137,25 @@ class RoomOpener:
         self._last_progress = 0.0
         self._largest = max((len(g.members) for g in groups), default=1)
         self._move_slots = asyncio.Semaphore(MOVE_CONCURRENCY)
+        # Where each person was when opening began, and where the brew gathers: the bot moves
+        # only people still there (see the module doc).
+        self._started_in: dict[int, int | None] = {
+            int(m): self._voice_channel_id(int(m)) for g in self.groups for m in g.members
+        }
+        facilitator = guild.get_member(brew.facilitator_id or 0)
+        gathering = (
+            facilitator.voice.channel.id
+            if facilitator and facilitator.voice and facilitator.voice.channel
+            else None
+        )
+        self._gathering = {c for c in (main_voice_channel_id, gathering) if c}
+
+    def _voice_channel_id(self, user_id: int) -> int | None:
+        """The voice channel ``user_id`` is in, from discord.py's cache (no request)."""
+        member = self.guild.get_member(user_id)
+        if member is None or member.voice is None or member.voice.channel is None:
+            return None
+        return member.voice.channel.id
 
     async def open(self) -> OpenReport:
         started = time.monotonic()
@@ -243,12 +172,20 @@ class RoomOpener:
             assert brew is not None
             brew.category_ids = [c.id for c in categories]
             await session.commit()
-        await asyncio.gather(
-            *(
-                self._open_room(room, group, categories[i // GROUPS_PER_CATEGORY])
-                for i, (room, group) in enumerate(zip(self.rooms, self.groups, strict=True))
-            )
-        )
+        pairs = list(zip(self.rooms, self.groups, strict=True))
+        # The first room's two channels go alone: with nothing else queued behind them,
+        # discord.py answers them at once rather than holding one back until the create
+        # bucket's window resets, so the first guide and the first moves go out within a
+        # second. The other rooms' channels are all asked for as soon as those are made.
+        first_made = asyncio.Event()
+        tasks: list[Awaitable[None]] = []
+        for i, (room, group) in enumerate(pairs):
+            category = categories[i // GROUPS_PER_CATEGORY]
+            made = first_made if i == 0 else None
+            tasks.append(asyncio.ensure_future(self._open_room(room, group, category, made=made)))
+            if i == 0:
+                await first_made.wait()  # set once both creates are answered, come what may
+        await asyncio.gather(*tasks)
         self.report.seconds = time.monotonic() - started
         await self._tell_progress(final=True)
         return self.report
@@ -256,7 +193,7 @@ class RoomOpener:
     async def _create_categories(self) -> list[discord.CategoryChannel]:
         """One category per 25 rooms, all at once; if any fails, none is left behind."""
         parts = math.ceil(len(self.rooms) / GROUPS_PER_CATEGORY)
-        overwrites = _room_overwrites(
+        overwrites = room_overwrites(
             self.guild,
             [],
             self.facilitator_role_id,
@@ -315,7 +252,7 @@ class RoomOpener:
         *,
         voice: bool,
     ) -> Awaitable[discord.abc.GuildChannel]:
-        overwrites = _room_overwrites(
+        overwrites = room_overwrites(
             self.guild,
             members,
             self.facilitator_role_id,
@@ -347,9 +284,11 @@ class RoomOpener:
             None,
             None,
         ),
+        made: asyncio.Event | None = None,
     ) -> None:
-        """Make (or adopt, after a restart: ``found``) the room's two channels, queue its guide,
-        start its timetable and move its people in."""
+        """Make (or adopt, after a restart: ``found``) the room's two channels, queue its people
+        for their moves, queue its guide with their link and start its timetable. ``made`` is
+        set once Discord has answered both creates."""
         members = [int(m) for m in group.members]
 
         async def ready(
@@ -361,14 +300,39 @@ class RoomOpener:
                 raise RoomGoneError("the brew's category is gone")
             return await self._create_room_channels(room, members, category, voice=voice)
 
-        results = await asyncio.gather(
-            ready(found[0], True), ready(found[1], False), return_exceptions=True
-        )
+        try:
+            results = await asyncio.gather(
+                ready(found[0], True), ready(found[1], False), return_exceptions=True
+            )
+        finally:
+            if made is not None:
+                made.set()
         voice, text = results
         if not isinstance(voice, discord.VoiceChannel) or not isinstance(text, discord.TextChannel):
             await self._room_failed(room, members, [voice, text])
             return
         text_only = {int(m) for m in group.members if m in self._text_only_keys(room)}
+        # Queued now, before the database write below: the move queue never waits on it.
+        moving = asyncio.gather(
+            *(self._move(uid, voice) for uid in members if uid not in text_only)
+        )
+        try:
+            await self._ready(room, group, members, text_only, voice, text)
+        finally:
+            await moving
+        await self._tell_progress()
+
+    async def _ready(
+        self,
+        room: Room,
+        group: Group,
+        members: Sequence[int],
+        text_only: set[int],
+        voice: discord.VoiceChannel,
+        text: discord.TextChannel,
+    ) -> None:
+        """Save the room's channels with its guide (in one transaction), then start it: the
+        guide is its first post."""
         guide = guide_message(
             self.services.content,
             self.brew.question,
@@ -378,14 +342,22 @@ class RoomOpener:
             all_text_only=bool(members) and all(m in text_only for m in members),
             timing=repo.timing_of(self.brew),
         )
+        if not (members and all(m in text_only for m in members)):
+            # Right under the heading, so it is what the ping shows: one click takes each
+            # person to their room.
+            link = self.services.content.format(
+                "room.voice_link",
+                channel=f"<#{voice.id}>",
+                link=voice_link(self.guild.id, voice.id),
+            )
+            heading, _, rest = guide.partition("\n")
+            guide = truncate(f"{heading}\n{link}\n{rest}")
         # Everyone is named in the guide, and pinged once, so each person gets a link to their
-        # room whether or not the move below works. It is queued with the channel ids, so a
-        # restart finds it and posts it (once: it has a fixed nonce, and history is checked).
+        # room whether or not a move works. It is queued with the channel ids, so a restart
+        # finds it and posts it (once: it has a fixed nonce, and history is checked).
         await self._mark(room, voice_id=voice.id, text_id=text.id, guide=guide)
         self.report.rooms_ready += 1
-        movers = [self._move(uid, voice) for uid in members if uid not in text_only]
-        await asyncio.gather(self.runner.start_room(room.id, self._largest), *movers)
-        await self._tell_progress()
+        await self.runner.start_room(room.id, self._largest)
 
     async def _room_failed(
         self, room: Room, members: Sequence[int], results: Sequence[object]
@@ -415,16 +387,29 @@ class RoomOpener:
         return {str(m.user_id) for m in room.members if m.text_only}
 
     async def _move(self, user_id: int, voice: discord.VoiceChannel) -> None:
-        member = self.guild.get_member(user_id)
-        if member is None or member.voice is None or member.voice.channel is None:
+        """Move one person when their turn in the queue comes, if they still need it: where
+        they are is read from the cache right before the request, never earlier."""
+        async with self._move_slots:
+            await self._move_now(user_id, voice)
+        await self._tell_progress()
+
+    async def _move_now(self, user_id: int, voice: discord.VoiceChannel) -> None:
+        where = self._voice_channel_id(user_id)
+        started_in = self._started_in.get(user_id)
+        if where == voice.id:
+            if started_in == voice.id:
+                self.report.moved += 1  # already there when opening began: moved before a restart
+            else:
+                self.report.joined += 1  # used the guide's link
+            return
+        if where is None or (where not in self._gathering and where != started_in):
+            # Not in voice, or gone somewhere of their own choosing: they have their link.
             self.report.not_moved.append(user_id)
             return
-        if member.voice.channel.id == voice.id:
-            self.report.moved += 1  # already there (moved before a restart)
-            return
+        member = self.guild.get_member(user_id)
+        assert member is not None
         try:
-            async with self._move_slots:
-                await member.move_to(voice, reason=f"Brew {self.brew.number}")
+            await member.move_to(voice, reason=f"Brew {self.brew.number}")
             self.report.moved += 1
         except (discord.HTTPException, discord.RateLimited) as exc:
             log.info("could not move a member into room %s: %s", voice.id, exc)
@@ -462,7 +447,7 @@ class RoomOpener:
             return
         self._last_progress = now
         try:
-            await self.progress(self.report.rooms_ready, len(self.rooms))
+            await self.progress(self.report, len(self.rooms))
         except discord.HTTPException as exc:
             log.info("could not update the facilitator's progress message: %s", exc)
 
@@ -520,6 +505,7 @@ async def finish_opening(
             return
         settings = await repo.settings_for(session, brew.guild_id)
         role_id = settings.facilitator_role_id
+        main_voice_id = settings.main_voice_channel_id
         await session.commit()
     guild = client.get_guild(brew.guild_id)
     if guild is None:
@@ -541,6 +527,7 @@ async def finish_opening(
         [group],
         services=services,
         facilitator_role_id=role_id,
+        main_voice_channel_id=main_voice_id,
     )
     opener._largest = max((len(r.members) for r in brew.rooms), default=1)
     if room.text_channel_id and found[1] is not None and found[1].id == room.text_channel_id:
@@ -562,3 +549,22 @@ async def finish_opening(
         room.index + 1,
         "adopted" if any(found) else "made again",
     )
+
+
+#: The checks live in :mod:`bot.shell.room_checks`; callers open rooms through this module.
+__all__ = [
+    "CATEGORY_CHANNEL_LIMIT",
+    "GROUPS_PER_CATEGORY",
+    "GUILD_CHANNEL_LIMIT",
+    "MOVE_CONCURRENCY",
+    "BrewChannels",
+    "OpenReport",
+    "Progress",
+    "RoomGoneError",
+    "RoomOpener",
+    "brew_channels",
+    "check_bot_can_open",
+    "finish_opening",
+    "load_for_opening",
+    "voice_link",
+]

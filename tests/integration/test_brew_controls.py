@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
@@ -35,13 +36,38 @@ async def wait_text(harness: Harness, channel_id: int, needle: str, count: int =
     return last_bot_message(harness, channel_id, needle)
 
 
-async def press(harness: Harness, user_id: int, message: Message, label: str) -> object:
+@dataclass(frozen=True)
+class Said:
+    """What the person who pressed was told privately."""
+
+    content: str
+    ephemeral: bool
+
+
+async def press(harness: Harness, user_id: int, message: Message, label: str) -> Said:
+    """Press a room button. Every room button answers first with a quiet acknowledgement
+    (type 6, before any work); anything it has to say follows as a private follow-up."""
     button = message.button(label)
     assert button is not None, (label, message.content)
     rec = await harness.sim.click_button(
         user_id, message.channel_id, message.id, button["custom_id"]
     )
-    return await rec.wait_response(timeout=5)
+    response = await rec.wait_response(timeout=5)
+    assert response.type == 6, response  # acknowledged before any work
+    return Said("", True)
+
+
+async def told(harness: Harness, user_id: int, message: Message, label: str) -> Said:
+    """Press a room button and wait for what the person is told privately."""
+    button = message.button(label)
+    assert button is not None, (label, message.content)
+    rec = await harness.sim.click_button(
+        user_id, message.channel_id, message.id, button["custom_id"]
+    )
+    response = await rec.wait_response(timeout=5)
+    assert response.type == 6, response  # acknowledged before any work
+    followup = await harness.wait_for(lambda: rec.followups and rec.followups[0], timeout=5)
+    return Said(followup.content, followup.ephemeral)
 
 
 async def test_controls_and_buttons(harness: Harness) -> None:
@@ -61,7 +87,7 @@ async def test_controls_and_buttons(harness: Harness) -> None:
     arrive = await wait_text(harness, text_id, "**Arrive and grab a brew**")
     await press(harness, people[1].id, arrive, "One more minute")
     await wait_text(harness, text_id, "asked for one more minute")
-    again = await press(harness, people[2].id, arrive, "One more minute")
+    again = await told(harness, people[2].id, arrive, "One more minute")
     assert "already had its extra minute" in again.content and again.ephemeral
 
     # Next moves every room on.
@@ -72,13 +98,13 @@ async def test_controls_and_buttons(harness: Harness) -> None:
     assert first.mentions == [order[0]]
 
     # Somebody else cannot end the speaker's turn; the speaker can pass.
-    refused = await press(harness, order[1], first, "I'm done")
+    refused = await told(harness, order[1], first, "I'm done")
     assert "Only they, or a facilitator" in refused.content and refused.ephemeral
     await press(harness, order[0], first, "Pass")
     await wait_text(harness, text_id, f"<@{order[0]}> passed")
     second = await wait_text(harness, text_id, f"<@{order[1]}>, it is your turn")
     # A stale button from the earlier turn does nothing.
-    stale = await press(harness, order[0], first, "I'm done")
+    stale = await told(harness, order[0], first, "I'm done")
     assert "already finished" in stale.content
 
     # The third person leaves the voice channel: they are skipped when their turn comes.
@@ -89,7 +115,7 @@ async def test_controls_and_buttons(harness: Harness) -> None:
     fourth = await wait_text(harness, text_id, f"<@{order[3]}>, it is your turn")
 
     # Ask for help tells the facilitators in the brew's channel, quietly for the room.
-    helped = await press(harness, order[3], fourth, "Ask for help")
+    helped = await told(harness, order[3], fourth, "Ask for help")
     assert helped.ephemeral and "facilitator has been told" in helped.content
     alert = await wait_text(harness, world.hall.id, "room 1 of brew 1 would like a facilitator")
     assert f"<#{text_id}>" in alert.content and world.facilitators.id in alert.mention_roles
@@ -101,7 +127,7 @@ async def test_controls_and_buttons(harness: Harness) -> None:
         [m for m in sim.messages(world.hall.id) if "would like a facilitator" in m.content]
     )
     for who in (order[3], order[0], order[3]):
-        again = await press(harness, who, fourth, "Ask for help")
+        again = await told(harness, who, fourth, "Ask for help")
         assert again.ephemeral and "already been called" in again.content
     await asyncio.sleep(0.3)
     hall = [m for m in sim.messages(world.hall.id) if "would like a facilitator" in m.content]

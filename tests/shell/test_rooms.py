@@ -3,8 +3,10 @@ each room's timetable starts, and what happens when Discord refuses part of it."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
@@ -17,7 +19,7 @@ from bot.db.models import Brew, Room
 from bot.shell.errors import UserFacingError
 from bot.shell.outbox import Outbox
 from bot.shell.protocols import Change
-from bot.shell.rooms import GUILD_CHANNEL_LIMIT, RoomOpener, check_bot_can_open
+from bot.shell.rooms import GUILD_CHANNEL_LIMIT, OpenReport, RoomOpener, check_bot_can_open
 from bot.shell.timers import Timers
 from tests.builders import (
     USERS,
@@ -206,3 +208,90 @@ def test_the_bot_names_the_permissions_it_lacks() -> None:
     guild.me = type("Me", (), {"guild_permissions": discord.Permissions.none()})()
     with pytest.raises(UserFacingError, match="Nothing has been created"):
         check_bot_can_open(guild, 1)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- who is moved
+class FakeVoiceState:
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+
+
+class FakeMember:
+    """A member whose voice state the fake guild keeps, as discord.py's cache would."""
+
+    def __init__(self, guild: VoiceGuild, user_id: int) -> None:
+        self.guild, self.id = guild, user_id
+
+    @property
+    def voice(self) -> FakeVoiceState | None:
+        channel = self.guild.voice.get(self.id)
+        return FakeVoiceState(channel) if channel is not None else None
+
+    async def move_to(self, channel: Any, *, reason: str | None = None) -> None:
+        self.guild.moves.append((self.id, channel.id))
+        self.guild.voice[self.id] = channel
+
+
+class VoiceGuild(FakeGuild):
+    """A fake guild with people in voice; ``on_voice_made`` runs as each room's voice channel
+    is made (what people do while the bot works)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.voice: dict[int, Any] = {}
+        self.moves: list[tuple[int, int]] = []
+        self.on_voice_made: Any = None
+
+    def get_member(self, user_id: int) -> Any:  # type: ignore[override]
+        return FakeMember(self, user_id) if user_id in self.voice or user_id in ALL else None
+
+    async def create_voice_channel(self, name: str, **kw: Any) -> FakeVoiceChannel:
+        channel = await super().create_voice_channel(name, **kw)
+        if self.on_voice_made is not None:
+            self.on_voice_made(name, channel)
+        return channel
+
+
+ALL = [int(m) for g in GROUPS for m in g.members]
+
+
+async def test_only_people_still_waiting_are_moved_and_self_joins_are_counted(
+    db: ShellDb,
+) -> None:
+    guild, runner = VoiceGuild(), FakeRunner()
+    lounge, elsewhere = FakeVoiceChannel(name="Lounge"), FakeVoiceChannel(name="Other")
+    clicker, wanderer, away = USERS[1], 555555555555555551, 444444444444444444
+    for user_id in ALL:
+        if user_id != away:
+            guild.voice[user_id] = lounge
+
+    def people_act(name: str, channel: Any) -> None:
+        if name == "Room 1":
+            guild.voice[clicker] = channel  # followed the link before the bot reached them
+        else:
+            guild.voice[wanderer] = elsewhere  # went somewhere of their own choosing
+
+    guild.on_voice_made = people_act
+    seen: list[OpenReport] = []
+
+    async def progress(report: OpenReport, total: int) -> None:
+        seen.append(dataclasses.replace(report, not_moved=list(report.not_moved)))
+
+    opener = await opener_for(db, guild, runner)
+    opener.progress = progress
+    report = await opener.open()
+
+    rooms = await rooms_of(db, opener.brew.id)
+    voice_of = {int(m): rooms[i].voice_channel_id for i, g in enumerate(GROUPS) for m in g.members}
+    assert sorted(guild.moves) == sorted(
+        [(USERS[0], voice_of[USERS[0]]), (USERS[2], voice_of[USERS[2]])]
+    )
+    assert (report.moved, report.joined) == (2, 1)
+    assert sorted(report.not_moved) == sorted([away, wanderer])
+    assert seen and (seen[-1].joined, seen[-1].moved) == (1, 2)  # the facilitator is told
+    # Each guide has the one-click link to its own voice channel under its heading.
+    for room in rooms:
+        text = guild.get_channel(room.text_channel_id or 0)
+        first_line = text.sent[0].text.splitlines()[1]  # right under the heading
+        assert f"https://discord.com/channels/{guild.id}/{room.voice_channel_id}" in first_line
+        assert f"<#{room.voice_channel_id}>" in first_line

@@ -107,8 +107,7 @@ def bench_cli(db: Path, plain: Path, repeat: int, work: Path) -> bool:
         target = "baseline" if key == "plain" else f"<= {limit:.2f} s, < {MEMORY_MIB} MiB"
         verdict = "" if key == "plain" else (" met" if met else " MISSED")
         print(
-            f"| {key} | {spread(times[key])} | {spread(peaks[key], '{:.0f}')} | "
-            f"{target}{verdict} |"
+            f"| {key} | {spread(times[key])} | {spread(peaks[key], '{:.0f}')} | {target}{verdict} |"
         )
     return ok
 
@@ -140,7 +139,9 @@ async def _probe_export(db: Path, fmt: str, sync_file: bool) -> tuple[float, flo
     try:
         async with session_factory(engine)() as session:
             for guild in await export_guild_ids(session, ExportFilter()):
-                plan = await plan_export(session, ExportFilter(guild), content.prompts)
+                plan = await plan_export(
+                    session, ExportFilter(guild), content.prompts, counts=fmt == "markdown"
+                )
                 with tempfile.TemporaryFile() as fh:
                     await stream_export(
                         session, plan, fmt, fh, content,  # type: ignore[arg-type]

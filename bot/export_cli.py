@@ -136,9 +136,11 @@ async def _export(
                     chart = _with_suffix(chart, guild_id) if chart else None
                 main.parent.mkdir(parents=True, exist_ok=True)
                 if fmt in STREAMED_FORMATS:
-                    plan = await plan_export(session, one, content.prompts, zone)
-                    brews, reflections = len(plan.brews), plan.reflections
-                    written = await _stream_to(
+                    plan = await plan_export(
+                        session, one, content.prompts, zone, counts=fmt == "markdown"
+                    )
+                    brews = len(plan.brews)
+                    reflections, written = await _stream_to(
                         session, plan, fmt, content, today, main, chart, config.database.url
                     )
                 else:
@@ -168,13 +170,13 @@ async def _stream_to(
     main: Path,
     chart: Path | None,
     database_url: str,
-) -> list[Path]:
+) -> tuple[int, list[Path]]:
     """Stream one server's export into ``main`` (and its chart beside it); the file appears
     under its name only once complete, so a failed export never leaves half a file behind."""
     partial = main.with_name(main.name + ".part")
     try:
         with partial.open("wb") as fh:
-            png = await stream_export(
+            done = await stream_export(
                 session, plan, fmt, fh, content, generated_on=today,
                 chart_name=chart.name if chart else None, offload=False,
                 database_url=database_url,
@@ -183,7 +185,7 @@ async def _stream_to(
     finally:
         partial.unlink(missing_ok=True)
     written = [main]
-    if png is not None and chart is not None:
-        await asyncio.to_thread(chart.write_bytes, png)
+    if done.chart is not None and chart is not None:
+        await asyncio.to_thread(chart.write_bytes, done.chart)
         written.append(chart)
-    return written
+    return done.reflections, written

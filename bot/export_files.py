@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TypeVar, cast
+from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar, cast
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,7 @@ __all__ = [
     "REPORT_NAME",
     "STREAMED_FORMATS",
     "Format",
+    "Streamed",
     "build_files",
     "nothing_reason",
     "output_names",
@@ -180,6 +181,15 @@ def draw_chart(brews: tuple[BrewSummary, ...], per_brew: dict[int, int], by: Cha
 
 
 _T = TypeVar("_T")
+
+
+class Streamed(NamedTuple):
+    """What :func:`stream_export` wrote: how many reflections, and the report's chart."""
+
+    reflections: int
+    chart: bytes | None
+
+
 _Writer = CsvStream | JsonStream | MarkdownStream
 
 
@@ -227,13 +237,15 @@ def _write_from(
     title: str,
     generated_on: date,
     chart_name: str | None,
-) -> bytes | None:
+) -> Streamed:
     """The whole export on a blocking connection: read and write one brew at a time."""
     writer, png = _open_writer(plan, fmt, out, title, generated_on, chart_name)
+    count = 0
     for brew, reflections in stream_brews_sync(conn, plan, order=_order(fmt)):
         writer.add(brew, reflections)
+        count += len(reflections)
     _close(writer)
-    return png
+    return Streamed(count, png)
 
 
 def _write_sqlite_file(
@@ -244,12 +256,12 @@ def _write_sqlite_file(
     title: str,
     generated_on: date,
     chart_name: str | None,
-) -> bytes | bool | None:
-    """:func:`_write_from` on a connection of its own; ``False`` when ``url`` has no SQLite
+) -> Streamed | None:
+    """:func:`_write_from` on a connection of its own; ``None`` when ``url`` has no SQLite
     file to open that way (nothing written then)."""
     with sync_reader(url) as conn:
         if conn is None:
-            return False
+            return None
         return _write_from(conn, plan, fmt, out, title, generated_on, chart_name)
 
 
@@ -264,9 +276,11 @@ async def stream_export(
     chart_name: str | None = None,
     offload: bool = True,
     database_url: str | None = None,
-) -> bytes | None:
+) -> Streamed:
     """Write a CSV, JSON or Markdown export of ``plan`` to ``out``, brew by brew from the
-    database, and return the Markdown report's chart (PNG) or ``None``.
+    database; returns how many reflections it holds and the Markdown report's chart (PNG).
+
+    Only Markdown needs ``plan``'s counts (:func:`~bot.db.exports.plan_export`'s ``counts``).
 
     Memory holds a few brews' reflections at a time. With a SQLite file at ``database_url`` the
     whole export (reading included) runs on a blocking connection of its own: in a worker
@@ -277,6 +291,8 @@ async def stream_export(
     """
     if fmt not in STREAMED_FORMATS:
         raise ValueError(f"{fmt} is built whole: use build_files")
+    if fmt == "markdown" and not plan.counted:
+        raise ValueError("the Markdown report needs the plan's counts")
     title = report_title(content, plan)
     args = (plan, fmt, out, title, generated_on, chart_name)
     if database_url is not None:
@@ -284,14 +300,16 @@ async def stream_export(
             done = await asyncio.to_thread(_write_sqlite_file, database_url, *args)
         else:
             done = _write_sqlite_file(database_url, *args)
-        if done is not False:
-            return cast(bytes | None, done)
+        if done is not None:
+            return done
 
     async def step(func: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.to_thread(func, *args) if offload else func(*args)
 
     writer, png = await step(_open_writer, *args)
+    count = 0
     async for brew, reflections in stream_brews(session, plan, order=_order(fmt)):
         await step(writer.add, brew, reflections)
+        count += len(reflections)
     await step(_close, writer)
-    return png
+    return Streamed(count, png)

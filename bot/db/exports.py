@@ -94,6 +94,8 @@ async def export_guild_ids(session: AsyncSession, flt: ExportFilter) -> list[int
 
 #: Reflections asked for in one query (several small brews together, or one big brew).
 QUERY_ROWS = 4000
+#: Brews asked for in one query when the plan has no counts.
+QUERY_BREWS = 20
 #: Rows fetched from the cursor at a time; the event loop gets a turn between batches.
 BATCH_ROWS = 500
 
@@ -108,6 +110,8 @@ class ExportPlan:
     received: Mapping[int, int]
     quotable_yes: Mapping[int, int]
     prompts: tuple[Prompt, ...] = field(default=())
+    #: False when the counts were not asked for (``received`` and ``quotable_yes`` empty).
+    counted: bool = True
 
     @property
     def reflections(self) -> int:
@@ -130,11 +134,14 @@ async def plan_export(
     tz: tzinfo = UTC,
     *,
     until: date | None = None,
+    counts: bool = True,
 ) -> ExportPlan:
     """The brews for one server (pass ``flt.guild_id`` when several exist) and their counts.
 
     ``until`` keeps brews dated on or before it in ``tz``; whole brews are dropped, so each kept
-    brew's quoting rule is unchanged.
+    brew's quoting rule is unchanged. Counting reads every reflection row once more (consent
+    is not in an index), so exports that need no totals up front (CSV, JSON) pass
+    ``counts=False``.
     """
     brews_query = _brews_query(flt).with_only_columns(
         Brew.id,
@@ -158,9 +165,9 @@ async def plan_export(
         brews.append(BrewSummary(number, title, area, question, day, participants, rooms))
     received: dict[int, int] = {}
     yes: dict[int, int] = {}
-    if ids:
+    if ids and counts:
         by_id = {brew_id: number for number, brew_id in ids.items()}
-        counts = (
+        per_brew = (
             select(
                 Reflection.brew_id,
                 func.count(),
@@ -169,22 +176,23 @@ async def plan_export(
             .where(Reflection.brew_id.in_(list(by_id)))
             .group_by(Reflection.brew_id)
         )
-        for brew_id, count, consented in (await session.execute(counts)).all():
+        for brew_id, count, consented in (await session.execute(per_brew)).all():
             number = by_id[brew_id]
             received[number] = int(count)
             consented = int(consented or 0)
             yes[number] = consented if consented >= MIN_PEOPLE_PER_CONSENT_GROUP else 0
-    return ExportPlan(tuple(ordered_brews(brews)), ids, received, yes, tuple(prompts))
+    return ExportPlan(tuple(ordered_brews(brews)), ids, received, yes, tuple(prompts), counts)
 
 
 def _chunks(
     plan: ExportPlan, brews: Iterable[BrewSummary], rows: int
 ) -> Iterable[list[BrewSummary]]:
-    """Consecutive brews grouped so one query asks for about ``rows`` reflections."""
+    """Consecutive brews grouped so one query asks for about ``rows`` reflections (or
+    :data:`QUERY_BREWS` brews when they were not counted)."""
     chunk: list[BrewSummary] = []
     size = 0
     for brew in brews:
-        count = plan.received.get(brew.number, 0)
+        count = plan.received.get(brew.number, 0) if plan.counted else rows // QUERY_BREWS
         if chunk and size + count > rows:
             yield chunk
             chunk, size = [], 0
@@ -234,7 +242,7 @@ async def stream_brews(
     for chunk in _chunks(plan, _ordered(plan, order), query_rows):
         wanted = {plan.brew_ids[b.number]: b.number for b in chunk}
         found: dict[int, list[ReflectionRecord]] = {b.number: [] for b in chunk}
-        if any(plan.received.get(b.number, 0) for b in chunk):
+        if not plan.counted or any(plan.received.get(b.number, 0) for b in chunk):
             query = _reflections_query(wanted).execution_options(yield_per=batch_rows)
             result = await session.stream(query)
             async for batch in result.partitions():
@@ -255,7 +263,7 @@ def stream_brews_sync(
     for chunk in _chunks(plan, _ordered(plan, order), query_rows):
         wanted = {plan.brew_ids[b.number]: b.number for b in chunk}
         found: dict[int, list[ReflectionRecord]] = {b.number: [] for b in chunk}
-        if any(plan.received.get(b.number, 0) for b in chunk):
+        if not plan.counted or any(plan.received.get(b.number, 0) for b in chunk):
             _collect(conn.execute(_reflections_query(wanted)), wanted, found)
         for brew in chunk:
             yield brew, quotable(found.pop(brew.number))

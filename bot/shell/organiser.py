@@ -134,7 +134,8 @@ async def send_export(
     flt = ExportFilter(guild_id=interaction.guild_id, brew_number=brew_number, since=since)
     zone = services.config.timing.zone()
     async with services.sessions() as session:
-        plan = await plan_export(session, flt, content.prompts, zone, until=until)
+        counts = fmt == "markdown"  # only the report needs totals before the first brew
+        plan = await plan_export(session, flt, content.prompts, zone, until=until, counts=counts)
         if not plan.brews:
             await interaction.followup.send(
                 content.format("export.nothing", why=nothing_reason(flt, until=until)),
@@ -142,15 +143,16 @@ async def send_export(
             )
             return
         if fmt in STREAMED_FORMATS:
-            files = await _streamed_files(services, session, plan, fmt)
+            reflections, files = await _streamed_files(services, session, plan, fmt)
         else:
             data = await load_export(session, flt, content.prompts, zone, until=until)
+            reflections = len(data.reflections)
             files = await build_files(data, fmt, content, generated_on=today(services))
     intro = content.format(
         "export.ready",
         format=EXPORT_FORMATS[fmt].name,
         brews=plural(len(plan.brews), "brew"),
-        reflections=plural(plan.reflections, "reflection"),
+        reflections=plural(reflections, "reflection"),
     )
     await send_files(interaction, services, files, intro)
 
@@ -162,8 +164,8 @@ def today(services: Services) -> date:
 
 async def _streamed_files(
     services: Services, session: AsyncSession, plan: ExportPlan, fmt: Format
-) -> list[tuple[str, bytes]]:
-    """A CSV, JSON or Markdown export as files, built off the event loop.
+) -> tuple[int, list[tuple[str, bytes]]]:
+    """How many reflections, and a CSV, JSON or Markdown export as files, built off the loop.
 
     The file is written brew by brew into a temporary file (on disk once past a few MiB) in a
     worker thread, reading the database in batches (:func:`bot.export_files.stream_export`),
@@ -171,16 +173,16 @@ async def _streamed_files(
     """
     main, chart = output_names(fmt)
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as out:
-        png = await stream_export(
+        done = await stream_export(
             session, plan, fmt, out, services.content,  # type: ignore[arg-type]
             generated_on=today(services), chart_name=chart.name if chart else None,
             database_url=services.config.database.url,
         )  # fmt: skip
         blob = await asyncio.to_thread(_read_all, out)
     files = [(main.name, blob)]
-    if chart is not None and png is not None:
-        files.append((chart.name, png))
-    return files
+    if chart is not None and done.chart is not None:
+        files.append((chart.name, done.chart))
+    return done.reflections, files
 
 
 def _read_all(out: IO[bytes]) -> bytes:

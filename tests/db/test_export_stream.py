@@ -18,12 +18,18 @@ from sqlalchemy import insert
 
 from bot.core.export import to_csv, to_json, to_markdown
 from bot.core.export_model import chart_grouping
-from bot.db.exports import ExportFilter, load_export, plan_export, stream_brews, sync_reader
+from bot.db.exports import ExportFilter, load_export, plan_export, stream_brews
 from bot.db.models import Reflection
 from bot.export_files import CHART_NAME, render_files, report_title, stream_export
 from bot.shell.organiser import send_export
-from tests.builders import GUILD, NOW, Db, add_brew, open_db
-from tests.builders import db_fixture  # noqa: F401 - the db fixture
+from tests.builders import (
+    GUILD,
+    NOW,
+    Db,
+    add_brew,
+    db_fixture,  # noqa: F401 - the db fixture
+    open_db,
+)
 
 GENERATED = date(2024, 8, 1)
 TEXTS = (
@@ -89,14 +95,17 @@ def _whole(data: Any, fmt: str, title: str) -> tuple[bytes, bytes | None]:
 
 
 async def _streamed(db: Db, fmt: str, flt: ExportFilter, **kwargs: Any) -> tuple[bytes, Any]:
+    """The streamed bytes and chart; CSV and JSON from a plan without counts, as the bot's."""
     content = db.services.content
     async with db.sessions() as session:
-        plan = await plan_export(session, flt, content.prompts)
+        plan = await plan_export(session, flt, content.prompts, counts=fmt == "markdown")
         out = io.BytesIO()
-        png = await stream_export(
+        done = await stream_export(
             session, plan, fmt, out, content, generated_on=GENERATED, **kwargs  # type: ignore[arg-type]
-        )
-    return out.getvalue(), png
+        )  # fmt: skip
+        counted = await plan_export(session, flt, content.prompts)
+    assert done.reflections == counted.reflections
+    return out.getvalue(), done.chart
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
@@ -113,13 +122,15 @@ async def test_streamed_exports_are_byte_identical_to_the_whole_writers(
             # The async session, in batches of 2 rows and queries of about 5 reflections, so
             # brews span several batches and several brews share one query.
             async with db.sessions() as session:
-                plan = await plan_export(session, flt, content.prompts)
-                seen = [
-                    (b.number, len(r))
-                    async for b, r in stream_brews(session, plan, query_rows=5, batch_rows=2)
-                ]
-            assert [n for n, _ in seen] == [b.number for b in plan.brews]
-            assert sum(c for _, c in seen) == plan.reflections == len(data.reflections)
+                for counts in (True, False):
+                    plan = await plan_export(session, flt, content.prompts, counts=counts)
+                    seen = [
+                        (b.number, len(r))
+                        async for b, r in stream_brews(session, plan, query_rows=5, batch_rows=2)
+                    ]
+                    assert [n for n, _ in seen] == [b.number for b in plan.brews]
+                    assert sum(c for _, c in seen) == len(data.reflections)
+                    assert plan.reflections == (len(data.reflections) if counts else 0)
             got, png = await _streamed(db, fmt, flt, offload=True)
             assert got == want
             assert png == want_png

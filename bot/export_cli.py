@@ -15,25 +15,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from bot.core.content import Content, load_content
 from bot.core.export_model import plural
-from bot.db.exports import ExportFilter, export_guild_ids, load_export
+from bot.db.exports import (
+    ExportFilter,
+    ExportPlan,
+    export_guild_ids,
+    load_export,
+    plan_export,
+)
 from bot.db.session import create_engine, session_factory
 from bot.export_files import (
     FORMATS,
+    STREAMED_FORMATS,
     Format,
     build_files,
     nothing_reason,
     output_names,
     parse_since,
+    stream_export,
 )
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_NOTHING", "EXIT_OK", "run_export"]
@@ -100,9 +109,12 @@ def run_export(config: Config, args: argparse.Namespace) -> int:
 async def _export(
     config: Config, content: Content, fmt: Format, flt: ExportFilter, out: str | None
 ) -> int:
+    """Write each server's file; CSV, JSON and Markdown are streamed from the database brew by
+    brew (memory holds a few brews), the web page and Word reports are built whole."""
     engine = create_engine(config.database.url)
     sessions = session_factory(engine)
-    today = datetime.now(UTC).astimezone(config.timing.zone()).date()
+    zone = config.timing.zone()
+    today = datetime.now(UTC).astimezone(zone).date()
     try:
         async with sessions() as session:
             guild_ids = await export_guild_ids(session, flt)
@@ -110,48 +122,70 @@ async def _export(
                 where = "in this database" if flt.guild_id is None else "in that server"
                 print(content.format("export.nothing", why=nothing_reason(flt, here=where)))
                 return EXIT_NOTHING
-            exports = [
-                (
-                    guild_id,
-                    await load_export(
-                        session,
-                        ExportFilter(guild_id, flt.brew_number, flt.since),
-                        content.prompts,
-                        config.timing.zone(),
-                    ),
+            several = len(guild_ids) > 1
+            if several:
+                print(
+                    f"Brews from {len(guild_ids)} servers: writing one file per server "
+                    "(use --guild ID for just one)."
                 )
-                for guild_id in guild_ids
-            ]
+            for guild_id in guild_ids:
+                one = ExportFilter(guild_id, flt.brew_number, flt.since)
+                main, chart = output_names(fmt, out)
+                if several:
+                    main = _with_suffix(main, guild_id)
+                    chart = _with_suffix(chart, guild_id) if chart else None
+                main.parent.mkdir(parents=True, exist_ok=True)
+                if fmt in STREAMED_FORMATS:
+                    plan = await plan_export(
+                        session, one, content.prompts, zone, counts=fmt == "markdown"
+                    )
+                    brews = len(plan.brews)
+                    reflections, written = await _stream_to(
+                        session, plan, fmt, content, today, main, chart, config.database.url
+                    )
+                else:
+                    data = await load_export(session, one, content.prompts, zone)
+                    brews, reflections = len(data.brews), len(data.reflections)
+                    written = []
+                    for name, blob in await build_files(
+                        data, fmt, content, generated_on=today, main_name=main.name
+                    ):
+                        path = main.parent / name
+                        path.write_bytes(blob)
+                        written.append(path)
+                summary = f"{plural(brews, 'brew')}, {plural(reflections, 'reflection')}"
+                names = " and ".join(str(p.resolve()) for p in written)
+                print(f"Wrote {names} ({summary}).")
     finally:
         await engine.dispose()
-
-    several = len(exports) > 1
-    if several:
-        print(
-            f"Brews from {len(exports)} servers: writing one file per server "
-            "(use --guild ID for just one)."
-        )
-    for guild_id, data in exports:
-        main, chart = output_names(fmt, out)
-        if several:
-            main = _with_suffix(main, guild_id)
-            chart = _with_suffix(chart, guild_id) if chart else None
-        files = await build_files(
-            data,
-            fmt,
-            content,
-            generated_on=today,
-            main_name=main.name,
-            chart_name=chart.name if chart else None,
-        )
-        main.parent.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, blob in files:
-            path = main.parent / name
-            path.write_bytes(blob)
-            written.append(str(path.resolve()))
-        summary = (
-            f"{plural(len(data.brews), 'brew')}, {plural(len(data.reflections), 'reflection')}"
-        )
-        print(f"Wrote {' and '.join(written)} ({summary}).")
     return EXIT_OK
+
+
+async def _stream_to(
+    session: AsyncSession,
+    plan: ExportPlan,
+    fmt: Format,
+    content: Content,
+    today: date,
+    main: Path,
+    chart: Path | None,
+    database_url: str,
+) -> tuple[int, list[Path]]:
+    """Stream one server's export into ``main`` (and its chart beside it); the file appears
+    under its name only once complete, so a failed export never leaves half a file behind."""
+    partial = main.with_name(main.name + ".part")
+    try:
+        with partial.open("wb") as fh:
+            done = await stream_export(
+                session, plan, fmt, fh, content, generated_on=today,
+                chart_name=chart.name if chart else None, offload=False,
+                database_url=database_url,
+            )  # fmt: skip
+        partial.replace(main)
+    finally:
+        partial.unlink(missing_ok=True)
+    written = [main]
+    if done.chart is not None and chart is not None:
+        await asyncio.to_thread(chart.write_bytes, done.chart)
+        written.append(chart)
+    return done.reflections, written

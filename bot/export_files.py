@@ -7,10 +7,15 @@ Shared by ``/brew export`` (:mod:`bot.shell.organiser`) and ``brewhost export``
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar, cast
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.content import Content
 from bot.core.export import (
@@ -21,9 +26,19 @@ from bot.core.export import (
     to_json,
     to_markdown,
 )
+from bot.core.export_csv import CsvStream
 from bot.core.export_document import build_report
-from bot.core.export_model import chart_grouping, count_weeks
-from bot.db.exports import ExportData, ExportFilter
+from bot.core.export_json import JsonStream
+from bot.core.export_markdown import MarkdownStream
+from bot.core.export_model import BrewSummary, ChartBy, chart_grouping, count_weeks
+from bot.db.exports import (
+    ExportData,
+    ExportFilter,
+    ExportPlan,
+    stream_brews,
+    stream_brews_sync,
+    sync_reader,
+)
 
 __all__ = [
     "CHART_NAME",
@@ -31,13 +46,16 @@ __all__ = [
     "FORMATS",
     "JSON_NAME",
     "REPORT_NAME",
+    "STREAMED_FORMATS",
     "Format",
+    "Streamed",
     "build_files",
     "nothing_reason",
     "output_names",
     "parse_since",
     "render_files",
     "report_title",
+    "stream_export",
 ]
 
 Format = Literal["csv", "json", "markdown", "html", "docx"]
@@ -46,6 +64,9 @@ CSV_NAME = "brew-reflections.csv"
 JSON_NAME = "brew-reflections.json"
 REPORT_NAME = "brew-report.md"
 CHART_NAME = "brew-report-chart.png"
+#: Formats written brew by brew straight from the database (:func:`stream_export`); the web
+#: page and Word reports are built whole (:func:`build_files`).
+STREAMED_FORMATS: tuple[Format, ...] = ("csv", "json", "markdown")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -89,7 +110,7 @@ def output_names(fmt: Format, out: str | Path | None = None) -> tuple[Path, Path
     return main, chart
 
 
-def report_title(content: Content, data: ExportData) -> str:
+def report_title(content: Content, data: ExportData | ExportPlan) -> str:
     areas = data.areas
     if len(areas) == 1:
         return content.format("export.report_title_area", area=next(iter(areas)))
@@ -140,16 +161,155 @@ def render_files(
             brews, reflections, prompts, title=title, generated_on=generated_on, chart_by=by
         )
         return [(name, render_document(doc, fmt))]  # type: ignore[arg-type]
-    from bot.reporting.chart import participation_chart, weekly_chart
 
     chart = chart_name or (default_chart.name if default_chart else CHART_NAME)
-    per_brew = reflections_per_brew(reflections)
-    if by == "week":
-        png = weekly_chart(count_weeks((b, per_brew.get(b.number, 0)) for b in brews))
-    else:
-        png = participation_chart(brews, per_brew, by=by)
+    png = draw_chart(brews, reflections_per_brew(reflections), by)
     report = to_markdown(
         brews, reflections, prompts, title=title, generated_on=generated_on,
         chart_filename=chart, chart_by=by,
     )  # fmt: skip
     return [(name, report.encode("utf-8")), (chart, png)]
+
+
+def draw_chart(brews: tuple[BrewSummary, ...], per_brew: dict[int, int], by: ChartBy) -> bytes:
+    """The Markdown report's chart as PNG (blocking: a few hundred milliseconds)."""
+    from bot.reporting.chart import participation_chart, weekly_chart
+
+    if by == "week":
+        return weekly_chart(count_weeks((b, per_brew.get(b.number, 0)) for b in brews))
+    return participation_chart(brews, per_brew, by=by)
+
+
+_T = TypeVar("_T")
+
+
+class Streamed(NamedTuple):
+    """What :func:`stream_export` wrote: how many reflections, and the report's chart."""
+
+    reflections: int
+    chart: bytes | None
+
+
+_Writer = CsvStream | JsonStream | MarkdownStream
+
+
+def _open_writer(
+    plan: ExportPlan,
+    fmt: Format,
+    out: BinaryIO,
+    title: str,
+    generated_on: date,
+    chart_name: str | None,
+) -> tuple[_Writer, bytes | None]:
+    """The format's stream writer on ``out`` (its head already written), and the Markdown
+    report's chart. Blocking."""
+    if fmt == "csv":
+        return CsvStream(out, plan.prompts), None
+    if fmt == "json":
+        return JsonStream(out, plan.brews, plan.prompts, generated_on=generated_on), None
+    by = chart_grouping(plan.brews)
+    png = draw_chart(plan.brews, dict(plan.received), by)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    writer = MarkdownStream(
+        cast(Any, text), plan.brews, plan.received, plan.consented, plan.prompts,
+        title=title, generated_on=generated_on, chart_filename=chart_name or CHART_NAME,
+        chart_by=by,
+    )  # fmt: skip
+    return writer, png
+
+
+def _close(writer: _Writer) -> None:
+    writer.close()
+    if isinstance(writer, MarkdownStream):
+        cast(io.TextIOWrapper, writer.out).detach()
+
+
+def _order(fmt: Format) -> Literal["date", "number"]:
+    # The JSON's "reflections" are in brew-number order; the CSV and the report in date order.
+    return "number" if fmt == "json" else "date"
+
+
+def _write_from(
+    conn: Connection,
+    plan: ExportPlan,
+    fmt: Format,
+    out: BinaryIO,
+    title: str,
+    generated_on: date,
+    chart_name: str | None,
+) -> Streamed:
+    """The whole export on a blocking connection: read and write one brew at a time."""
+    writer, png = _open_writer(plan, fmt, out, title, generated_on, chart_name)
+    count = 0
+    for brew, reflections in stream_brews_sync(conn, plan, order=_order(fmt)):
+        writer.add(brew, reflections)
+        count += len(reflections)
+    _close(writer)
+    return Streamed(count, png)
+
+
+def _write_sqlite_file(
+    url: str,
+    plan: ExportPlan,
+    fmt: Format,
+    out: BinaryIO,
+    title: str,
+    generated_on: date,
+    chart_name: str | None,
+) -> Streamed | None:
+    """:func:`_write_from` on a connection of its own; ``None`` when ``url`` has no SQLite
+    file to open that way (nothing written then)."""
+    with sync_reader(url) as conn:
+        if conn is None:
+            return None
+        return _write_from(conn, plan, fmt, out, title, generated_on, chart_name)
+
+
+async def stream_export(
+    session: AsyncSession,
+    plan: ExportPlan,
+    fmt: Format,
+    out: BinaryIO,
+    content: Content,
+    *,
+    generated_on: date,
+    chart_name: str | None = None,
+    offload: bool = True,
+    database_url: str | None = None,
+) -> Streamed:
+    """Write a CSV, JSON or Markdown export of ``plan`` to ``out``, brew by brew from the
+    database; returns how many reflections it holds and the Markdown report's chart (PNG).
+
+    Only Markdown needs ``plan``'s counts (:func:`~bot.db.exports.plan_export`'s ``counts``).
+
+    Memory holds a few brews' reflections at a time. With a SQLite file at ``database_url`` the
+    whole export (reading included) runs on a blocking connection of its own: in a worker
+    thread with ``offload`` (the bot, whose event loop then only waits), inline without it
+    (``brewhost export``). Otherwise (PostgreSQL, or no URL) ``session`` streams the rows in
+    batches and, with ``offload``, each brew is written and the chart drawn in a worker thread,
+    so the event loop is held only for one batch of rows at a time.
+    """
+    if fmt not in STREAMED_FORMATS:
+        raise ValueError(f"{fmt} is built whole: use build_files")
+    if fmt == "markdown" and not plan.counted:
+        raise ValueError("the Markdown report needs the plan's counts")
+    title = report_title(content, plan)
+    args = (plan, fmt, out, title, generated_on, chart_name)
+    if database_url is not None:
+        if offload:
+            done = await asyncio.to_thread(_write_sqlite_file, database_url, *args)
+        else:
+            done = _write_sqlite_file(database_url, *args)
+        if done is not None:
+            return done
+
+    async def step(func: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.to_thread(func, *args) if offload else func(*args)
+
+    writer, png = await step(_open_writer, *args)
+    count = 0
+    async for brew, reflections in stream_brews(session, plan, order=_order(fmt)):
+        await step(writer.add, brew, reflections)
+        count += len(reflections)
+    await step(_close, writer)
+    return Streamed(count, png)

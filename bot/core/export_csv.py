@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO
 
-from bot.core.export_model import BrewSummary, ReflectionRecord, answer_rows
+from bot.core.export_model import AnswerRow, BrewSummary, ReflectionRecord, answer_rows
 from bot.core.reflections import Prompt
 
-__all__ = ["CSV_COLUMNS", "FORMULA_TRIGGERS", "neutralise_formula", "to_csv"]
+__all__ = ["CSV_COLUMNS", "FORMULA_TRIGGERS", "CsvStream", "neutralise_formula", "to_csv"]
 
 CSV_COLUMNS: tuple[str, ...] = (
     "Brew number",
@@ -57,18 +58,54 @@ def to_csv(
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(CSV_COLUMNS)
-    for row in answer_rows(brews, reflections, prompts):
+    writer.writerows(_cells(answer_rows(brews, reflections, prompts)))
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def _cells(rows: Iterable[AnswerRow]) -> Iterable[tuple[str, ...]]:
+    """One CSV line's cells per answer row (the one place both writers format a row)."""
+    head: tuple[str, ...] = ()
+    last: BrewSummary | None = None
+    for row in rows:
         brew = row.brew
-        writer.writerow(
-            (
+        if brew is not last:  # the brew's five cells are the same on each of its rows
+            last = brew
+            head = (
                 str(brew.number),
                 neutralise_formula(brew.title),
                 neutralise_formula(brew.area or ""),
                 neutralise_formula(brew.question),
                 brew.date.isoformat(),
-                neutralise_formula(row.prompt.label),
-                neutralise_formula(row.answer),
-                "yes" if row.consent else "no",
             )
+        yield (
+            *head,
+            neutralise_formula(row.prompt.label),
+            neutralise_formula(row.answer),
+            "yes" if row.consent else "no",
         )
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+class CsvStream:
+    """:func:`to_csv`'s bytes written to ``out`` one brew at a time, so memory holds one brew.
+
+    Call :meth:`add` for every brew in date order (then number), each with all of that brew's
+    reflections already passed through :func:`~bot.core.export_model.quotable`, then
+    :meth:`close`. Rows within a brew follow :func:`~bot.core.export_model.answer_rows`, which
+    only compares answers of the same brew, so the file is byte-identical to :func:`to_csv`'s.
+    """
+
+    def __init__(self, out: BinaryIO, prompts: Sequence[Prompt]) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+        self._prompts = prompts
+        self._text.write("\ufeff")
+        self._writer = csv.writer(self._text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        self._writer.writerow(CSV_COLUMNS)
+
+    def add(self, brew: BrewSummary, reflections: Sequence[ReflectionRecord]) -> None:
+        """Write one brew's rows."""
+        self._writer.writerows(_cells(answer_rows((brew,), reflections, self._prompts)))
+
+    def close(self) -> None:
+        """Flush what is buffered; ``out`` stays open for the caller."""
+        self._text.flush()
+        self._text.detach()

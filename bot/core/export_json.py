@@ -8,10 +8,11 @@ need a bump, and readers must ignore fields they do not know.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from bot.core.export_model import (
     BrewSummary,
@@ -23,7 +24,14 @@ from bot.core.export_model import (
 )
 from bot.core.reflections import Prompt
 
-__all__ = ["JSON_SCHEMA_NAME", "JSON_SCHEMA_VERSION", "ParsedExport", "from_json", "to_json"]
+__all__ = [
+    "JSON_SCHEMA_NAME",
+    "JSON_SCHEMA_VERSION",
+    "JsonStream",
+    "ParsedExport",
+    "from_json",
+    "to_json",
+]
 
 JSON_SCHEMA_NAME = "brew-host.reflections"
 JSON_SCHEMA_VERSION = 1
@@ -46,6 +54,29 @@ def to_json(
     columns = prompt_columns(prompts, reflections)
     keys = [c.key for c in columns]
     document: dict[str, Any] = {
+        **_head(brews, prompts, generated_on),
+        "reflections": [
+            {
+                "brew_number": r.brew_number,
+                "date": r.date.isoformat(),
+                "consent": r.consent,
+                "answers": {
+                    k: r.answers[k].strip()
+                    for k in keys
+                    if k in r.answers and r.answers[k] and r.answers[k].strip()
+                },
+            }
+            for r in ordered_reflections(reflections, columns)
+        ],
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _head(
+    brews: Sequence[BrewSummary], prompts: Sequence[Prompt], generated_on: date
+) -> dict[str, Any]:
+    """Everything in the document before ``"reflections"`` (small: one entry per brew)."""
+    return {
         "schema": JSON_SCHEMA_NAME,
         "version": JSON_SCHEMA_VERSION,
         "generated_on": generated_on.isoformat(),
@@ -65,21 +96,75 @@ def to_json(
             }
             for b in ordered_brews(brews)
         ],
-        "reflections": [
-            {
-                "brew_number": r.brew_number,
-                "date": r.date.isoformat(),
-                "consent": r.consent,
-                "answers": {
-                    k: r.answers[k].strip()
-                    for k in keys
-                    if k in r.answers and r.answers[k] and r.answers[k].strip()
-                },
-            }
-            for r in ordered_reflections(reflections, columns)
-        ],
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+class JsonStream:
+    """:func:`to_json`'s bytes written to ``out`` one brew at a time.
+
+    The head (schema, prompts, every brew) is small and written first; each reflection is then
+    written as :func:`json.dumps` with ``indent=2`` would place it, four spaces deep, so the
+    document stays valid, deterministic and byte-identical to :func:`to_json`'s. Call
+    :meth:`add` for every brew **in brew-number order** (the order of ``"reflections"``), each
+    with all of its reflections already passed through
+    :func:`~bot.core.export_model.quotable`; then :meth:`close`. Sorting within one brew is
+    enough: :func:`~bot.core.export_model.ordered_reflections` sorts by brew first, and answer
+    keys no reflection of a brew carries compare equal for all of that brew's reflections.
+    """
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        brews: Sequence[BrewSummary],
+        prompts: Sequence[Prompt],
+        *,
+        generated_on: date,
+    ) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+        self._prompts = prompts
+        self._last: int | None = None
+        self._first = True
+        head = json.dumps(_head(brews, prompts, generated_on), ensure_ascii=False, indent=2)
+        # The head ends "\n}"; the reflections list goes in its place.
+        self._text.write(head[: -len("\n}")] + ',\n  "reflections": [')
+
+    def add(self, brew: BrewSummary, reflections: Sequence[ReflectionRecord]) -> None:
+        """Write one brew's reflections, sorted as :func:`to_json` sorts them."""
+        if self._last is not None and brew.number <= self._last:
+            raise ValueError("JsonStream.add: brews must come in increasing number order")
+        self._last = brew.number
+        if any(r.brew_number != brew.number for r in reflections):
+            raise ValueError(f"A reflection passed with brew {brew.number} belongs to another")
+        columns = prompt_columns(self._prompts, reflections)
+        keys = [c.key for c in columns]
+        write = self._text.write
+        brew_number = str(brew.number)
+        for r in ordered_reflections(reflections, columns):
+            answers = [
+                f"        {_string(k)}: {_string(r.answers[k].strip())}"
+                for k in keys
+                if k in r.answers and r.answers[k] and r.answers[k].strip()
+            ]
+            body = "{\n" + ",\n".join(answers) + "\n      }" if answers else "{}"
+            write(
+                ("\n    {\n" if self._first else ",\n    {\n")
+                + f'      "brew_number": {brew_number},\n'
+                f'      "date": "{r.date.isoformat()}",\n'
+                f'      "consent": {"true" if r.consent else "false"},\n'
+                f'      "answers": {body}\n'
+                "    }"
+            )
+            self._first = False
+
+    def close(self) -> None:
+        """End the document and flush; ``out`` stays open for the caller."""
+        self._text.write("]\n}\n" if self._first else "\n  ]\n}\n")
+        self._text.flush()
+        self._text.detach()
 
 
 class ParsedExport(NamedTuple):

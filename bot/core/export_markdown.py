@@ -28,9 +28,13 @@ out ("1 October 2024").
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import TextIO, cast
 from urllib.parse import quote
 
 from bot.core.export_model import (
@@ -39,6 +43,7 @@ from bot.core.export_model import (
     AnswerRow,
     BrewSummary,
     ChartBy,
+    PromptColumn,
     ReflectionRecord,
     answer_rows,
     chart_alt_text,
@@ -54,7 +59,7 @@ from bot.core.export_model import (
 )
 from bot.core.reflections import Prompt, neutralise_mentions
 
-__all__ = ["escape_markdown", "escape_markdown_inline", "to_markdown"]
+__all__ = ["MarkdownStream", "escape_markdown", "escape_markdown_inline", "to_markdown"]
 
 # Characters that start Markdown (or Discord markdown) syntax anywhere in a line. ``$`` is GitHub
 # maths, ``~`` strikethrough, ``|`` tables and Discord spoilers, ``<`` HTML and autolinks.
@@ -143,24 +148,56 @@ def to_markdown(
 ) -> str:
     """Render the report. ``chart_filename`` is the PNG's name next to the report (or ``None``);
     ``chart_by`` must match how that chart was drawn so its alt text (and, for ``"week"``, the
-    table after it) describes it."""
-    index_brews(brews, reflections)
-    columns = prompt_columns(prompts, reflections)
-    rows = answer_rows(brews, reflections, prompts)
-    per_brew = reflections_per_brew(reflections)
-    consented = sum(1 for r in reflections if r.consent)
-    brews_in_order = ordered_brews(brews)
+    table after it) describes it.
 
-    people = sum(b.participants for b in brews)
-    rooms = sum(b.rooms for b in brews)
+    The same writer as :class:`MarkdownStream`, fed every brew from memory: one pass over the
+    rows, grouped once per brew.
+    """
+    index_brews(brews, reflections)
+    per_brew = reflections_per_brew(reflections)
+    by_brew: dict[int, list[ReflectionRecord]] = {}
+    for r in reflections:
+        by_brew.setdefault(r.brew_number, []).append(r)
+    out = io.StringIO(newline="")
+    stream = MarkdownStream(
+        out,
+        brews,
+        per_brew,
+        sum(1 for r in reflections if r.consent),
+        prompts,
+        title=title,
+        generated_on=generated_on,
+        chart_filename=chart_filename,
+        chart_by=chart_by,
+    )
+    for brew in ordered_brews(brews):
+        stream.add(brew, by_brew.get(brew.number, ()))
+    stream.close()
+    return out.getvalue()
+
+
+def _header(
+    brews_in_order: Sequence[BrewSummary],
+    per_brew: Mapping[int, int],
+    consented: int,
+    *,
+    title: str,
+    generated_on: date,
+    chart_filename: str | None,
+    chart_by: ChartBy,
+) -> list[str]:
+    """Title, totals, the chart and the table of brews: counts only, no reflection text."""
+    total = sum(per_brew.get(b.number, 0) for b in brews_in_order)
+    people = sum(b.participants for b in brews_in_order)
+    rooms = sum(b.rooms for b in brews_in_order)
     out = [
         f"# {escape_markdown_inline(title)}",
         "",
         f"Generated on {format_date(generated_on)}.",
         "",
-        f"Across {plural(len(brews), 'brew')}, {plural(people, 'person', 'people')} took part "
-        f"in {plural(rooms, 'room')} and left {plural(len(reflections), 'reflection')}."
-        + _consent_sentence(consented, len(reflections)),
+        f"Across {plural(len(brews_in_order), 'brew')}, {plural(people, 'person', 'people')} "
+        f"took part in {plural(rooms, 'room')} and left {plural(total, 'reflection')}."
+        + _consent_sentence(consented, total),
         "",
     ]
     if chart_filename:
@@ -180,7 +217,7 @@ def to_markdown(
                     "",
                 ]
         else:
-            alt = escape_markdown_inline(chart_alt_text(brews, per_brew, by=chart_by))
+            alt = escape_markdown_inline(chart_alt_text(brews_in_order, per_brew, by=chart_by))
             out += [f"![{alt}]({quote(chart_filename)})", ""]
     if brews_in_order:
         out += [
@@ -196,50 +233,136 @@ def to_markdown(
         out.append("")
     else:
         out += ["There are no brews to report yet.", ""]
+    return out
 
-    rows_by_brew: dict[int, list[AnswerRow]] = {}
+
+def _brew_section(
+    brew: BrewSummary,
+    received: int,
+    rows: Sequence[AnswerRow],
+    columns: Sequence[PromptColumn],
+) -> list[str]:
+    """One brew's ``##`` section; ``rows`` are its answers other than feedback."""
+    out = [
+        f"## Brew {brew.number}: {escape_markdown_inline(brew.title)}",
+        "",
+        f"- Area: {escape_markdown_inline(brew.area or '') or 'Not given'}",
+        f"- Date: {format_date(brew.date)}",
+        f"- People: {brew.participants}, in {plural(brew.rooms, 'room')}",
+        f"- Reflections received: {received}",
+        "",
+    ]
+    if brew.question.strip():
+        out += [f"The question for this brew: {escape_markdown(brew.question)}", ""]
+    out += ["### What we heard", ""]
+    if not received:
+        return [*out, "No reflections were received for this brew.", ""]
+    if not rows:
+        return [*out, "The reflections for this brew were feedback on the session only.", ""]
+    by_prompt: dict[str, list[AnswerRow]] = {}
     for row in rows:
-        if not is_feedback(row.prompt):
-            rows_by_brew.setdefault(row.brew.number, []).append(row)
-    for brew in brews_in_order:
-        received = per_brew.get(brew.number, 0)
-        out += [
-            f"## Brew {brew.number}: {escape_markdown_inline(brew.title)}",
-            "",
-            f"- Area: {escape_markdown_inline(brew.area or '') or 'Not given'}",
-            f"- Date: {format_date(brew.date)}",
-            f"- People: {brew.participants}, in {plural(brew.rooms, 'room')}",
-            f"- Reflections received: {received}",
-            "",
-        ]
-        if brew.question.strip():
-            out += [f"The question for this brew: {escape_markdown(brew.question)}", ""]
-        out += ["### What we heard", ""]
-        brew_rows = rows_by_brew.get(brew.number, [])
-        if not received:
-            out += ["No reflections were received for this brew.", ""]
+        by_prompt.setdefault(row.prompt.key, []).append(row)
+    for column in columns:
+        if is_feedback(column):
             continue
-        if not brew_rows:
-            out += ["The reflections for this brew were feedback on the session only.", ""]
-            continue
-        by_prompt: dict[str, list[AnswerRow]] = {}
-        for row in brew_rows:
-            by_prompt.setdefault(row.prompt.key, []).append(row)
-        for column in columns:
-            if is_feedback(column):
-                continue
-            column_rows = by_prompt.get(column.key, [])
-            if column_rows:
-                out += [f"#### {escape_markdown_inline(column.label)}", ""]
-                out += _quotes(column_rows)
+        column_rows = by_prompt.get(column.key, [])
+        if column_rows:
+            out += [f"#### {escape_markdown_inline(column.label)}", ""]
+            out += _quotes(column_rows)
+    return out
 
-    feedback_rows = [r for r in rows if is_feedback(r.prompt)]
-    out += ["## Feedback on the sessions", ""]
-    if feedback_rows:
-        intro = f"{plural(len(feedback_rows), 'person', 'people')} told us how their brew went."
-        out += [intro, ""]
-        out += _quotes(feedback_rows, "piece of feedback", "pieces of feedback")
-    else:
-        out += ["No feedback on the sessions was received.", ""]
-    out += [f"## {COLLECTION_HEADING}", "", escape_markdown(COLLECTION_NOTE), ""]
-    return "\n".join(out).rstrip("\n") + "\n"
+
+class MarkdownStream:
+    """The report written to ``out`` one brew at a time, so memory holds one brew.
+
+    What the top needs (totals, the chart's alt text, the table of brews) are counts, passed in
+    up front: ``per_brew`` reflections per brew number and ``consented``, how many of them may
+    be quoted (after :func:`~bot.core.export_model.quotable`). Then :meth:`add` every brew in
+    date order (then number) with all its reflections, already through ``quotable``, and
+    :meth:`close`. Quoted feedback, which comes after every brew, waits in ``spool`` (a
+    temporary file that stays in memory while small) until then.
+    """
+
+    def __init__(
+        self,
+        out: TextIO,
+        brews: Sequence[BrewSummary],
+        per_brew: Mapping[int, int],
+        consented: int,
+        prompts: Sequence[Prompt],
+        *,
+        title: str,
+        generated_on: date,
+        chart_filename: str | None,
+        chart_by: ChartBy = "brew",
+        spool: TextIO | None = None,
+    ) -> None:
+        self.out = out
+        self._per_brew = per_brew
+        self._prompts = prompts
+        self._spool: TextIO = spool or cast(
+            TextIO,
+            tempfile.SpooledTemporaryFile(
+                max_size=_SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline=""
+            ),
+        )
+        self._feedback_shared = 0
+        self._feedback_private = 0
+        self._write(
+            _header(
+                ordered_brews(brews),
+                per_brew,
+                consented,
+                title=title,
+                generated_on=generated_on,
+                chart_filename=chart_filename,
+                chart_by=chart_by,
+            )
+        )
+
+    def _write(self, lines: Sequence[str]) -> None:
+        if lines:
+            self.out.write("\n".join(lines) + "\n")
+
+    def add(self, brew: BrewSummary, reflections: Sequence[ReflectionRecord]) -> None:
+        """Write one brew's section and set its quoted feedback aside for the end."""
+        columns = prompt_columns(self._prompts, reflections)
+        rows = answer_rows((brew,), reflections, self._prompts)
+        others = [r for r in rows if not is_feedback(r.prompt)]
+        received = self._per_brew.get(brew.number, 0)
+        self._write(_brew_section(brew, received, others, columns))
+        for row in rows:
+            if not is_feedback(row.prompt):
+                continue
+            if row.consent:
+                self._feedback_shared += 1
+                self._spool.write(_bullet(row.answer) + "\n")
+            else:
+                self._feedback_private += 1
+
+    def close(self) -> None:
+        """Write the feedback and the note on how this was collected; ``out`` stays open."""
+        shared, private = self._feedback_shared, self._feedback_private
+        self._write(["## Feedback on the sessions", ""])
+        if shared or private:
+            intro = f"{plural(shared + private, 'person', 'people')} told us how their brew went."
+            self._write([intro, ""])
+            if shared:
+                self._spool.seek(0)
+                shutil.copyfileobj(self._spool, self.out)
+                self._write([""])
+            if private:
+                noun, nouns = "piece of feedback", "pieces of feedback"
+                more = "more " if shared else ""
+                verb = "was" if private == 1 else "were"
+                line = f"{plural(private, more + noun, more + nouns)} {verb} shared privately."
+                self._write([line, ""])
+        else:
+            self._write(["No feedback on the sessions was received.", ""])
+        self._spool.close()
+        self._write([f"## {COLLECTION_HEADING}", "", escape_markdown(COLLECTION_NOTE)])
+        self.out.flush()
+
+
+#: Quoted feedback beyond this many bytes waits on disk rather than in memory.
+_SPOOL_IN_MEMORY = 1024 * 1024

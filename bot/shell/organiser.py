@@ -14,19 +14,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import discord
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.export import EXPORT_FORMATS
 from bot.core.export_model import plural
 from bot.core.uploads import MiB, fit_for_upload
 from bot.db import privacy
-from bot.db.exports import ExportData, ExportFilter, export_guild_ids, load_export
+from bot.db.exports import (
+    ExportData,
+    ExportFilter,
+    ExportPlan,
+    export_guild_ids,
+    load_export,
+    plan_export,
+)
 from bot.db.privacy import RetentionReport
 from bot.export_files import (
     CHART_NAME,
@@ -34,11 +44,13 @@ from bot.export_files import (
     FORMATS,
     JSON_NAME,
     REPORT_NAME,
+    STREAMED_FORMATS,
     Format,
     build_files,
     nothing_reason,
     output_names,
     parse_since,
+    stream_export,
 )
 from bot.shell.access import ORGANISER_ONLY, is_organiser
 from bot.shell.errors import UserFacingError, report_component_error
@@ -57,6 +69,7 @@ __all__ = [
     "REPORT_NAME",
     "ExportData",
     "ExportFilter",
+    "ExportPlan",
     "PurgeTarget",
     "PurgeView",
     "RetentionReport",
@@ -119,22 +132,27 @@ async def send_export(
     since = parse_date_option(services, since_text)
     until = parse_date_option(services, until_text)
     flt = ExportFilter(guild_id=interaction.guild_id, brew_number=brew_number, since=since)
+    zone = services.config.timing.zone()
     async with services.sessions() as session:
-        data = await load_export(session, flt, content.prompts, services.config.timing.zone())
-    if until is not None:
-        data = _up_to(data, until)
-    if not data.brews:
-        await interaction.followup.send(
-            content.format("export.nothing", why=nothing_reason(flt, until=until)),
-            ephemeral=True,
-        )
-        return
-    files = await build_files(data, fmt, content, generated_on=today(services))
+        counts = fmt == "markdown"  # only the report needs totals before the first brew
+        plan = await plan_export(session, flt, content.prompts, zone, until=until, counts=counts)
+        if not plan.brews:
+            await interaction.followup.send(
+                content.format("export.nothing", why=nothing_reason(flt, until=until)),
+                ephemeral=True,
+            )
+            return
+        if fmt in STREAMED_FORMATS:
+            reflections, files = await _streamed_files(services, session, plan, fmt)
+        else:
+            data = await load_export(session, flt, content.prompts, zone, until=until)
+            reflections = len(data.reflections)
+            files = await build_files(data, fmt, content, generated_on=today(services))
     intro = content.format(
         "export.ready",
         format=EXPORT_FORMATS[fmt].name,
-        brews=plural(len(data.brews), "brew"),
-        reflections=plural(len(data.reflections), "reflection"),
+        brews=plural(len(plan.brews), "brew"),
+        reflections=plural(reflections, "reflection"),
     )
     await send_files(interaction, services, files, intro)
 
@@ -144,13 +162,36 @@ def today(services: Services) -> date:
     return services.clock.now().astimezone(services.config.timing.zone()).date()
 
 
-def _up_to(data: ExportData, until: date) -> ExportData:
-    """Only the brews dated on or before ``until`` (in the community's time zone), with their
-    reflections. Whole brews are dropped, so each kept brew's quoting rule is unchanged."""
-    brews = tuple(b for b in data.brews if b.date <= until)
-    kept = {b.number for b in brews}
-    reflections = tuple(r for r in data.reflections if r.brew_number in kept)
-    return ExportData(brews, reflections, data.prompts)
+async def _streamed_files(
+    services: Services, session: AsyncSession, plan: ExportPlan, fmt: Format
+) -> tuple[int, list[tuple[str, bytes]]]:
+    """How many reflections, and a CSV, JSON or Markdown export as files, built off the loop.
+
+    The file is written brew by brew into a temporary file (on disk once past a few MiB) in a
+    worker thread, reading the database in batches (:func:`bot.export_files.stream_export`),
+    so buttons and timers in every room keep their turn however large the export.
+    """
+    main, chart = output_names(fmt)
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as out:
+        done = await stream_export(
+            session, plan, fmt, out, services.content,  # type: ignore[arg-type]
+            generated_on=today(services), chart_name=chart.name if chart else None,
+            database_url=services.config.database.url,
+        )  # fmt: skip
+        blob = await asyncio.to_thread(_read_all, out)
+    files = [(main.name, blob)]
+    if chart is not None and done.chart is not None:
+        files.append((chart.name, done.chart))
+    return done.reflections, files
+
+
+def _read_all(out: IO[bytes]) -> bytes:
+    out.seek(0)
+    return out.read()
+
+
+#: Exports up to this size are built in memory, larger ones in a temporary file.
+_SPOOL_BYTES = 4 * MiB
 
 
 async def send_files(
@@ -163,7 +204,10 @@ async def send_files(
     (the server's per-file limit and the per-request one); ``intro`` heads the first."""
     guild = interaction.guild
     per_file = min(guild.filesize_limit if guild else 10 * MiB, _REQUEST_LIMIT)
-    batches = fit_for_upload(files, per_file_limit=per_file, per_request_limit=_REQUEST_LIMIT)
+    # Zipping tens of MiB takes a second or more: never on the event loop.
+    batches = await asyncio.to_thread(
+        fit_for_upload, files, per_file_limit=per_file, per_request_limit=_REQUEST_LIMIT
+    )
     sent_names = [name for batch in batches for name, _ in batch]
     if len(batches) > 1 or sent_names != [name for name, _ in files]:
         intro += " " + services.content.format("export.split", count=len(batches))

@@ -103,6 +103,14 @@ Waiting and gateway control::
     await sim.wait_until_connected(timeout=10.0)
     await sim.drop_connections(code=4000); sim.request_reconnect(); sim.invalidate_sessions()
 
+Fault injection (:mod:`.faults`, seeded and recorded in ``sim.faults.injected``)::
+
+    sim.faults.fail_fraction(0.05, (500, 502), seed=1, include_callbacks=False)
+    sim.faults.burst_429("POST", "/channels/{channel_id}/messages", 3, retry_after=0.5)
+    sim.faults.deny("POST", "/channels/{channel_id}/messages", seconds=25,
+                    params={"channel_id": room.id})            # 403 / 50013 for a while
+    sim.faults.clear(); sim.faults.count("500"); sim.faults.kinds()
+
 :class:`Message` has ``content``, ``embeds``, ``components``, ``attachments`` (with ``data``
 bytes), ``author_id``, ``allowed_mentions`` (as sent), ``mentions``/``mention_roles``/
 ``mention_everyone`` (pings actually delivered), ``flags``, ``ephemeral``, ``visible_to``,
@@ -135,6 +143,7 @@ from __future__ import annotations
 from .driver import DiscordSimulator
 from .errors import ApiError, SimulatorError
 from .events import ScheduledEvent
+from .faults import FaultPolicy, InjectedFault
 from .gateway import ALL_INTENTS, GatewayEvent, guild_shard
 from .interactions import InteractionLate, InteractionRecord, InteractionResponse
 from .models import (
@@ -178,8 +187,10 @@ __all__ = [
     "Attachment",
     "Channel",
     "DiscordSimulator",
+    "FaultPolicy",
     "GatewayEvent",
     "Guild",
+    "InjectedFault",
     "InteractionLate",
     "InteractionRecord",
     "InteractionResponse",

@@ -127,6 +127,9 @@ class DiscordSimulator(ScheduledEventDriver):
             clock=self.now,
             log_limit=log_limit,
         )
+        #: Fault injection (:mod:`.faults`): random 5xx, 429 bursts, denials; gateway faults
+        #: injected through this driver are recorded there too.
+        self.faults = self.rest.faults
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -929,6 +932,7 @@ class DiscordSimulator(ScheduledEventDriver):
 
     async def drop_connections(self, code: int = 4000) -> None:
         """Close every gateway socket as a network failure would; the bot should RESUME."""
+        self.faults.record("gateway drop", status=code)
         await self.gateway.drop_connections(code)
 
     def request_reconnect(self) -> None:
@@ -937,6 +941,7 @@ class DiscordSimulator(ScheduledEventDriver):
 
     def invalidate_sessions(self) -> None:
         """Send OP 9 INVALID_SESSION (the bot must IDENTIFY again)."""
+        self.faults.record("invalid session", status=9)
         self.gateway.invalidate_sessions()
 
 

@@ -64,6 +64,7 @@ from . import errors as E
 from . import payloads as pl
 from .errors import ApiError
 from .events_rest import add_scheduled_event_routes
+from .faults import FaultPolicy
 from .gateway import GatewayServer
 from .interactions import InteractionManager
 from .permissions import P, has
@@ -160,6 +161,8 @@ class RestApi:
         self.log: deque[RestCall] = deque(maxlen=log_limit)
         self.gateway_url = ""
         self.unknown_routes: list[str] = []
+        #: Injected errors (:mod:`.faults`); asked before the rate limiter about every call.
+        self.faults = FaultPolicy(clock=clock)
 
     # ------------------------------------------------------------------ app wiring
     def build_app(self) -> web.Application:
@@ -357,6 +360,11 @@ class RestApi:
             request[FILES_KEY] = files
             body_keys = body.keys() if isinstance(body, dict) else ()
             params = {k: v for k, v in request.match_info.items() if k != "version"}
+            injected = self.faults.answer(method, template, request.path, params)
+            if injected is not None:
+                call.status = injected.status
+                self.state.changed()
+                return injected
             decision = self.limiter.check(method, template, params, body_keys)
             call.bucket = decision.bucket
             response: web.StreamResponse

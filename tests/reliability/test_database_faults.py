@@ -32,7 +32,6 @@ async def start_brew(h: Harness, people: int = 6) -> None:
     assert "rooms are open" in await h.final_text(rec)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 item 1, being fixed")
 async def test_sqlite_locked_across_a_deadline_longer_than_the_busy_timeout(
     harness: Harness,
 ) -> None:

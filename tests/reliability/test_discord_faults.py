@@ -52,7 +52,6 @@ async def test_server_errors_429_bursts_and_gateway_faults(harness: Harness) -> 
     assert not harness.room_channels()
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 item 8, being fixed")
 async def test_send_messages_denied_in_one_room_for_a_while(harness: Harness) -> None:
     sim, world = harness.sim, harness.world
     said = await start_brew(harness)

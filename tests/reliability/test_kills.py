@@ -43,7 +43,6 @@ async def test_kills_mid_turn_and_during_clean_up_lose_nothing(tmp_path: Path) -
     assert figures.reflections_acknowledged >= 1  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 item 2, being fixed")
 async def test_a_kill_while_rooms_open_strands_nobody(tmp_path: Path) -> None:
     (figures,) = await run_kills(tmp_path, [OPENING])
     assert figures.kills_fired == 1, figures  # type: ignore[attr-defined]

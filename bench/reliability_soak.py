@@ -20,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.reliability.killer import ALL_MOMENTS, Figures, KillRig
+from tests.reliability.killer import SOAK_BREWS, Figures, KillRig
 
-BREWS = 5
 #: Kills fired in brews whose audit found nothing wrong.
 SURVIVED: list[int] = []
 
@@ -35,9 +34,7 @@ async def soak(tmp: Path) -> Figures:
     try:
         await rig.boot()
         await rig.configure()
-        per = len(ALL_MOMENTS) // BREWS
-        for n in range(1, BREWS + 1):
-            moments = ALL_MOMENTS[(n - 1) * per : n * per]
+        for n, moments in enumerate(SOAK_BREWS, start=1):
             figures = await rig.run_brew(moments, n)
             print(
                 f"brew {n}: {figures.kills_fired}/{figures.kills_tried} kills, "

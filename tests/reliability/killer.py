@@ -91,29 +91,41 @@ def modal_submitted(n: int = 1) -> Callable[[DiscordSimulator, list[RestCall]], 
     return check
 
 
-#: The twenty moments of the soak, in brew order within each brew (see bench/reliability_soak.py).
-ALL_MOMENTS: list[Moment] = [
-    Moment("rooms opening: first channel made", calls(CHANNELS, "POST", 1)),
-    Moment("rooms opening: third channel made", calls(CHANNELS, "POST", 3)),
-    Moment("rooms opening: fifth channel made", calls(CHANNELS, "POST", 5)),
-    Moment("moving people into rooms", calls(MEMBER, "PATCH", 2)),
-    Moment("welcome posted, before its note", posted("**Arrive**")),
-    Moment("second room's welcome posted", posted("**Arrive**", 2)),
-    Moment("think posted, before its note", posted("**Think**")),
-    Moment("first turn prompt posted, before its note", posted("it is your turn")),
-    Moment("third turn prompt posted", posted("it is your turn", 3)),
-    Moment("mid-turn nudge posted", posted("seconds left of your turn")),
-    Moment("fifth turn prompt posted", posted("it is your turn", 5)),
-    Moment("reflect together posted", posted("**Reflect together**")),
-    Moment("close posted, before its note", posted("**Close**")),
-    Moment("last room's close posted", posted("**Close**", 3)),
-    Moment("a reflection acknowledged", modal_submitted(1)),
-    Moment("recall posted", posted("This brew has finished")),
-    Moment("people moved back (recall)", calls(MEMBER, "PATCH", 2)),
-    Moment("clean-up: first channel deleted", calls(CHANNEL, "DELETE", 1)),
-    Moment("clean-up: third channel deleted", calls(CHANNEL, "DELETE", 3)),
-    Moment("clean-up: fifth channel deleted", calls(CHANNEL, "DELETE", 5)),
+#: The twenty moments of the soak: five brews of four, each brew's in the order they happen
+#: (a moment counts what happened since the previous kill's restart).
+SOAK_BREWS: list[list[Moment]] = [
+    [
+        Moment("rooms opening: first channel made", calls(CHANNELS, "POST", 1)),
+        Moment("think posted, before its note", posted("**Think**")),
+        Moment("mid-turn nudge posted", posted("seconds left of your turn")),
+        Moment("recall posted", posted("This brew has finished")),
+    ],
+    [
+        Moment("rooms opening: third channel made", calls(CHANNELS, "POST", 3)),
+        Moment("first turn prompt posted, before its note", posted("it is your turn")),
+        Moment("reflect together posted", posted("**Reflect together**")),
+        Moment("clean-up: first channel deleted", calls(CHANNEL, "DELETE", 1)),
+    ],
+    [
+        Moment("rooms opening: fifth channel made", calls(CHANNELS, "POST", 5)),
+        Moment("third turn prompt posted", posted("it is your turn", 3)),
+        Moment("close posted, before its note", posted("**Close**")),
+        Moment("clean-up: third channel deleted", calls(CHANNEL, "DELETE", 3)),
+    ],
+    [
+        Moment("moving people into rooms", calls(MEMBER, "PATCH", 2)),
+        Moment("fifth turn prompt posted", posted("it is your turn", 5)),
+        Moment("second room's close posted", posted("**Close**", 2)),
+        Moment("people moved back (recall)", calls(MEMBER, "PATCH", 2)),
+    ],
+    [
+        Moment("welcome posted, before its note", posted("**Arrive**")),
+        Moment("second turn prompt posted", posted("it is your turn", 2)),
+        Moment("a reflection acknowledged", modal_submitted(1)),
+        Moment("clean-up: second channel deleted", calls(CHANNEL, "DELETE", 2)),
+    ],
 ]
+ALL_MOMENTS: list[Moment] = [m for brew in SOAK_BREWS for m in brew]
 
 
 def write_config(path: Path, sim: DiscordSimulator, db_url: str, guild_id: int) -> Path:

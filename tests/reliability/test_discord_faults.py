@@ -47,6 +47,7 @@ async def test_server_errors_429_bursts_and_gateway_faults(harness: Harness) -> 
     assert len(rooms) == 2
     assert not room_problems(harness, rooms), room_problems(harness, rooms)
     kinds = sim.faults.kinds()
+    print(f"faults injected and survived: {kinds}")  # quoted in docs/RELIABILITY.md (-s)
     assert kinds.get("429", 0) >= 5 and kinds["gateway drop"] == kinds["invalid session"] == 1
     assert kinds.get("500", 0) + kinds.get("502", 0) >= 1, kinds
     assert not harness.room_channels()

@@ -263,10 +263,10 @@ class KillRig:
         )
         await rec.wait_response(timeout=20)
 
-    async def kill_at(self, moment: Moment, timeout: float) -> bool:
-        """SIGKILL the bot the instant ``moment`` holds; False if it never did within timeout."""
+    def arm(self, moment: Moment) -> asyncio.Future[bool]:
+        """From now on, SIGKILL the bot the instant ``moment`` holds; the future says when."""
         start = len(self.sim.rest_log)
-        fired = asyncio.get_running_loop().create_future()
+        fired: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def listener() -> None:
             if fired.done():
@@ -279,12 +279,24 @@ class KillRig:
                 fired.set_result(True)
 
         self.sim.state.listeners.append(listener)
+
+        def forget(_done: asyncio.Future[bool]) -> None:  # fired, or given up on
+            if listener in self.sim.state.listeners:
+                self.sim.state.listeners.remove(listener)
+
+        fired.add_done_callback(forget)
+        return fired
+
+    async def kill_at(
+        self, moment: Moment, timeout: float, fired: asyncio.Future[bool] | None = None
+    ) -> bool:
+        """Wait for ``moment`` (armed now unless ``fired`` was armed earlier) and the kill;
+        False if it never came within ``timeout``."""
+        fired = fired if fired is not None else self.arm(moment)
         try:
             await asyncio.wait_for(fired, timeout)
         except TimeoutError:
             return False
-        finally:
-            self.sim.state.listeners.remove(listener)
         await self.bot.wait_dead()
         log.info("killed at %s", moment.name)
         return True
@@ -341,12 +353,14 @@ class KillRig:
         reflections: list[asyncio.Task[None]] = []
         self.acknowledged = {}
         self._brew_log_start = len(self.sim.rest_log)
+        # The first moment is armed before the start: opening and the welcome come quickly.
+        first = self.arm(moments[0]) if moments else None
         await self.start_brew(f"What's missing, round {n}?")
         brew_id = await self.sim.wait_for(lambda: self.brew_id(n), timeout=60)
         closing_watch = asyncio.create_task(self._reflect_at_close(brew_id, reflections))
         try:
-            for moment in moments:
-                if await self.kill_at(moment, timeout=120):
+            for i, moment in enumerate(moments):
+                if await self.kill_at(moment, timeout=120, fired=first if i == 0 else None):
                     figures.kills_fired += 1
                     figures.moments.append(moment.name)
                 else:

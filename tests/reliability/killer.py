@@ -119,7 +119,7 @@ SOAK_BREWS: list[list[Moment]] = [
         Moment("people moved back (recall)", calls(MEMBER, "PATCH", 2)),
     ],
     [
-        Moment("welcome posted, before its note", posted("**Arrive**")),
+        Moment("welcome posted, before its note", posted("**Arrive")),
         Moment("second turn prompt posted", posted("it is your turn", 2)),
         Moment("a reflection acknowledged", modal_submitted(1)),
         Moment("clean-up: second channel deleted", calls(CHANNEL, "DELETE", 2)),

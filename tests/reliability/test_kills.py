@@ -12,7 +12,8 @@ import pytest
 from .killer import ALL_MOMENTS, SOAK_BREWS, Figures, KillRig
 
 OPENING = "rooms opening: third channel made"
-AFTER_OPENING = ["first turn prompt posted, before its note", "clean-up: first channel deleted"]
+MID_TURN = "first turn prompt posted, before its note"
+CLEAN_UP = "clean-up: first channel deleted"
 
 
 async def run_kills(tmp_path: Path, names: list[str]) -> list[Figures]:
@@ -34,12 +35,23 @@ async def run_kills(tmp_path: Path, names: list[str]) -> list[Figures]:
     return [figures]
 
 
-async def test_kills_mid_turn_and_during_clean_up_lose_nothing(tmp_path: Path) -> None:
-    (figures,) = await run_kills(tmp_path, AFTER_OPENING)
-    assert figures.kills_fired == 2, figures
+async def test_a_kill_between_a_turn_prompt_and_its_note_loses_nothing(tmp_path: Path) -> None:
+    (figures,) = await run_kills(tmp_path, [MID_TURN])
+    assert figures.kills_fired == 1, figures
     assert not figures.problems, figures.problems
     assert figures.rooms_closed == figures.rooms >= 2
     assert figures.reflections_acknowledged >= 1
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 10 (restart resumes clean-up): found by this suite, a kill during clean-up "
+    "can leave every room ended and the brew running for good; not fixed yet",
+)
+async def test_a_kill_during_clean_up_still_ends_the_brew(tmp_path: Path) -> None:
+    (figures,) = await run_kills(tmp_path, [CLEAN_UP])
+    assert figures.kills_fired == 1, figures
+    assert not figures.problems, figures.problems
 
 
 async def test_a_kill_while_rooms_open_strands_nobody(tmp_path: Path) -> None:

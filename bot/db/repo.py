@@ -59,6 +59,12 @@ async def live_room_ids(session: AsyncSession) -> list[tuple[int, int]]:
     return [(r, g) for r, g in rows]
 
 
+async def running_brew_ids(session: AsyncSession) -> list[tuple[int, int]]:
+    """(brew id, server id) of brews still marked running, whatever their rooms say."""
+    rows = await session.execute(select(Brew.id, Brew.guild_id).where(Brew.status == "running"))
+    return [(b, g) for b, g in rows]
+
+
 async def rooms_still_opening(
     session: AsyncSession, started_before: datetime
 ) -> list[tuple[int, int]]:

@@ -44,6 +44,7 @@ from bot.services import Services
 from bot.shell.errors import only_pinging
 from bot.shell.outbox import BROADCAST_VALID_S, Outbox, describe
 from bot.shell.protocols import Change
+from bot.shell.room_stragglers import move_stragglers
 from bot.shell.rooms import finish_opening
 from bot.shell.timers import Retry, Timers
 
@@ -100,6 +101,7 @@ class BrewRunner:
             found_half_open = await repo.rooms_still_opening(session, self.started_at)
             found_pending = await repo.rooms_with_outbox(session)
             found_live = await repo.live_room_ids(session)
+            found_brews = await repo.running_brew_ids(session)
         # With several processes (one gateway shard each), a process looks after the brews of
         # the servers it is connected to, and only those.
         mine = {guild.id for guild in self.client.guilds}
@@ -123,6 +125,11 @@ class BrewRunner:
             *(bounded(self._resume_room(r)) for r in live),
             *(bounded(self.outbox.flush(r)) for r in pending),
         )
+        # A brew whose rooms had all finished when the last process stopped (killed during
+        # clean-up) has no live room to end it: end it here, after its clean-up was carried out.
+        await asyncio.gather(
+            *(bounded(self.maybe_finish_brew(b)) for b, g in found_brews if g in mine)
+        )
         log.info("recovered %d rooms (%d were still opening)", len(live), len(half_open))
 
     async def _reopen(self, room_id: int) -> None:
@@ -133,6 +140,7 @@ class BrewRunner:
     async def _resume_room(self, room_id: int) -> None:
         self._started[room_id].set()
         await self.tick_supervised(room_id)
+        await move_stragglers(self, self.client, self.services, room_id)
         await self.outbox.flush(room_id)
 
     # ---------------------------------------------------------------- scheduling

@@ -17,7 +17,6 @@ def speed() -> float:
     return 30.0
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 item 5, being fixed")
 async def test_two_starts_in_one_voice_channel_make_one_brew(harness: Harness) -> None:
     sim, world = harness.sim, harness.world
     second = sim.create_member(world.guild_id, "Sam Second", roles=[world.facilitators.id])

@@ -43,11 +43,6 @@ async def test_a_kill_between_a_turn_prompt_and_its_note_loses_nothing(tmp_path:
     assert figures.reflections_acknowledged >= 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 10 (restart resumes clean-up): found by this suite, a kill during clean-up "
-    "can leave every room ended and the brew running for good; not fixed yet",
-)
 async def test_a_kill_during_clean_up_still_ends_the_brew(tmp_path: Path) -> None:
     (figures,) = await run_kills(tmp_path, [CLEAN_UP])
     assert figures.kills_fired == 1, figures

@@ -39,7 +39,6 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import discord
-from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import phases
@@ -301,10 +300,13 @@ class Outbox:
         # hundreds of rooms flushing at the same deadline do not exhaust the pool. Each thing
         # done is then recorded in its own short session (see :meth:`_record`).
         async with self.services.sessions() as session:
+            # The rows first: most ticks queue nothing, and then the room is not loaded at all.
+            items = await repo.outbox_for(session, room_id)
+            if not items:
+                return
             room = await repo.load_room(session, room_id)
             if room is None or room.status == "opening":
                 return  # an opening room's rows wait for it to start
-            items = await repo.outbox_for(session, room_id)
         # Closing the session detached ``room`` and ``items`` with everything loaded (the
         # room's brew and members are loaded eagerly); they are read, never written, below.
         items.sort(key=lambda i: (i.kind != "guide", i.id))
@@ -352,12 +354,7 @@ class Outbox:
         dropped) and, if given, the id of the room's latest post. The row is deleted only
         after Discord has answered, so a crash in between re-sends with the same nonce."""
         async with self.services.sessions() as session:
-            if done:
-                await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(list(done))))
-            if last_posted_id is not None:
-                await session.execute(
-                    update(Room).where(Room.id == room_id).values(last_posted_id=last_posted_id)
-                )
+            await repo.outbox_done(session, room_id, list(done), last_posted_id)
             await session.commit()
 
     async def _already_posted(self, room: Room, items: list[OutboxRow]) -> list[OutboxRow]:

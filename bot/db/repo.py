@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot.core.phases import Phase, RoomState, Timing
 from bot.db.models import Brew, GuildSettings, Outbox, Room, Signup
@@ -42,10 +42,12 @@ async def load_brew(session: AsyncSession, brew_id: int) -> Brew | None:
 
 
 async def load_room(session: AsyncSession, room_id: int) -> Room | None:
+    """A room with its brew and members: two round trips (the brew is joined into the room's
+    query, being one row; the members come in a second query)."""
     return await session.scalar(
         select(Room)
         .where(Room.id == room_id)
-        .options(selectinload(Room.members), selectinload(Room.brew))
+        .options(selectinload(Room.members), joinedload(Room.brew))
     )
 
 
@@ -85,6 +87,19 @@ async def outbox_for(session: AsyncSession, room_id: int) -> list[Outbox]:
     return list(
         await session.scalars(select(Outbox).where(Outbox.room_id == room_id).order_by(Outbox.id))
     )
+
+
+async def outbox_done(
+    session: AsyncSession, room_id: int, done: list[int], last_posted_id: int | None
+) -> None:
+    """Delete the outbox rows ``done`` (carried out or dropped) and, if given, note the id of
+    the room's latest post; the caller commits."""
+    if done:
+        await session.execute(delete(Outbox).where(Outbox.id.in_(done)))
+    if last_posted_id is not None:
+        await session.execute(
+            update(Room).where(Room.id == room_id).values(last_posted_id=last_posted_id)
+        )
 
 
 async def rooms_with_outbox(session: AsyncSession) -> list[tuple[int, int]]:

@@ -295,57 +295,73 @@ class Outbox:
         )
 
     async def _flush(self, room_id: int) -> None:
+        # The room and its rows are read in one short session that is closed before Discord is
+        # called: a flush never holds a pooled connection across a send, a move or a delete, so
+        # hundreds of rooms flushing at the same deadline do not exhaust the pool. Each thing
+        # done is then recorded in its own short session (see :meth:`_record`).
         async with self.services.sessions() as session:
+            # The rows first: most ticks queue nothing, and then the room is not loaded at all.
+            items = await repo.outbox_for(session, room_id)
+            if not items:
+                return
             room = await repo.load_room(session, room_id)
             if room is None or room.status == "opening":
                 return  # an opening room's rows wait for it to start
-            items = await repo.outbox_for(session, room_id)
-            items.sort(key=lambda i: (i.kind != "guide", i.id))
-            if not items:
-                return
-            if room_id not in self._history_checked:
-                self._history_checked.add(room_id)
-                if any(i.created_at < self.started_at for i in items):
-                    items = await self._already_posted(session, room, items)
-            now = self.services.clock.now()
-            posts_blocked = False
-            for item in items:
-                if is_stale(item, room, now, datetime.now(UTC)):
-                    log.info("room %s: dropped a %s whose moment has passed", room_id, item.kind)
-                    await session.delete(item)
-                    await session.commit()
-                    continue
-                if posts_blocked and item.kind in ("post", "guide"):
-                    continue  # kept in order behind a post Discord would not take
-                try:
-                    message_id = await self.carry_out(room, item)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    kind = classify(exc)
-                    if kind == GONE:
-                        await self.on_room_gone(room_id, "a channel of this room was deleted")
-                        return
-                    if kind == TRANSIENT:
-                        raise FlushFailed(room_id, item.kind, exc) from exc
-                    await self._refused(room, item, kind, exc)
-                    if kind == REFUSED or item.kind == "cleanup":
-                        await session.delete(item)  # asking again the same way won't help
-                        await session.commit()
-                    elif item.kind in ("post", "guide"):
-                        posts_blocked = True
-                    continue
-                if message_id is not None:
-                    room.last_posted_id = message_id
-                await session.delete(item)
-                await session.commit()
+        # Closing the session detached ``room`` and ``items`` with everything loaded (the
+        # room's brew and members are loaded eagerly); they are read, never written, below.
+        items.sort(key=lambda i: (i.kind != "guide", i.id))
+        if not items:
+            return
+        if room_id not in self._history_checked:
+            self._history_checked.add(room_id)
+            if any(i.created_at < self.started_at for i in items):
+                items = await self._already_posted(room, items)
+        now = self.services.clock.now()
+        posts_blocked = False
+        for item in items:
+            if is_stale(item, room, now, datetime.now(UTC)):
+                log.info("room %s: dropped a %s whose moment has passed", room_id, item.kind)
+                await self._record(room_id, [item.id])
+                continue
+            if posts_blocked and item.kind in ("post", "guide"):
+                continue  # kept in order behind a post Discord would not take
+            try:
+                message_id = await self.carry_out(room, item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                kind = classify(exc)
+                if kind == GONE:
+                    await self.on_room_gone(room_id, "a channel of this room was deleted")
+                    return
+                if kind == TRANSIENT:
+                    raise FlushFailed(room_id, item.kind, exc) from exc
+                await self._refused(room, item, kind, exc)
+                if kind == REFUSED or item.kind == "cleanup":
+                    # asking again the same way won't help
+                    await self._record(room_id, [item.id])
+                elif item.kind in ("post", "guide"):
+                    posts_blocked = True
+                continue
+            if message_id is not None:
+                room.last_posted_id = message_id
+            await self._record(room_id, [item.id], last_posted_id=message_id)
 
-    async def _already_posted(
-        self, session: AsyncSession, room: Room, items: list[OutboxRow]
-    ) -> list[OutboxRow]:
+    async def _record(
+        self, room_id: int, done: Sequence[int], *, last_posted_id: int | None = None
+    ) -> None:
+        """Record, in one short session, that the outbox rows ``done`` are carried out (or
+        dropped) and, if given, the id of the room's latest post. The row is deleted only
+        after Discord has answered, so a crash in between re-sends with the same nonce."""
+        async with self.services.sessions() as session:
+            await repo.outbox_done(session, room_id, list(done), last_posted_id)
+            await session.commit()
+
+    async def _already_posted(self, room: Room, items: list[OutboxRow]) -> list[OutboxRow]:
         """Compare the room's recent history with the queued posts: those the bot already
         posted (same text, in order, after the last post known to be done) are deleted.
-        Returns the rows still to carry out."""
+        Returns the rows still to carry out. No database connection is held while Discord is
+        read."""
         channel = self.client.get_channel(room.text_channel_id or 0)
         me = getattr(self.client, "user", None)
         if not isinstance(channel, discord.TextChannel) or me is None:
@@ -361,6 +377,8 @@ class Outbox:
             log.info("room %s: could not read its history (%s); relying on nonces", room.id, exc)
             return items
         left = list(items)
+        done: list[int] = []
+        last_posted_id: int | None = None
         position = 0
         for item in items:
             if item.kind not in ("post", "guide"):
@@ -376,12 +394,13 @@ class Outbox:
             if match is None:
                 break
             position = match + 1
-            room.last_posted_id = history[match].id
+            last_posted_id = room.last_posted_id = history[match].id
             log.info("room %s: a queued %s was already posted; not posting it again", room.id,
                      item.kind)  # fmt: skip
             left.remove(item)
-            await session.delete(item)
-        await session.commit()
+            done.append(item.id)
+        if done:
+            await self._record(room.id, done, last_posted_id=last_posted_id)
         return left
 
     def forget(self, room_ids: Sequence[int]) -> None:

@@ -35,6 +35,7 @@ from bot.core.export_model import (
     chart_alt_text,
     chart_bars,
     chart_grouping,
+    consent_sentence,
     count_weeks,
     format_date,
     index_brews,
@@ -147,22 +148,6 @@ def plain(text: str) -> str:
 def plain_inline(text: str) -> str:
     """User text for a one-line place (heading, table cell): line breaks become spaces."""
     return " ".join(line.strip() for line in plain(text).split("\n") if line.strip())
-
-
-def consent_sentence(consented: int, total: int) -> str:
-    """The Markdown report's sentence on how many reflections can be quoted (same words)."""
-    if total == 0:
-        return ""
-    if consented == total:
-        return " Everyone who left a reflection agreed to be quoted."
-    if consented == 0:
-        return " All of them were shared privately, so they are counted but not quoted."
-    private = total - consented
-    rest = "the other one was" if private == 1 else f"the other {private} were"
-    return (
-        f" {plural(consented, 'reflection')} can be quoted here; {rest} shared privately, "
-        "so counted but not shown."
-    )
 
 
 def quote_blocks(

@@ -47,6 +47,7 @@ from bot.core.export_model import (
     ReflectionRecord,
     answer_rows,
     chart_alt_text,
+    consent_sentence,
     count_weeks,
     format_date,
     index_brews,
@@ -121,21 +122,6 @@ def _quotes(
     return out
 
 
-def _consent_sentence(consented: int, total: int) -> str:
-    if total == 0:
-        return ""
-    if consented == total:
-        return " Everyone who left a reflection agreed to be quoted."
-    if consented == 0:
-        return " All of them were shared privately, so they are counted but not quoted."
-    private = total - consented
-    rest = "the other one was" if private == 1 else f"the other {private} were"
-    return (
-        f" {plural(consented, 'reflection')} can be quoted here; {rest} shared privately, "
-        "so counted but not shown."
-    )
-
-
 def to_markdown(
     brews: Sequence[BrewSummary],
     reflections: Sequence[ReflectionRecord],
@@ -197,7 +183,7 @@ def _header(
         "",
         f"Across {plural(len(brews_in_order), 'brew')}, {plural(people, 'person', 'people')} "
         f"took part in {plural(rooms, 'room')} and left {plural(total, 'reflection')}."
-        + _consent_sentence(consented, total),
+        + consent_sentence(consented, total),
         "",
     ]
     if chart_filename:

@@ -31,6 +31,7 @@ __all__ = [
     "chart_alt_text",
     "chart_bars",
     "chart_grouping",
+    "consent_sentence",
     "count_weeks",
     "format_date",
     "index_brews",
@@ -410,4 +411,20 @@ def weekly_alt_text(weeks: Sequence[WeekCount]) -> str:
         f"{intro} {plural(sum(w.brews for w in weeks), 'brew')} in all; the busiest week, "
         f"starting {format_date(busiest.start)}, had {plural(busiest.brews, 'brew')}. Every "
         "number is in the table that follows."
+    )
+
+
+def consent_sentence(consented: int, total: int) -> str:
+    """Every report's sentence on how many reflections can be quoted (same words)."""
+    if total == 0:
+        return ""
+    if consented == total:
+        return " Everyone who left a reflection agreed to be quoted."
+    if consented == 0:
+        return " All of them were shared privately, so they are counted but not quoted."
+    private = total - consented
+    rest = "the other one was" if private == 1 else f"the other {private} were"
+    return (
+        f" {plural(consented, 'reflection')} can be quoted here; {rest} shared privately, "
+        "so counted but not shown."
     )

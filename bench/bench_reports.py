@@ -95,11 +95,11 @@ def run_one(fmt: str, reflections: int) -> dict[str, float]:
         size = len(to_json(brews, refl, prompts, generated_on=today))
     elif fmt == "markdown":
         from bot.core.export import reflections_per_brew, to_markdown
-        from bot.reporting.chart import participation_chart
+        from bot.export_files import draw_chart
 
-        png = participation_chart(brews, reflections_per_brew(refl), by="area")
+        svg = draw_chart(tuple(brews), reflections_per_brew(refl), "area")
         size = len(to_markdown(brews, refl, prompts, title="Region", generated_on=today,
-                               chart_filename="c.png", chart_by="area")) + len(png)  # fmt: skip
+                               chart_filename="c.svg", chart_by="area")) + len(svg)  # fmt: skip
     elif fmt in ("html", "docx"):
         from bot.core.export_document import build_report
         from bot.reporting.render import render_document

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar, cast
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.chart_svg import chart_svg
 from bot.core.content import Content
 from bot.core.export import (
     DOCUMENT_FORMATS,
@@ -27,10 +28,18 @@ from bot.core.export import (
     to_markdown,
 )
 from bot.core.export_csv import CsvStream
-from bot.core.export_document import build_report
+from bot.core.export_document import ChartSpec, build_report
 from bot.core.export_json import JsonStream
 from bot.core.export_markdown import MarkdownStream
-from bot.core.export_model import BrewSummary, ChartBy, chart_grouping, count_weeks
+from bot.core.export_model import (
+    BrewSummary,
+    ChartBy,
+    chart_alt_text,
+    chart_bars,
+    chart_grouping,
+    count_weeks,
+    weekly_alt_text,
+)
 from bot.db.exports import (
     ExportData,
     ExportFilter,
@@ -63,7 +72,7 @@ FORMATS: tuple[Format, ...] = cast(tuple[Format, ...], tuple(EXPORT_FORMATS))
 CSV_NAME = "brew-reflections.csv"
 JSON_NAME = "brew-reflections.json"
 REPORT_NAME = "brew-report.md"
-CHART_NAME = "brew-report-chart.png"
+CHART_NAME = "brew-report-chart.svg"
 #: Formats written brew by brew straight from the database (:func:`stream_export`); the web
 #: page and Word reports are built whole (:func:`build_files`).
 STREAMED_FORMATS: tuple[Format, ...] = ("csv", "json", "markdown")
@@ -106,7 +115,7 @@ def output_names(fmt: Format, out: str | Path | None = None) -> tuple[Path, Path
     main = Path(out) if out else Path(default)
     if fmt != "markdown":
         return main, None
-    chart = main.with_name(f"{main.stem}-chart.png") if out else Path(CHART_NAME)
+    chart = main.with_name(f"{main.stem}-chart.svg") if out else Path(CHART_NAME)
     return main, chart
 
 
@@ -128,8 +137,8 @@ async def build_files(
 ) -> list[tuple[str, bytes]]:
     """The export as ``(file name, bytes)``: one file, or the report and its chart.
 
-    Built in a worker thread: drawing a chart takes a few hundred milliseconds and a report of
-    thousands of reflections a few seconds, which must not hold up the bot's event loop.
+    Built in a worker thread: a report of thousands of reflections takes a few seconds, which
+    must not hold up the bot's event loop.
     """
     title = report_title(content, data)
     return await asyncio.to_thread(
@@ -163,21 +172,28 @@ def render_files(
         return [(name, render_document(doc, fmt))]  # type: ignore[arg-type]
 
     chart = chart_name or (default_chart.name if default_chart else CHART_NAME)
-    png = draw_chart(brews, reflections_per_brew(reflections), by)
+    svg = draw_chart(brews, reflections_per_brew(reflections), by)
     report = to_markdown(
         brews, reflections, prompts, title=title, generated_on=generated_on,
         chart_filename=chart, chart_by=by,
     )  # fmt: skip
-    return [(name, report.encode("utf-8")), (chart, png)]
+    return [(name, report.encode("utf-8")), (chart, svg)]
 
 
 def draw_chart(brews: tuple[BrewSummary, ...], per_brew: dict[int, int], by: ChartBy) -> bytes:
-    """The Markdown report's chart as PNG (blocking: a few hundred milliseconds)."""
-    from bot.reporting.chart import participation_chart, weekly_chart
-
+    """The Markdown report's chart as SVG, described by the same words as its alt text (a few
+    milliseconds: :mod:`bot.core.chart_svg`)."""
     if by == "week":
-        return weekly_chart(count_weeks((b, per_brew.get(b.number, 0)) for b in brews))
-    return participation_chart(brews, per_brew, by=by)
+        weeks = count_weeks((b, per_brew.get(b.number, 0)) for b in brews)
+        spec = ChartSpec(
+            "participation", "weekly", "Brews per week", "Week starting", weeks=tuple(weeks)
+        )
+        return chart_svg(spec, weekly_alt_text(weeks))
+    spec = ChartSpec(
+        "participation", "grouped", f"Participants and reflections per {by}", by.capitalize(),
+        bars=tuple(chart_bars(brews, per_brew, by=by)),
+    )  # fmt: skip
+    return chart_svg(spec, chart_alt_text(brews, per_brew, by=by))
 
 
 _T = TypeVar("_T")
@@ -208,14 +224,14 @@ def _open_writer(
     if fmt == "json":
         return JsonStream(out, plan.brews, plan.prompts, generated_on=generated_on), None
     by = chart_grouping(plan.brews)
-    png = draw_chart(plan.brews, dict(plan.received), by)
+    svg = draw_chart(plan.brews, dict(plan.received), by)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     writer = MarkdownStream(
         cast(Any, text), plan.brews, plan.received, plan.consented, plan.prompts,
         title=title, generated_on=generated_on, chart_filename=chart_name or CHART_NAME,
         chart_by=by,
     )  # fmt: skip
-    return writer, png
+    return writer, svg
 
 
 def _close(writer: _Writer) -> None:
@@ -239,13 +255,13 @@ def _write_from(
     chart_name: str | None,
 ) -> Streamed:
     """The whole export on a blocking connection: read and write one brew at a time."""
-    writer, png = _open_writer(plan, fmt, out, title, generated_on, chart_name)
+    writer, svg = _open_writer(plan, fmt, out, title, generated_on, chart_name)
     count = 0
     for brew, reflections in stream_brews_sync(conn, plan, order=_order(fmt)):
         writer.add(brew, reflections)
         count += len(reflections)
     _close(writer)
-    return Streamed(count, png)
+    return Streamed(count, svg)
 
 
 def _write_sqlite_file(
@@ -278,7 +294,7 @@ async def stream_export(
     database_url: str | None = None,
 ) -> Streamed:
     """Write a CSV, JSON or Markdown export of ``plan`` to ``out``, brew by brew from the
-    database; returns how many reflections it holds and the Markdown report's chart (PNG).
+    database; returns how many reflections it holds and the Markdown report's chart (SVG).
 
     Only Markdown needs ``plan``'s counts (:func:`~bot.db.exports.plan_export`'s ``counts``).
 
@@ -306,10 +322,10 @@ async def stream_export(
     async def step(func: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.to_thread(func, *args) if offload else func(*args)
 
-    writer, png = await step(_open_writer, *args)
+    writer, svg = await step(_open_writer, *args)
     count = 0
     async for brew, reflections in stream_brews(session, plan, order=_order(fmt)):
         await step(writer.add, brew, reflections)
         count += len(reflections)
     await step(_close, writer)
-    return Streamed(count, png)
+    return Streamed(count, svg)

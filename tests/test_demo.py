@@ -152,7 +152,7 @@ def test_the_report_quotes_only_those_who_agreed(demo_run: tuple[int, str, str, 
     _, _, _, out_dir = demo_run
     report = (out_dir / "brew-report.md").read_text(encoding="utf-8")
     assert report.startswith("# Over A Brew in Norfolk: what we heard")
-    assert (out_dir / "brew-report-chart.png").read_bytes().startswith(b"\x89PNG")
+    assert (out_dir / "brew-report-chart.svg").read_bytes().startswith(b"<svg ")
     assert (out_dir / "brew-reflections.csv").exists()
     assert (out_dir / "brew-report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     parts = cast(PEOPLE, TEXT_ONLY, SEED)

@@ -10,8 +10,9 @@ cannot be applied in one format and forgotten in another.
 
 Every string in a document is plain text: user text is cleaned of control characters here
 (Word's XML refuses them; in HTML they can hide text) and each writer escapes for its own syntax.
-Charts are described by a :class:`ChartSpec` (the numbers) and drawn outside the pure core
-(:mod:`bot.reporting.chart`); a :class:`Figure` names the chart and carries its alt text.
+Charts are described by a :class:`ChartSpec` (the numbers), laid out by
+:mod:`bot.core.chart_layout` and drawn as SVG (:mod:`bot.core.chart_svg`, the web page) or PNG
+(:mod:`bot.reporting.chart`, Word); a :class:`Figure` names the chart and carries its alt text.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ Block = Heading | Paragraph | BulletList | Quotes | Table | Figure
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """What a chart shows; drawn by :func:`bot.reporting.chart.draw_chart`."""
+    """What a chart shows; laid out by :func:`bot.core.chart_layout.layout_chart`."""
 
     key: str
     kind: Literal["grouped", "weekly"]

@@ -1,8 +1,9 @@
 """The report as one self-contained, accessible web page (``html`` export format).
 
-One file to email, attach or put on an intranet: the styles are inline and each chart is a PNG
-inside the page as a ``data:`` URI, so opening it makes no network request (a Content Security
-Policy in the page says so to the browser too).
+One file to email, attach or put on an intranet: the styles are inline and each chart is an
+image inside the page as a ``data:`` URI (SVG from :mod:`bot.core.chart_svg`; PNG is accepted
+too), so opening it makes no network request (a Content Security Policy in the page says so to
+the browser too).
 
 Accessibility (checked with axe-core, WCAG 2.2 AA, in a real browser by the tests):
 
@@ -28,6 +29,7 @@ import base64
 from collections.abc import Mapping
 from html import escape
 
+from bot.core.chart_svg import SVG_MEDIA_TYPE
 from bot.core.export_document import (
     BulletList,
     Figure,
@@ -136,9 +138,13 @@ def _table(table: Table, number: int) -> list[str]:
     return out
 
 
+def _media_type(image: bytes) -> str:
+    return "image/png" if image.startswith(b"\x89PNG") else SVG_MEDIA_TYPE
+
+
 def to_html(doc: ReportDocument, images: Mapping[str, bytes]) -> str:
-    """Render ``doc``; ``images`` maps each figure's chart key to its PNG bytes (a figure whose
-    chart is missing is shown as its alt text, so the words are never lost)."""
+    """Render ``doc``; ``images`` maps each figure's chart key to its SVG (or PNG) bytes (a
+    figure whose chart is missing is shown as its alt text, so the words are never lost)."""
     out = [
         "<!DOCTYPE html>",
         '<html lang="en-GB">',
@@ -173,11 +179,13 @@ def to_html(doc: ReportDocument, images: Mapping[str, bytes]) -> str:
             tables += 1
             out += _table(block, tables)
         elif isinstance(block, Figure):
-            png = images.get(block.chart)
+            image = images.get(block.chart)
             out.append("<figure>")
-            if png:
-                data = base64.b64encode(png).decode("ascii")
-                out.append(f'<img src="data:image/png;base64,{data}" alt="{escape(block.alt)}">')
+            if image:
+                data = base64.b64encode(image).decode("ascii")
+                out.append(
+                    f'<img src="data:{_media_type(image)};base64,{data}" alt="{escape(block.alt)}">'
+                )
             else:
                 out.append(f"<p>{escape(block.alt)}</p>")
             out.append(f"<figcaption>{escape(block.caption)}</figcaption>")

@@ -64,10 +64,10 @@ def check(demo: Run) -> None:
             "reflections were saved"
         )
     report = next((f for f in demo.stats.files if f.suffix == ".md"), None)
-    chart = next((f for f in demo.stats.files if f.suffix == ".png"), None)
+    chart = next((f for f in demo.stats.files if f.suffix == ".svg"), None)
     if report is None or not report.read_text(encoding="utf-8").startswith("# "):
         demo.fail("no Markdown report was written")
-    if chart is None or not chart.read_bytes().startswith(b"\x89PNG"):
+    if chart is None or not chart.read_bytes().startswith(b"<svg "):
         demo.fail("no chart was written")
 
 

@@ -1,8 +1,9 @@
-"""Report rendering that needs third-party libraries (matplotlib), kept out of ``bot.core``.
+"""Report rendering that needs third-party libraries (python-docx, Pillow), kept out of
+``bot.core``.
 
-Importing this package is cheap: matplotlib loads only when a chart is drawn.
+Importing this package is cheap: Pillow and python-docx load only when a Word report is made.
 """
 
-from bot.reporting.chart import chart_alt_text, participation_chart
+from bot.reporting.chart import chart_png, draw_chart
 
-__all__ = ["chart_alt_text", "participation_chart"]
+__all__ = ["chart_png", "draw_chart"]

@@ -1,178 +1,134 @@
-"""The participation chart (PNG) for the Markdown report, plus its words-only twin.
+"""A report's chart as a PNG picture, for the Word report (Word needs a raster picture).
 
-matplotlib is imported inside :func:`participation_chart`, not at module level: it takes about a
-second to import, and the bot should start (and answer its first interaction within Discord's 3
-seconds) without paying for a chart nobody asked for yet. The object-oriented API with the Agg
-canvas is used instead of ``pyplot`` so no global figure state or GUI backend is involved and
-concurrent reports cannot draw on each other.
+The shapes come from :func:`bot.core.chart_layout.layout_chart`, the same layout as the SVG of
+the Markdown report and the web page, so all three show the same chart. Pillow draws them at
+twice the layout's size (sharp when Word scales it to the page), with its bundled font, so the
+same numbers give the same bytes on every machine with the same Pillow. Pillow is imported
+inside :func:`chart_png`: the running bot only pays for it when a Word report is made.
 
-Accessibility: colour-blind-safe Okabe-Ito colours *and* different hatching, black outlines,
-the value printed on every bar, and :func:`chart_alt_text` giving every number in words.
-Determinism: fixed size and dpi (width grows only with the number of bars), matplotlib's
-default style regardless of local matplotlibrc, and no "Software" metadata, so the same input
-gives the same bytes with the same matplotlib version.
+Accessibility is the layout's (hatching as well as colour, outlines, a number on every bar);
+the Word writer adds the alt text and a caption, and a table with every number follows.
 """
 
 from __future__ import annotations
 
 import io
-import textwrap
-import threading
-from collections.abc import Mapping, Sequence
-from typing import Literal
+import math
+from functools import cache
+from typing import Any
 
-from bot.core.export_document import ChartSpec, WeekCount
-from bot.core.export_model import BrewSummary, ChartBar, chart_alt_text, chart_bars
+from bot.core.chart_layout import SERIES_STYLE, ChartLayout, Label, layout_chart
+from bot.core.export_document import ChartSpec
 
-__all__ = ["CHART_DPI", "chart_alt_text", "draw_chart", "participation_chart", "weekly_chart"]
+__all__ = ["PNG_SCALE", "chart_png", "draw_chart", "layout_png"]
 
-CHART_DPI = 100
-_HEIGHT_INCHES = 6.0
-# Okabe & Ito (2008) palette: distinguishable with the common colour-vision deficiencies.
-_PARTICIPANTS_STYLE = {"color": "#56B4E9", "hatch": "//", "label": "Participants"}
-_REFLECTIONS_STYLE = {"color": "#E69F00", "hatch": "..", "label": "Reflections"}
-# ``style.context`` swaps matplotlib's global rcParams; callers may render from worker threads
-# (``asyncio.to_thread``), so one chart is drawn at a time.
-_RENDER_LOCK = threading.Lock()
+#: Pixels per layout unit: 2 gives a 1,600 to 4,800 pixel wide picture.
+PNG_SCALE = 2
+_HATCH_STEP = 8
 
 
-def _tick_label(label: str) -> str:
-    # Long titles are shortened on the image only; the alt text and report carry them in full.
-    short = textwrap.shorten(label, width=40, placeholder="...")
-    return "\n".join(textwrap.wrap(short, width=18)) or " "
+@cache
+def _font(size: int) -> Any:
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size)
 
 
-def participation_chart(
-    brews: Sequence[BrewSummary],
-    reflections_per_brew: Mapping[int, int],
-    *,
-    by: Literal["brew", "area"] = "brew",
-) -> bytes:
-    """PNG bytes: grouped bars of participants and reflections per brew or per area.
+def _pattern(size: tuple[int, int], colour: str, hatch: str, scale: int) -> Any:
+    """A picture the size of the chart, filled with one series' colour and hatching; each bar
+    is cut out of it, so the hatching lines up across bars as in the SVG. Built from one
+    8 x 8 tile (as the SVG's ``<pattern>``), copied along a row, then the row down the page."""
+    from PIL import Image, ImageDraw
 
-    Takes a few hundred milliseconds; call it via ``asyncio.to_thread`` from the bot's loop.
-    """
-    bars = chart_bars(brews, reflections_per_brew, by=by)
-    noun = "brew" if by == "brew" else "area"
-    return grouped_chart(bars, noun)
-
-
-def grouped_chart(bars: Sequence[ChartBar], noun: str) -> bytes:
-    """PNG bytes: participants and reflections side by side for each bar group (``noun`` is
-    what a group is: "brew" or "area")."""
-    from matplotlib import style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    width_inches = min(max(8.0, 3.0 + 1.2 * len(bars)), 24.0)
-
-    with _RENDER_LOCK, style.context("default"):
-        figure = Figure(figsize=(width_inches, _HEIGHT_INCHES), dpi=CHART_DPI)
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot()
-        axes.set_title(f"Participants and reflections per {noun}", fontsize=15, parse_math=False)
-        axes.set_xlabel(noun.capitalize(), fontsize=12)
-        axes.set_ylabel("Number of people or reflections", fontsize=12)
-        if bars:
-            positions = list(range(len(bars)))
-            half = 0.38
-            for offset, values, bar_style in (
-                (-half / 2, [b.participants for b in bars], _PARTICIPANTS_STYLE),
-                (half / 2, [b.reflections for b in bars], _REFLECTIONS_STYLE),
-            ):
-                container = axes.bar(
-                    [p + offset for p in positions],
-                    values,
-                    half,
-                    edgecolor="black",
-                    linewidth=1,
-                    **bar_style,  # type: ignore[arg-type]
-                )
-                axes.bar_label(container, padding=2, fontsize=11)
-            rotate = len(bars) > 6
-            axes.set_xticks(
-                positions,
-                [_tick_label(b.label) for b in bars],
-                rotation=30 if rotate else 0,
-                ha="right" if rotate else "center",
-                fontsize=10,
-                parse_math=False,
-            )
-            axes.set_ylim(0, max(max(b.participants, b.reflections) for b in bars) * 1.3 + 1)
-            axes.legend(loc="upper right", fontsize=11, frameon=True)
-        else:
-            axes.set_xticks([])
-            axes.text(
-                0.5, 0.5, f"No {noun}s to show yet", ha="center", va="center",
-                transform=axes.transAxes, fontsize=14, parse_math=False,
-            )  # fmt: skip
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.spines[["top", "right"]].set_visible(False)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=CHART_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    step = _HATCH_STEP * scale
+    tile = Image.new("RGB", (step, step), colour)
+    draw = ImageDraw.Draw(tile)
+    if hatch == "dots":
+        radius = 1.1 * scale
+        for cx, cy in ((2 * scale, 2 * scale), (6 * scale, 6 * scale)):
+            draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill="#000")
+    else:
+        for shift in (-step, 0, step):  # the neighbours' lines, so the tile repeats seamlessly
+            draw.line((shift, step, shift + step, 0), fill="#000", width=scale)
+            if hatch == "cross":
+                draw.line((shift, 0, shift + step, step), fill="#000", width=scale)
+    width, height = size
+    row = Image.new("RGB", (width, step))
+    for x in range(0, width, step):
+        row.paste(tile, (x, 0))
+    image = Image.new("RGB", size)
+    for y in range(0, height, step):
+        image.paste(row, (0, y))
+    return image
 
 
-_WEEK_STYLE = {"color": "#009E73", "hatch": "xx", "edgecolor": "black", "linewidth": 1}
-_MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+def _text(image: Any, label: Label, scale: int) -> None:
+    from PIL import Image, ImageDraw
+
+    font = _font(label.size * scale)
+    anchor = {"start": "ls", "middle": "ms", "end": "rs"}[label.anchor]
+    x, y = label.x * scale, label.y * scale
+    weight = scale if label.bold else 0
+    if not label.angle:
+        ImageDraw.Draw(image).text(
+            (x, y), label.text, fill="#000", font=font, anchor=anchor, stroke_width=weight // 2
+        )
+        return
+    # Turned text: drawn on a transparent picture just big enough, turned (growing to fit),
+    # then laid on so its anchor lands on (x, y).
+    left, top, right, bottom = ImageDraw.Draw(image).textbbox(
+        (0, 0), label.text, font=font, anchor=anchor
+    )
+    mask = Image.new("L", (int(right - left) + 2, int(bottom - top) + 2), 0)
+    ImageDraw.Draw(mask).text((-left + 1, -top + 1), label.text, fill=255, font=font, anchor=anchor)
+    # SVG turns clockwise for a positive angle, Pillow anticlockwise.
+    theta = math.radians(-label.angle)
+    turned = mask.rotate(-label.angle, resample=Image.Resampling.BICUBIC, expand=True)
+    dx, dy = -left + 1 - mask.width / 2, -top + 1 - mask.height / 2
+    ax = dx * math.cos(theta) + dy * math.sin(theta) + turned.width / 2
+    ay = -dx * math.sin(theta) + dy * math.cos(theta) + turned.height / 2
+    image.paste((0, 0, 0), (round(x - ax), round(y - ay)), turned)
 
 
-def weekly_chart(weeks: Sequence[WeekCount]) -> bytes:
-    """PNG bytes: one bar per week (Monday start) with the number of brews printed on it.
+def layout_png(layout: ChartLayout, scale: int = PNG_SCALE) -> bytes:
+    """``layout`` drawn as PNG bytes at ``scale`` pixels per unit."""
+    from PIL import Image, ImageDraw
 
-    One series, so meaning never rests on colour: the bars are hatched and outlined, and each
-    carries its number. With many weeks only some dates are labelled on the axis; the table
-    next to the chart has every week.
-    """
-    from matplotlib import style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    size = (layout.width * scale, layout.height * scale)
+    image = Image.new("RGB", size, "#ffffff")
+    patterns = {
+        name: _pattern(size, *SERIES_STYLE[name], scale)
+        for name in sorted({bar.series for bar in layout.bars})
+    }
+    draw = ImageDraw.Draw(image)
+    for bar in layout.bars:
+        box = (
+            round(bar.x * scale),
+            round(bar.y * scale),
+            round((bar.x + bar.width) * scale),
+            round((bar.y + bar.height) * scale),
+        )
+        if box[2] > box[0] and box[3] > box[1]:
+            image.paste(patterns[bar.series].crop(box), box[:2])
+        draw.rectangle(box, outline="#000", width=scale)
+    for rule in layout.rules:
+        draw.line(
+            (rule.x1 * scale, rule.y1 * scale, rule.x2 * scale, rule.y2 * scale),
+            fill="#000",
+            width=scale,
+        )
+    for label in layout.labels:
+        _text(image, label, scale)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False, compress_level=6)
+    return out.getvalue()
 
-    width_inches = min(max(8.0, 3.0 + 0.45 * len(weeks)), 24.0)
-    with _RENDER_LOCK, style.context("default"):
-        figure = Figure(figsize=(width_inches, _HEIGHT_INCHES), dpi=CHART_DPI)
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot()
-        axes.set_title("Brews per week", fontsize=15, parse_math=False)
-        axes.set_xlabel("Week starting (Monday)", fontsize=12)
-        axes.set_ylabel("Number of brews", fontsize=12)
-        if weeks:
-            positions = list(range(len(weeks)))
-            container = axes.bar(positions, [w.brews for w in weeks], 0.7, **_WEEK_STYLE)  # type: ignore[arg-type]
-            if len(weeks) <= 40:
-                axes.bar_label(container, padding=2, fontsize=11)
-            step = max(1, -(-len(weeks) // 20))
-            shown = positions[::step]
-            axes.set_xticks(
-                shown,
-                [
-                    f"{weeks[i].start.day} {_MONTHS_SHORT[weeks[i].start.month - 1]}"
-                    f"\n{weeks[i].start.year}"
-                    for i in shown
-                ],
-                fontsize=10,
-                rotation=30 if len(shown) > 8 else 0,
-            )
-            axes.set_ylim(0, max(w.brews for w in weeks) * 1.2 + 1)
-        else:
-            axes.set_xticks([])
-            axes.text(
-                0.5, 0.5, "No brews to show yet", ha="center", va="center",
-                transform=axes.transAxes, fontsize=14, parse_math=False,
-            )  # fmt: skip
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.spines[["top", "right"]].set_visible(False)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=CHART_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+
+def chart_png(spec: ChartSpec, scale: int = PNG_SCALE) -> bytes:
+    """``spec``'s chart as PNG bytes (blocking: tens of milliseconds)."""
+    return layout_png(layout_chart(spec), scale)
 
 
 def draw_chart(spec: ChartSpec) -> bytes:
-    """Draw a report document's chart (see :class:`bot.core.export_document.ChartSpec`)."""
-    if spec.kind == "weekly":
-        return weekly_chart(spec.weeks)
-    return grouped_chart(spec.bars, spec.axis_label.lower())
+    """Draw a report document's chart for the Word report (see :func:`chart_png`)."""
+    return chart_png(spec)

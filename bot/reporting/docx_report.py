@@ -11,7 +11,7 @@ editable document rather than a picture of one:
 * quotes use the built-in *Quote* style; line breaks inside a quote are kept;
 * the document language is English (United Kingdom), so spelling and screen readers use it.
 
-python-docx is imported inside :func:`to_docx`, like matplotlib in :mod:`bot.reporting.chart`,
+python-docx is imported inside :func:`to_docx`, like Pillow in :mod:`bot.reporting.chart`,
 so the bot does not pay for it at start-up. All text comes from a
 :class:`~bot.core.export_document.ReportDocument`, already free of control characters (which
 Word's XML cannot hold); python-docx escapes the rest, so user text is always plain text.

@@ -77,16 +77,16 @@ def test_markdown_report_has_its_chart_beside_it(setup) -> None:
     config = setup()
     assert main(["export", "--config", str(config), "--format", "markdown"]) == 0
     report = Path("brew-report.md").read_text(encoding="utf-8")
-    assert "(brew-report-chart.png)" in report and "More time together." in report
-    assert Path("brew-report-chart.png").read_bytes().startswith(b"\x89PNG")
+    assert "(brew-report-chart.svg)" in report and "More time together." in report
+    assert Path("brew-report-chart.svg").read_bytes().startswith(b"<svg ")
 
 
 def test_out_names_the_chart_after_the_report(setup, tmp_path) -> None:
     config = setup()
     out = tmp_path / "r" / "norfolk.md"
     assert main(["export", "--config", str(config), "--out", str(out)]) == 0
-    assert "(norfolk-chart.png)" in out.read_text(encoding="utf-8")
-    assert (out.parent / "norfolk-chart.png").exists()
+    assert "(norfolk-chart.svg)" in out.read_text(encoding="utf-8")
+    assert (out.parent / "norfolk-chart.svg").exists()
 
 
 def test_nothing_to_export_exits_1_with_a_message(setup, capsys) -> None:

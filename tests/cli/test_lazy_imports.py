@@ -1,4 +1,5 @@
-"""``brewhost run`` keeps idle memory small: Alembic and matplotlib load only when needed."""
+"""``brewhost run`` keeps idle memory small: Alembic and Pillow load only when needed (and
+matplotlib not at all)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from bot.db.migrate import current_head, upgrade
 from bot.db.schema_version import schema_is_current, shipped_heads
 
 
-def test_the_running_bot_loads_neither_alembic_nor_matplotlib_nor_icalendar() -> None:
+def test_the_running_bot_loads_neither_alembic_nor_pillow_nor_icalendar() -> None:
     out = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys, bot.cli, bot.shell.app, bot.services, bot.db.schema_version, cogs.brew,"
-            " cogs.reflections; print(sorted(m for m in ('alembic', 'matplotlib', 'icalendar',"
+            " cogs.reflections; print(sorted(m for m in ('alembic', 'matplotlib', 'PIL', 'icalendar',"
             " 'mako') if m in sys.modules))",
         ],
         capture_output=True,
@@ -27,12 +28,12 @@ def test_the_running_bot_loads_neither_alembic_nor_matplotlib_nor_icalendar() ->
     assert out == "[]"
 
 
-def test_importing_the_cli_loads_neither_alembic_nor_matplotlib_nor_discord() -> None:
+def test_importing_the_cli_loads_neither_alembic_nor_pillow_nor_discord() -> None:
     out = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, bot.cli; print(sorted(m for m in ('alembic', 'matplotlib', 'discord',"
+            "import sys, bot.cli; print(sorted(m for m in ('alembic', 'matplotlib', 'PIL', 'discord',"
             " 'mako') if m in sys.modules))",
         ],
         capture_output=True,

@@ -117,14 +117,14 @@ async def test_reflections_and_exports_through_discord(
     md_rec = await command(world, owner, "brew export", format="markdown", brew=flow.brew.number)
     await settled(world, md_rec)
     files = {a.filename: a for a in attachments(md_rec)}
-    assert set(files) == {"brew-report.md", "brew-report-chart.png"}
+    assert set(files) == {"brew-report.md", "brew-report-chart.svg"}
     report = files["brew-report.md"].text
     assert report.startswith("# Over A Brew in Norfolk: what we heard")
-    assert "(brew-report-chart.png)" in report
+    assert "(brew-report-chart.svg)" in report
     # Consented, but the only one in the brew to say yes: counted, not quoted (issue 11).
     assert "Carers' time, valued." not in report
     assert "A better lasting thought." not in report and "more budget" not in report
-    assert files["brew-report-chart.png"].data.startswith(b"\x89PNG")
+    assert files["brew-report-chart.svg"].data.startswith(b"<svg ")
 
     # Kind answers for a bad date and for nothing to export.
     bad = await command(world, owner, "brew export", since="last week")

@@ -17,7 +17,7 @@ def test_html_and_docx_formats(setup, capsys) -> None:  # noqa: F811
     assert (
         '<html lang="en-GB">' in page and "<h1>Over A Brew in Suffolk: what we heard</h1>" in page
     )
-    assert "More time together." in page and "data:image/png;base64," in page
+    assert "More time together." in page and "data:image/svg+xml;base64," in page
     assert main(["export", "--config", str(config), "--format", "docx", "--out", "s.docx"]) == 0
     document = docx.Document("s.docx")
     assert document.paragraphs[0].style.name == "Heading 1"

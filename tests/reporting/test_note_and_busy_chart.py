@@ -27,8 +27,7 @@ from bot.core.export_model import (
 )
 from bot.core.export_regional import build_regional_report
 from bot.db.exports import ExportData
-from bot.export_files import render_files
-from bot.reporting.chart import weekly_chart
+from bot.export_files import draw_chart, render_files
 
 from .datasets import GENERATED, ONE_BREW, PROMPTS, region
 
@@ -122,8 +121,11 @@ def test_a_busy_server_s_markdown_report_and_its_picture_are_by_week() -> None:
     files = dict(render_files(data, "markdown", "T", GENERATED))
     report = files["brew-report.md"].decode()
     weeks = count_weeks((b, 1) for b in data.brews)
-    assert files["brew-report-chart.png"] == weekly_chart(weeks)
-    assert f"![{weekly_alt_text(weeks)}](brew-report-chart.png)" in report
+    assert files["brew-report-chart.svg"] == draw_chart(
+        data.brews, {b.number: 1 for b in data.brews}, "week"
+    )
+    assert b"Brews per week" in files["brew-report-chart.svg"]
+    assert f"![{weekly_alt_text(weeks)}](brew-report-chart.svg)" in report
     table = report.split("| Week starting | Brews | People | Reflections |")[1]
     assert "| 1 July 2024 | 2 | 10 | 2 |" in table.split("| Brew | Area |")[0]
     # Two tables (header and rule lines each): a row per week, then a row per brew.

@@ -151,13 +151,13 @@ async def test_markdown_report_quotes_only_consented_words_and_has_its_chart(db:
     assert "Quote me on this." in report
     assert "Keep this private please." not in report
     assert "Spring brew" in report and "Summer brew" in report
-    assert files[CHART_NAME].startswith(b"\x89PNG\r\n\x1a\n")
+    assert files[CHART_NAME].startswith(b"<svg ") and b"<desc " in files[CHART_NAME]
 
 
 def test_file_names_and_dates() -> None:
     assert output_names("csv") == (output_names("csv")[0], None)
     main, chart = output_names("markdown", "out/report.md")
-    assert str(main) == "out/report.md" and str(chart) == "out/report-chart.png"
+    assert str(main) == "out/report.md" and str(chart) == "out/report-chart.svg"
     assert parse_since(" 2024-07-01 ") == date(2024, 7, 1)
     for bad in ("2024-7-1", "20240701", "yesterday", "2024-02-30"):
         with pytest.raises(ValueError):

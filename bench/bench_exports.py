@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -128,23 +129,58 @@ def single_server_copy(db: Path, dest: Path, guild_id: int) -> None:
     move_brews_into_guild(dest, guild_id)
 
 
-async def in_bot_once(db: Path, work: Path, fmt: str) -> tuple[float, float, int]:
-    """``/brew export format:<fmt>`` on the big database: (max loop stall s, seconds to the
-    file, probe samples)."""
+PG_ADMIN_DSN = os.environ.get("BREWHOST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ("sqlite", "postgresql")
+
+
+async def in_bot_once(
+    db: Path, work: Path, fmt: str, backend: str = "sqlite"
+) -> tuple[float, float, int]:
+    """``/brew export format:<fmt>`` on the big database (the SQLite file, or the same rows
+    copied into a fresh PostgreSQL database): (max loop stall s, seconds to the file, probe
+    samples)."""
     from bot.config import BrewDefaults
+    from bot.db.bench_sql import copy_brews_to
+    from bot.db.measure import recreate_database
+    from bot.db.migrate import upgrade
     from bot.rehearsal.stage import open_stage
     from discordsim import RateLimitPolicy
 
     copy = work / f"inbot-{fmt}-{time.monotonic_ns()}.db"
+    pg_name = f"bench_exports_{os.getpid()}"
+    url = (
+        f"sqlite+aiosqlite:///{copy}"
+        if backend == "sqlite"
+        else PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
+        + f"/{pg_name}"
+    )
+    if backend != "sqlite":
+        await recreate_database(PG_ADMIN_DSN, pg_name)
+        await asyncio.to_thread(upgrade, url)
+    try:
+        return await _in_bot(db, copy, url, fmt, backend, open_stage, BrewDefaults,
+                             RateLimitPolicy, copy_brews_to)  # fmt: skip
+    finally:
+        if backend != "sqlite":
+            await recreate_database(PG_ADMIN_DSN, pg_name, drop_only=True)
+
+
+async def _in_bot(
+    db: Path, copy: Path, url: str, fmt: str, backend: str, open_stage: Any, defaults: Any,
+    limits: Any, copy_brews_to: Any,
+) -> tuple[float, float, int]:  # fmt: skip
     async with open_stage(
-        f"sqlite+aiosqlite:///{copy}",
+        url,
         people=4,
-        brew=BrewDefaults(),
+        brew=defaults(),
         speed=1.0,
-        rate_limits=RateLimitPolicy.off(),
+        rate_limits=limits.off(),
         boot_within=60,
     ) as stage:
-        await asyncio.to_thread(single_server_copy, db, copy, stage.world.guild_id)
+        if backend == "sqlite":
+            await asyncio.to_thread(single_server_copy, db, copy, stage.world.guild_id)
+        else:
+            await copy_brews_to(db, url, stage.world.guild_id)
         await stage.start()
         world = stage.world
         await stage.command(world.admin, "brew settings", **stage.settings_options("Norfolk"))
@@ -166,42 +202,61 @@ async def in_bot_once(db: Path, work: Path, fmt: str) -> tuple[float, float, int
 
 
 async def run(
-    repeat: int, cache: Path, in_bot_formats: tuple[str, ...] = ("csv", "markdown")
+    repeat: int,
+    cache: Path,
+    in_bot_formats: tuple[str, ...] = ("csv", "markdown"),
+    backends: tuple[str, ...] = ("sqlite",),
+    cli: bool = True,
 ) -> list[Metric]:
     db = await asyncio.to_thread(ensure_database, cache)
-    cli: list[dict[str, tuple[float, float]]] = []
-    stalls: dict[str, list[tuple[float, float]]] = {f: [] for f in in_bot_formats}
+    runs: list[dict[str, tuple[float, float]]] = []
+    cases = [(f, b) for b in backends for f in in_bot_formats]
+    stalls: dict[tuple[str, str], list[tuple[float, float]]] = {c: [] for c in cases}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for i in range(repeat):
+        for i in range(repeat if cli else 0):
             res = await asyncio.to_thread(cli_once, db, work)
-            cli.append(res)
+            runs.append(res)
             print(
                 f"  export run {i + 1}: "
                 + ", ".join(f"{k} {t:.1f}s {m:.0f}MiB" for k, (t, m) in res.items()),
                 flush=True,
             )
         for i in range(repeat):
-            for fmt in in_bot_formats:
-                stall, took, _ = await in_bot_once(db, work, fmt)
-                stalls[fmt].append((stall, took))
+            for fmt, backend in cases:
+                stall, took, _ = await in_bot_once(db, work, fmt, backend)
+                stalls[fmt, backend].append((stall, took))
                 print(
-                    f"  /brew export {fmt} run {i + 1}: loop stalled up to {stall * 1000:.0f} ms,"
-                    f" file after {took:.1f} s",
+                    f"  /brew export {fmt} ({backend}) run {i + 1}: loop stalled up to "
+                    f"{stall * 1000:.0f} ms, file after {took:.1f} s",
                     flush=True,
                 )
-    metrics = [
-        Metric(
-            "cli_export", "plain sqlite3+csv writer: time", "s", [r["plain csv"][0] for r in cli]
-        ),
-        Metric(
-            "cli_export",
-            "plain sqlite3+csv writer: peak RSS",
-            "MiB",
-            [r["plain csv"][1] for r in cli],
-        ),
-    ]
-    for fmt in FORMATS:
+    return _metrics(runs, stalls)
+
+
+def _metrics(
+    cli: list[dict[str, tuple[float, float]]],
+    stalls: dict[tuple[str, str], list[tuple[float, float]]],
+) -> list[Metric]:
+    metrics = (
+        []
+        if not cli
+        else [
+            Metric(
+                "cli_export",
+                "plain sqlite3+csv writer: time",
+                "s",
+                [r["plain csv"][0] for r in cli],
+            ),
+            Metric(
+                "cli_export",
+                "plain sqlite3+csv writer: peak RSS",
+                "MiB",
+                [r["plain csv"][1] for r in cli],
+            ),
+        ]
+    )
+    for fmt in FORMATS if cli else ():
         metrics += [
             Metric("cli_export", f"brewhost export {fmt}: time", "s", [r[fmt][0] for r in cli]),
             Metric(
@@ -221,22 +276,23 @@ async def run(
                 check="max",
             ),
         ]
-    for fmt in in_bot_formats:
+    for (fmt, backend), found in stalls.items():
+        where = "" if backend == "sqlite" else f" ({backend})"
         metrics += [
             Metric(
                 "brew_export_lag",
-                f"/brew export {fmt}: longest event-loop stall",
+                f"/brew export {fmt}{where}: longest event-loop stall",
                 "ms",
-                [s * 1000 for s, _ in stalls[fmt]],
+                [s * 1000 for s, _ in found],
                 ("<", 100),
                 check="max",
                 note="10 ms sleep probe, command to file delivered",
             ),
             Metric(
                 "brew_export_lag",
-                f"/brew export {fmt}: file delivered after",
+                f"/brew export {fmt}{where}: file delivered after",
                 "s",
-                [t for _, t in stalls[fmt]],
+                [t for _, t in found],
             ),
         ]
     return metrics
@@ -246,9 +302,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument(
+        "--in-bot-formats", default="csv,markdown",
+        help="comma-separated /brew export formats to time in the bot (csv,json,markdown,...)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--backends", default="sqlite",
+        help="comma-separated databases for /brew export: sqlite, postgresql (at "
+        "$BREWHOST_BENCH_PG, default postgresql://postgres@127.0.0.1:5432/test; a fresh "
+        "database is made and dropped for each run)",
+    )  # fmt: skip
+    parser.add_argument("--no-cli", action="store_true", help="skip brewhost export")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    metrics = asyncio.run(run(args.repeat, args.cache))
+    backends = tuple(b for b in args.backends.split(",") if b)
+    if unknown := set(backends) - set(BACKENDS):
+        parser.error(f"--backends: unknown {sorted(unknown)}")
+    metrics = asyncio.run(
+        run(
+            args.repeat,
+            args.cache,
+            tuple(f for f in args.in_bot_formats.split(",") if f),
+            backends,
+            cli=not args.no_cli,
+        )
+    )
     for m in metrics:
         print(f"{m.name:60} {m.lo:9.2f} {m.med:9.2f} {m.hi:9.2f} {m.unit} {m.target_text()}")
     return 0 if all(m.ok is not False for m in metrics) else 1

@@ -286,12 +286,13 @@ async def stream_export(
     plan: ExportPlan,
     fmt: Format,
     out: BinaryIO,
-    content: Content,
+    content: Content | None,
     *,
     generated_on: date,
     chart_name: str | None = None,
     offload: bool = True,
     database_url: str | None = None,
+    title: str | None = None,
 ) -> Streamed:
     """Write a CSV, JSON or Markdown export of ``plan`` to ``out``, brew by brew from the
     database; returns how many reflections it holds and the Markdown report's chart (SVG).
@@ -303,13 +304,17 @@ async def stream_export(
     thread with ``offload`` (the bot, whose event loop then only waits), inline without it
     (``brewhost export``). Otherwise (PostgreSQL, or no URL) ``session`` streams the rows in
     batches and, with ``offload``, each brew is written and the chart drawn in a worker thread,
-    so the event loop is held only for one batch of rows at a time.
+    so the event loop is held only for one batch of rows at a time. The bot runs it in a child
+    process instead (:mod:`bot.export_worker`), passing ``title`` (then ``content`` is unused).
     """
     if fmt not in STREAMED_FORMATS:
         raise ValueError(f"{fmt} is built whole: use build_files")
     if fmt == "markdown" and not plan.counted:
         raise ValueError("the Markdown report needs the plan's counts")
-    title = report_title(content, plan)
+    if title is None:
+        if content is None:
+            raise ValueError("stream_export needs the content or the report's title")
+        title = report_title(content, plan)
     args = (plan, fmt, out, title, generated_on, chart_name)
     if database_url is not None:
         if offload:

@@ -89,3 +89,34 @@ def plain_brew_answers(conn: sqlite3.Connection, brew_id: int) -> list[tuple[Any
     return conn.execute(
         "SELECT consent, answers FROM reflections WHERE brew_id = ?", (brew_id,)
     ).fetchall()
+
+
+async def copy_brews_to(sqlite_path: Path, url: str, guild_id: int) -> int:
+    """Every brew and reflection of the SQLite file copied into the (migrated, empty) database
+    at ``url``, all in ``guild_id`` and numbered by id, as :func:`move_brews_into_guild` does:
+    the same 100k reflections for the PostgreSQL run of ``/brew export``. Returns the rows."""
+    from sqlalchemy import create_engine, insert, select
+
+    from bot.db.models import Brew, Reflection
+    from bot.db.session import create_engine as create_async_engine
+
+    source = create_engine(f"sqlite:///{sqlite_path}")
+    target = create_async_engine(url)
+    copied = 0
+    try:
+        with source.connect() as read:
+            brews = [dict(r) for r in read.execute(select(Brew.__table__)).mappings()]
+            for brew in brews:
+                brew.update(guild_id=guild_id, number=brew["id"])
+            async with target.begin() as write:
+                await write.execute(insert(Brew), brews)
+                result = read.execution_options(yield_per=5000).execute(
+                    select(Reflection.__table__)
+                )
+                for part in result.mappings().partitions():
+                    await write.execute(insert(Reflection), [dict(r) for r in part])
+                    copied += len(part)
+    finally:
+        source.dispose()
+        await target.dispose()
+    return copied

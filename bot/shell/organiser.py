@@ -20,6 +20,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import discord
@@ -50,8 +51,10 @@ from bot.export_files import (
     nothing_reason,
     output_names,
     parse_since,
+    report_title,
     stream_export,
 )
+from bot.export_worker import can_use_child, export_in_child
 from bot.shell.access import ORGANISER_ONLY, is_organiser
 from bot.shell.errors import UserFacingError, report_component_error
 from bot.shell.reflections import checkpoint
@@ -167,18 +170,29 @@ async def _streamed_files(
 ) -> tuple[int, list[tuple[str, bytes]]]:
     """How many reflections, and a CSV, JSON or Markdown export as files, built off the loop.
 
-    The file is written brew by brew into a temporary file (on disk once past a few MiB) in a
-    worker thread, reading the database in batches (:func:`bot.export_files.stream_export`),
-    so buttons and timers in every room keep their turn however large the export.
+    The file is written brew by brew, reading the database in batches
+    (:func:`bot.export_files.stream_export`), in a child process with its own connection
+    (:mod:`bot.export_worker`), so buttons and timers in every room keep their turn however
+    large the export. An in-memory database (tests) is written from a worker thread instead.
     """
     main, chart = output_names(fmt)
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as out:
-        done = await stream_export(
-            session, plan, fmt, out, services.content,  # type: ignore[arg-type]
-            generated_on=today(services), chart_name=chart.name if chart else None,
-            database_url=services.config.database.url,
-        )  # fmt: skip
-        blob = await asyncio.to_thread(_read_all, out)
+    url = services.config.database.url
+    chart_name = chart.name if chart else None
+    if can_use_child(url):
+        with tempfile.TemporaryDirectory(prefix="brewhost-export-") as folder:
+            path = Path(folder) / main.name
+            done = await export_in_child(
+                url, plan, fmt, path, title=report_title(services.content, plan),
+                generated_on=today(services), chart_name=chart_name,
+            )  # fmt: skip
+            blob = await asyncio.to_thread(path.read_bytes)
+    else:
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as out:
+            done = await stream_export(
+                session, plan, fmt, out, services.content,  # type: ignore[arg-type]
+                generated_on=today(services), chart_name=chart_name, database_url=url,
+            )  # fmt: skip
+            blob = await asyncio.to_thread(_read_all, out)
     files = [(main.name, blob)]
     if chart is not None and done.chart is not None:
         files.append((chart.name, done.chart))

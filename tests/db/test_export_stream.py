@@ -21,6 +21,7 @@ from bot.core.export_model import chart_grouping
 from bot.db.exports import ExportFilter, load_export, plan_export, stream_brews
 from bot.db.models import Reflection
 from bot.export_files import CHART_NAME, render_files, report_title, stream_export
+from bot.export_worker import can_use_child, export_in_child
 from bot.shell.organiser import send_export
 from tests.builders import (
     GUILD,
@@ -137,6 +138,26 @@ async def test_streamed_exports_are_byte_identical_to_the_whole_writers(
             # Inline, and through a connection of its own where the database is a file.
             got, _ = await _streamed(db, fmt, flt, offload=False, database_url=database_url)
             assert got == want
+            if flt.brew_number is None:
+                # From a child process with its own connection, as the bot does.
+                async with db.sessions() as session:
+                    plan = await plan_export(
+                        session, flt, content.prompts, counts=fmt == "markdown"
+                    )
+                path = tmp_path / f"child-{fmt}"
+                done = await export_in_child(
+                    database_url, plan, fmt, path, title=report_title(content, data),  # type: ignore[arg-type]
+                    generated_on=GENERATED, chart_name=None,
+                )  # fmt: skip
+                assert path.read_bytes() == want and done.chart == want_png
+                assert done.reflections == len(data.reflections)
+
+
+def test_only_a_database_another_process_can_open_is_exported_from_a_child() -> None:
+    assert can_use_child("sqlite+aiosqlite:////tmp/brewhost.db")
+    assert can_use_child("postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    assert not can_use_child("sqlite+aiosqlite:///:memory:")
+    assert not can_use_child("sqlite+aiosqlite://")
 
 
 async def test_plan_counts_and_until_match_the_loaded_data(db: Db) -> None:

@@ -76,12 +76,13 @@ async def export_in_child(
 ) -> Streamed:
     """Write ``plan``'s export into the file ``path`` from a child process; the event loop only
     waits. Errors in the child are raised here."""
-    loop = asyncio.get_running_loop()
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        return await loop.run_in_executor(
-            pool, _child, url, plan, fmt, str(path), title, generated_on, chart_name
+        # submit() starts the child and pickles the plan on the calling thread: not the loop's.
+        future = await asyncio.to_thread(
+            pool.submit, _child, url, plan, fmt, str(path), title, generated_on, chart_name
         )
+        return await asyncio.wrap_future(future)
     finally:
-        # Joining the finished child takes a moment: not on the loop.
+        # Joining the finished child takes a moment: not on the loop either.
         await asyncio.to_thread(pool.shutdown)

@@ -423,7 +423,7 @@ def consent_sentence(consented: int, total: int) -> str:
     if consented == 0:
         return " All of them were shared privately, so they are counted but not quoted."
     private = total - consented
-    rest = "the other one was" if private == 1 else f"the other {private} were"
+    rest = "the other one was" if private == 1 else f"the other {private:,} were"
     return (
         f" {plural(consented, 'reflection')} can be quoted here; {rest} shared privately, "
         "so counted but not shown."

@@ -146,3 +146,12 @@ def test_escape_markdown_keeps_plain_text_readable() -> None:
     assert escape_markdown("~~strike~~ `code` $x$ _u_") == (
         "\\~\\~strike\\~\\~ \\`code\\` \\$x\\$ \\_u\\_"
     )
+
+
+def test_consent_sentence_groups_thousands_on_both_counts() -> None:
+    """Large counts read the same way on both sides of the sentence ("10,054", not "10054")."""
+    from bot.core.export_model import consent_sentence
+
+    sentence = consent_sentence(40_000, 50_054)
+    assert "40,000 reflections can be quoted here" in sentence
+    assert "the other 10,054 were shared privately" in sentence

@@ -35,12 +35,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, tzinfo
 
 __all__ = [
     "SECRET_BYTES",
     "new_secret",
     "pair_key",
+    "pair_keys",
     "receipt",
     "receipt_matches",
     "submitted_on",
@@ -96,6 +98,26 @@ def pair_key(secret: bytes, a: int, b: int) -> str:
         raise ValueError("a pair needs two different people")
     low, high = sorted((a, b))
     return _mac(secret, f"pair:{low}:{high}")
+
+
+def pair_keys(secret: bytes, user_ids: Iterable[int]) -> dict[str, tuple[int, int]]:
+    """:func:`pair_key` of every pair of ``user_ids`` (each pair once, low id first), by key.
+
+    The same keys as calling :func:`pair_key` pair by pair, made about twice as fast: the HMAC
+    is keyed once and copied for each pair. For 160 people that is 12,720 keys, computed when a
+    brew starts, so it matters.
+    """
+    ids = sorted(set(user_ids))
+    _check(secret, *ids)
+    keyed = hmac.new(bytes(secret), digestmod=hashlib.sha256)
+    out: dict[str, tuple[int, int]] = {}
+    for i, low in enumerate(ids):
+        prefix = f"pair:{low}:".encode("ascii")
+        for high in ids[i + 1 :]:
+            mac = keyed.copy()
+            mac.update(prefix + str(high).encode("ascii"))
+            out[mac.hexdigest()] = (low, high)
+    return out
 
 
 def submitted_on(now: datetime, tz: tzinfo = UTC) -> date:

@@ -435,6 +435,7 @@ async def _open_rooms(
         facilitator_role_id=settings.facilitator_role_id,
         progress=progress,
         main_voice_channel_id=settings.main_voice_channel_id,
+        client=bot if isinstance(bot, discord.Client) else None,
     )
     try:
         report = await opener.open()

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from itertools import combinations
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.anonymity import pair_key
+from bot.core.anonymity import pair_key, pair_keys
 from bot.core.grouping import Group, pair_weights, pairs_in
 from bot.db import pair_history
 
@@ -23,22 +22,20 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
-def _keys(secret: bytes, user_ids: Sequence[int]) -> dict[str, frozenset[str]]:
-    return {
-        pair_key(secret, a, b): frozenset((str(a), str(b)))
-        for a, b in combinations(sorted(set(user_ids)), 2)
-    }
-
-
 async def mixing_inputs(
     session: AsyncSession, guild_id: int, user_ids: Sequence[int], remember_brews: int
 ) -> tuple[dict[frozenset[str], float], list[frozenset[str]]]:
-    """Recent-meeting weights and keep-apart pairs among ``user_ids``."""
-    secret = await pair_history.server_secret(session, guild_id)
-    by_key = _keys(secret, user_ids)
+    """Recent-meeting weights and keep-apart pairs among ``user_ids``. Every pair of them is
+    hashed (12,720 pairs for 160 people) only when there is something to look up."""
     recent = await pair_history.recent_meetings(session, guild_id, remember_brews)
-    history = [{by_key[k] for k in keys if k in by_key} for _, keys in recent]
     apart_keys = await pair_history.apart_keys(session, guild_id)
+    if not recent and not apart_keys:
+        return {}, []
+    secret = await pair_history.server_secret(session, guild_id)
+    by_key = {
+        key: frozenset((str(a), str(b))) for key, (a, b) in pair_keys(secret, user_ids).items()
+    }
+    history = [{by_key[k] for k in keys if k in by_key} for _, keys in recent]
     apart = [by_key[k] for k in apart_keys if k in by_key]
     return pair_weights(history), apart
 

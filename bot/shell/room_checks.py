@@ -1,7 +1,8 @@
 """What opening rooms needs before anything is made: the bot's permissions and room for the
 channels (:func:`check_bot_can_open`), the brew's own voice and text channels
 (:func:`brew_channels`), and the permission overwrites each room's channels are created with, so
-nothing has to be edited afterwards (:func:`room_overwrites`). Used by :mod:`bot.shell.rooms`."""
+nothing has to be edited afterwards (:func:`room_overwrites`); and the names the rooms' channels
+get, by which a restart finds them again (:func:`find_channel`). Used by :mod:`bot.shell.rooms`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Protocol
 
 import discord
 
+from bot.db.models import Brew, Room
 from bot.permissions import (
     human_name,
     missing_in_text_channel,
@@ -138,3 +140,51 @@ def room_overwrites(
     for user_id in [*members, *([facilitator_id] if facilitator_id else [])]:
         overwrites[discord.Object(id=user_id, type=discord.Member)] = person
     return overwrites
+
+
+def voice_name(room: Room) -> str:
+    return f"Room {room.index + 1}"
+
+
+def text_name(room: Room) -> str:
+    return f"room-{room.index + 1}"
+
+
+def category_name(brew: Brew, part: int, parts: int) -> str:
+    suffix = f" (part {part} of {parts})" if parts > 1 else ""
+    return f"Brew {brew.number}: {brew.title}"[: 100 - len(suffix)] + suffix
+
+
+def find_channel(
+    guild: discord.Guild,
+    saved_id: int | None,
+    category: discord.CategoryChannel | None,
+    name: str,
+    kind: type[discord.abc.GuildChannel],
+) -> discord.abc.GuildChannel | None:
+    """A room's channel after a restart: by its saved id, else by name in its category (the
+    process may have stopped after Discord made it but before its id was saved)."""
+    channel = guild.get_channel(saved_id or 0)
+    if isinstance(channel, kind):
+        return channel
+    if category is None:
+        return None
+    return next(
+        (c for c in guild.channels if isinstance(c, kind) and c.category_id == category.id
+         and c.name == name),
+        None,
+    )  # fmt: skip
+
+
+def brew_categories(guild: discord.Guild, brew: Brew) -> list[discord.CategoryChannel | None]:
+    """The brew's categories, part by part: saved ids, else found by name."""
+    parts = max(1, math.ceil(len(brew.rooms) / GROUPS_PER_CATEGORY))
+    found: list[discord.CategoryChannel | None] = []
+    for part in range(parts):
+        saved = brew.category_ids[part] if part < len(brew.category_ids) else 0
+        channel = guild.get_channel(saved)
+        if not isinstance(channel, discord.CategoryChannel):
+            name = category_name(brew, part + 1, parts)
+            channel = next((c for c in guild.categories if c.name == name), None)
+        found.append(channel)
+    return found

@@ -48,7 +48,7 @@ async def move_stragglers(
     )
     opener = RoomOpener(
         runner, guild, brew, [room], [group], services=services,
-        facilitator_role_id=role_id, main_voice_channel_id=main_voice_id,
+        facilitator_role_id=role_id, main_voice_channel_id=main_voice_id, client=client,
     )  # fmt: skip
     waiting = [
         m.user_id

@@ -13,13 +13,20 @@ room's voice channel, and it pings everyone in the room, so people can join thei
 themselves long before Discord's member-move limit (10 moves per 10 s per server) lets the bot
 reach them.
 
-Moves: every voice member is queued for a move as soon as their room's channels exist (the
-first room's channels are made on their own, so the first room is ready at once instead of
-waiting on discord.py's rate-limit queue). The queue keeps :data:`MOVE_CONCURRENCY` moves in
-flight. Right before each move the bot looks at the person's cached voice state: someone already
-in their room joined by themselves (counted, never moved); someone who left voice, or went
-somewhere other than the channel they were in when the brew started (or the main voice channel,
-or the facilitator's), is left alone, with their link. Only people still waiting are moved.
+Pacing (:mod:`bot.shell.room_lanes`): channel creates go out room by room, voice then text,
+:data:`CREATE_CONCURRENCY` at a time, and moves :data:`MOVE_CONCURRENCY` at a time, so discord.py
+never holds a crowd of waiting requests on one bucket and each bucket is used window after
+window. A channel counts as made, and a person as moved, as soon as the gateway announces it,
+even while discord.py still holds back the answer to the request that used up its window.
+
+Moves: every voice member is queued for a move as soon as their room's channels exist, in the
+order the rooms become ready, so moves start with the first room and overlap the remaining
+creates. A move is decided only when its turn comes (a slot in the lane is free, so the request
+goes out at once): the bot looks at the person's cached voice state then. Someone already in
+their room joined by themselves (counted, never moved, no request); someone who left voice, or
+went somewhere other than the channel they were in when the brew started (or the main voice
+channel, or the facilitator's), is left alone, with their link. Only people still waiting are
+moved.
 
 A room a previous process left half-open is finished by :func:`finish_opening`: its channels
 are found in the brew's category (by id, or by name when the process stopped before it saved
@@ -34,8 +41,9 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import discord
 
@@ -51,19 +59,29 @@ from bot.shell.room_checks import (
     GROUPS_PER_CATEGORY,
     GUILD_CHANNEL_LIMIT,
     BrewChannels,
+    brew_categories,
     brew_channels,
+    category_name,
     check_bot_can_open,
+    find_channel,
     room_overwrites,
+    text_name,
+    voice_name,
 )
+from bot.shell.room_lanes import Lane, announced, answered_or_seen
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 3.0
-#: Moves in flight at once. discord.py 2.7's rate-limit queue handles a crowd of waiting
-#: requests badly (each tries to reset the bucket and most sleep a whole extra window), so a
-#: few moves at a time get through Discord's member-move limit faster than 160 at once:
-#: measured 16.8 s against a 15.0 s floor, instead of 26.8 s (docs/BENCHMARKS.md).
-MOVE_CONCURRENCY = 2
+#: Moves in flight at once. One: the next person is picked (and skipped if they joined by
+#: themselves) only when the previous move is answered, which is also when discord.py would
+#: send it; with a second one in flight, that one waits a whole window in discord.py's queue
+#: after its person was checked. Ten moves per window one after another take ten round trips,
+#: far less than the 10 s window (docs/BENCHMARKS.md, "Opening rooms").
+MOVE_CONCURRENCY = 1
+#: Channel creates in flight at once: two, so a room's two channels travel together (the first
+#: room's guide needs both), and discord.py's queue for the bucket never holds more than one.
+CREATE_CONCURRENCY = 2
 
 
 @dataclass
@@ -80,7 +98,8 @@ class OpenReport:
     seconds: float = 0.0
 
 
-#: ``(report so far, rooms in all)``: told at most every :data:`PROGRESS_EVERY_S`, and at the end.
+#: ``(report so far, rooms in all)``: told at most every :data:`PROGRESS_EVERY_S` while rooms
+#: open (the end is the caller's to tell, from the report :meth:`RoomOpener.open` returns).
 Progress = Callable[[OpenReport, int], Awaitable[None]]
 
 
@@ -91,19 +110,6 @@ def voice_link(guild_id: int, channel_id: int) -> str:
 
 class RoomGoneError(Exception):
     """Where the room's channels belong is gone: the room cannot be made again."""
-
-
-def voice_name(room: Room) -> str:
-    return f"Room {room.index + 1}"
-
-
-def text_name(room: Room) -> str:
-    return f"room-{room.index + 1}"
-
-
-def category_name(brew: Brew, part: int, parts: int) -> str:
-    suffix = f" (part {part} of {parts})" if parts > 1 else ""
-    return f"Brew {brew.number}: {brew.title}"[: 100 - len(suffix)] + suffix
 
 
 class RoomOpener:
@@ -124,8 +130,12 @@ class RoomOpener:
         facilitator_role_id: int | None,
         progress: Progress | None = None,
         main_voice_channel_id: int | None = None,
+        client: discord.Client | None = None,
     ) -> None:
         self.runner = runner
+        #: Its gateway events tell the opener early that a channel exists or a person was
+        #: moved (see :mod:`bot.shell.room_lanes`); without it, only the answers do.
+        self.client = client
         self.services = services
         self.guild = guild
         self.brew = brew
@@ -136,7 +146,8 @@ class RoomOpener:
         self.report = OpenReport()
         self._last_progress = 0.0
         self._largest = max((len(g.members) for g in groups), default=1)
-        self._move_slots = asyncio.Semaphore(MOVE_CONCURRENCY)
+        self._moves = Lane(MOVE_CONCURRENCY)
+        self._creates = Lane(CREATE_CONCURRENCY)
         # Where each person was when opening began, and where the brew gathers: the bot moves
         # only people still there (see the module doc).
         self._started_in: dict[int, int | None] = {
@@ -172,22 +183,17 @@ class RoomOpener:
             assert brew is not None
             brew.category_ids = [c.id for c in categories]
             await session.commit()
-        pairs = list(zip(self.rooms, self.groups, strict=True))
-        # The first room's two channels go alone: with nothing else queued behind them,
-        # discord.py answers them at once rather than holding one back until the create
-        # bucket's window resets, so the first guide and the first moves go out within a
-        # second. The other rooms' channels are all asked for as soon as those are made.
-        first_made = asyncio.Event()
-        tasks: list[Awaitable[None]] = []
-        for i, (room, group) in enumerate(pairs):
-            category = categories[i // GROUPS_PER_CATEGORY]
-            made = first_made if i == 0 else None
-            tasks.append(asyncio.ensure_future(self._open_room(room, group, category, made=made)))
-            if i == 0:
-                await first_made.wait()  # set once both creates are answered, come what may
-        await asyncio.gather(*tasks)
+        # Every room at once: their creates queue in the lane in room order (voice, then
+        # text), and each room goes on (moves, guide, timetable) as soon as its own are made.
+        await asyncio.gather(
+            *(
+                self._open_room(room, group, categories[i // GROUPS_PER_CATEGORY])
+                for i, (room, group) in enumerate(zip(self.rooms, self.groups, strict=True))
+            )
+        )
         self.report.seconds = time.monotonic() - started
-        await self._tell_progress(final=True)
+        # No last progress edit: the caller's summary replaces it at once, and one edit fewer
+        # is one round trip less before people hear the brew has started.
         return self.report
 
     async def _create_categories(self) -> list[discord.CategoryChannel]:
@@ -244,6 +250,41 @@ class RoomOpener:
                     fresh.status = "failed"
             await session.commit()
 
+    async def _create(
+        self,
+        room: Room,
+        members: Sequence[int],
+        category: discord.CategoryChannel,
+        *,
+        voice: bool,
+    ) -> discord.abc.GuildChannel:
+        """One of the room's channels, through the create lane; made as soon as the gateway
+        announces it."""
+        name = voice_name(room) if voice else text_name(room)
+        kind = discord.VoiceChannel if voice else discord.TextChannel
+
+        def is_it(channel: discord.abc.GuildChannel) -> bool:
+            return (
+                isinstance(channel, kind)
+                and channel.guild.id == self.guild.id
+                and channel.category_id == category.id
+                and channel.name == name
+            )
+
+        await self._creates.take()
+        try:
+            seen = announced(self.client, "guild_channel_create", is_it)
+            request = self._creates.send(
+                self._create_room_channels(room, members, category, voice=voice)
+            )
+        except BaseException:
+            self._creates.give_back()
+            raise
+        made: discord.abc.GuildChannel = await answered_or_seen(
+            request, seen, self._creates, f"creating {name}"
+        )
+        return made
+
     def _create_room_channels(
         self,
         room: Room,
@@ -251,7 +292,7 @@ class RoomOpener:
         category: discord.CategoryChannel,
         *,
         voice: bool,
-    ) -> Awaitable[discord.abc.GuildChannel]:
+    ) -> Coroutine[Any, Any, discord.abc.GuildChannel]:
         overwrites = room_overwrites(
             self.guild,
             members,
@@ -284,11 +325,9 @@ class RoomOpener:
             None,
             None,
         ),
-        made: asyncio.Event | None = None,
     ) -> None:
         """Make (or adopt, after a restart: ``found``) the room's two channels, queue its people
-        for their moves, queue its guide with their link and start its timetable. ``made`` is
-        set once Discord has answered both creates."""
+        for their moves, queue its guide with their link and start its timetable."""
         members = [int(m) for m in group.members]
 
         async def ready(
@@ -298,16 +337,11 @@ class RoomOpener:
                 return existing
             if category is None:
                 raise RoomGoneError("the brew's category is gone")
-            return await self._create_room_channels(room, members, category, voice=voice)
+            return await self._create(room, members, category, voice=voice)
 
-        try:
-            results = await asyncio.gather(
-                ready(found[0], True), ready(found[1], False), return_exceptions=True
-            )
-        finally:
-            if made is not None:
-                made.set()
-        voice, text = results
+        voice, text = await asyncio.gather(
+            ready(found[0], True), ready(found[1], False), return_exceptions=True
+        )
         if not isinstance(voice, discord.VoiceChannel) or not isinstance(text, discord.TextChannel):
             await self._room_failed(room, members, [voice, text])
             return
@@ -387,13 +421,35 @@ class RoomOpener:
         return {str(m.user_id) for m in room.members if m.text_only}
 
     async def _move(self, user_id: int, voice: discord.VoiceChannel) -> None:
-        """Move one person when their turn in the queue comes, if they still need it: where
-        they are is read from the cache right before the request, never earlier."""
-        async with self._move_slots:
-            await self._move_now(user_id, voice)
+        """Move one person when their turn in the move lane comes, if they still need it: where
+        they are is read from the cache when the request can go out at once, never earlier.
+        Done when Discord answers, or as soon as the gateway shows them in their room."""
+        await self._moves.take()
+        try:
+            member = self._still_waiting(user_id, voice)
+            if member is None:
+                self._moves.give_back()
+                await self._tell_progress()
+                return
+
+            def arrived(who: discord.Member, _: object, after: discord.VoiceState) -> bool:
+                return who.id == user_id and after.channel is not None and after.channel == voice
+
+            seen = announced(self.client, "voice_state_update", arrived)
+            request = self._moves.send(member.move_to(voice, reason=f"Brew {self.brew.number}"))
+        except BaseException:
+            self._moves.give_back()
+            raise
+        try:
+            await answered_or_seen(request, seen, self._moves, f"moving {user_id}")
+            self.report.moved += 1
+        except (discord.HTTPException, discord.RateLimited) as exc:
+            log.info("could not move a member into room %s: %s", voice.id, exc)
+            self.report.not_moved.append(user_id)
         await self._tell_progress()
 
-    async def _move_now(self, user_id: int, voice: discord.VoiceChannel) -> None:
+    def _still_waiting(self, user_id: int, voice: discord.VoiceChannel) -> discord.Member | None:
+        """The member to move, or ``None`` (counted) if they need no move (see the module doc)."""
         where = self._voice_channel_id(user_id)
         started_in = self._started_in.get(user_id)
         if where == voice.id:
@@ -401,19 +457,12 @@ class RoomOpener:
                 self.report.moved += 1  # already there when opening began: moved before a restart
             else:
                 self.report.joined += 1  # used the guide's link
-            return
+            return None
         if where is None or (where not in self._gathering and where != started_in):
             # Not in voice, or gone somewhere of their own choosing: they have their link.
             self.report.not_moved.append(user_id)
-            return
-        member = self.guild.get_member(user_id)
-        assert member is not None
-        try:
-            await member.move_to(voice, reason=f"Brew {self.brew.number}")
-            self.report.moved += 1
-        except (discord.HTTPException, discord.RateLimited) as exc:
-            log.info("could not move a member into room %s: %s", voice.id, exc)
-            self.report.not_moved.append(user_id)
+            return None
+        return self.guild.get_member(user_id)
 
     async def _mark(
         self,
@@ -439,11 +488,11 @@ class RoomOpener:
                 room.text_channel_id = text_id
             await session.commit()
 
-    async def _tell_progress(self, *, final: bool = False) -> None:
+    async def _tell_progress(self) -> None:
         if self.progress is None:
             return
         now = time.monotonic()
-        if not final and now - self._last_progress < PROGRESS_EVERY_S:
+        if now - self._last_progress < PROGRESS_EVERY_S:
             return
         self._last_progress = now
         try:
@@ -457,41 +506,6 @@ async def load_for_opening(services: Services, brew_id: int) -> tuple[Brew, list
         brew = await repo.load_brew(session, brew_id)
         assert brew is not None
         return brew, list(brew.rooms)
-
-
-def _find(
-    guild: discord.Guild,
-    saved_id: int | None,
-    category: discord.CategoryChannel | None,
-    name: str,
-    kind: type[discord.abc.GuildChannel],
-) -> discord.abc.GuildChannel | None:
-    """A room's channel after a restart: by its saved id, else by name in its category (the
-    process may have stopped after Discord made it but before its id was saved)."""
-    channel = guild.get_channel(saved_id or 0)
-    if isinstance(channel, kind):
-        return channel
-    if category is None:
-        return None
-    return next(
-        (c for c in guild.channels if isinstance(c, kind) and c.category_id == category.id
-         and c.name == name),
-        None,
-    )  # fmt: skip
-
-
-def _categories(guild: discord.Guild, brew: Brew) -> list[discord.CategoryChannel | None]:
-    """The brew's categories, part by part: saved ids, else found by name."""
-    parts = max(1, math.ceil(len(brew.rooms) / GROUPS_PER_CATEGORY))
-    found: list[discord.CategoryChannel | None] = []
-    for part in range(parts):
-        saved = brew.category_ids[part] if part < len(brew.category_ids) else 0
-        channel = guild.get_channel(saved)
-        if not isinstance(channel, discord.CategoryChannel):
-            name = category_name(brew, part + 1, parts)
-            channel = next((c for c in guild.categories if c.name == name), None)
-        found.append(channel)
-    return found
 
 
 async def finish_opening(
@@ -510,11 +524,13 @@ async def finish_opening(
     guild = client.get_guild(brew.guild_id)
     if guild is None:
         return
-    categories = _categories(guild, brew)
+    categories = brew_categories(guild, brew)
     category = categories[min(room.index // GROUPS_PER_CATEGORY, len(categories) - 1)]
     found = (
-        _find(guild, room.voice_channel_id, category, voice_name(room), discord.VoiceChannel),
-        _find(guild, room.text_channel_id, category, text_name(room), discord.TextChannel),
+        find_channel(
+            guild, room.voice_channel_id, category, voice_name(room), discord.VoiceChannel
+        ),
+        find_channel(guild, room.text_channel_id, category, text_name(room), discord.TextChannel),
     )
     group = Group(
         members=tuple(str(m.user_id) for m in room.members), turns_in_text=room.turns_in_text
@@ -528,6 +544,7 @@ async def finish_opening(
         services=services,
         facilitator_role_id=role_id,
         main_voice_channel_id=main_voice_id,
+        client=client,
     )
     opener._largest = max((len(r.members) for r in brew.rooms), default=1)
     if room.text_channel_id and found[1] is not None and found[1].id == room.text_channel_id:
@@ -554,6 +571,7 @@ async def finish_opening(
 #: The checks live in :mod:`bot.shell.room_checks`; callers open rooms through this module.
 __all__ = [
     "CATEGORY_CHANNEL_LIMIT",
+    "CREATE_CONCURRENCY",
     "GROUPS_PER_CATEGORY",
     "GUILD_CHANNEL_LIMIT",
     "MOVE_CONCURRENCY",

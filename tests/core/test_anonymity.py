@@ -9,6 +9,7 @@ from bot.core.anonymity import (
     SECRET_BYTES,
     new_secret,
     pair_key,
+    pair_keys,
     receipt,
     receipt_matches,
     submitted_on,
@@ -55,6 +56,22 @@ def test_pair_key_is_symmetric_and_keyed() -> None:
     assert pair_key(SECRET, ALICE, BOB) != pair_key(OTHER, ALICE, BOB)
     assert pair_key(SECRET, ALICE, BOB) != pair_key(SECRET, ALICE, BOB + 1)
     assert len(pair_key(SECRET, ALICE, BOB)) == 64
+
+
+def test_pair_keys_are_every_pair_key_once() -> None:
+    people = [BOB, ALICE, 7, ALICE, 42]  # unsorted, with a repeat
+    keys = pair_keys(SECRET, people)
+    assert len(keys) == 6  # 4 different people
+    for key, (low, high) in keys.items():
+        assert low < high and key == pair_key(SECRET, high, low)
+    assert {frozenset(p) for p in keys.values()} == {
+        frozenset((a, b)) for a in (7, 42, ALICE, BOB) for b in (7, 42, ALICE, BOB) if a != b
+    }
+    assert pair_keys(SECRET, [ALICE]) == {}
+    with pytest.raises(ValueError):
+        pair_keys(b"short", [ALICE, BOB])
+    with pytest.raises(ValueError):
+        pair_keys(SECRET, [ALICE, -1])
 
 
 def test_pair_key_and_receipt_are_domain_separated() -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bot.db.models import Room
+from bot.shell.rooms import CREATE_CONCURRENCY, MOVE_CONCURRENCY
 from discordsim import GUILD_CATEGORY, DiscordSimulator, RateLimitPolicy, RestCall
 
 from .conftest import Harness, World, build_world
@@ -260,22 +261,32 @@ async def test_rooms_open_at_the_rest_floor(
     ]
     assert (len(made), len(guides), len(moves(opening))) == (1 + 2 * n, n, 24)
 
-    # Concurrency. The bot asked for the first room's two channels together, alone (so
-    # discord.py answers them at once and the first room is ready within a second), then for
-    # every other room's channels at once (discord.py then queues them in its bucket) ...
+    # Pacing (bot/shell/room_lanes.py). The creates went through a lane: the first room's
+    # two channels asked for together, then never more than CREATE_CONCURRENCY in
+    # discord.py's hands at once (a crowd in its rate-limit queue costs whole windows), each
+    # asked for as soon as an earlier one was answered, room by room.
     asked = sorted(
-        (s["start"], s["end"])
+        (s["start"], s["end"], (s["json"] or {}).get("name"))
         for s in bot_requests
         if s["route"] == CHANNELS
         and s["method"] == "POST"
         and (s["json"] or {}).get("type") != GUILD_CATEGORY
     )
     assert len(asked) == 2 * n
-    first_room, others = asked[:2], asked[2:]
-    assert first_room[1][0] < first_room[0][1], "the first room's creates were awaited one by one"
-    first_answer = min(end for _, end in others)
-    assert all(start < first_answer for start, _ in others), "creates were awaited one by one"
-    assert max_overlap(others) == 2 * (n - 1)
+    spans = [(start, end) for start, end, _ in asked]
+    assert spans[1][0] < spans[0][1], "the first room's creates were awaited one by one"
+    assert max_overlap(spans) == CREATE_CONCURRENCY
+    assert [name for *_, name in asked[:4]] == ["Room 1", "room-1", "Room 2", "room-2"]
+    ends = sorted(end for _, end in spans)
+    # Moves went through their own lane, one at a time (each decided when it can go out),
+    # and began as soon as the first room existed, long before the last room's channels.
+    moved_spans = sorted(
+        (s["start"], s["end"])
+        for s in bot_requests
+        if s["method"] == "PATCH" and s["route"] == MEMBER and "channel_id" in (s["json"] or {})
+    )
+    assert len(moved_spans) == 24 and max_overlap(moved_spans) == MOVE_CONCURRENCY
+    assert moved_spans[0][0] < sorted(ends)[4], "moves waited for later rooms' channels"
     # ... and on the wire the rooms overlapped too: a room's guide went out after a later
     # room's channels had started, which a room-by-room loop can never do. Rooms open
     # independently, each as soon as its own channels exist.
@@ -330,6 +341,21 @@ async def test_rooms_open_under_discord_like_rate_limits(harness: Harness) -> No
         assert messages and GUIDE_MARK in messages[0].content
         for member in room.members:
             assert sim.voice_channel_of(world.guild.id, member.user_id) == room.voice_channel_id
+
+    # The creates and the moves were paced (bot/shell/room_lanes.py): no 429 on either
+    # bucket, and each bucket was used window after window with no window lost: 21 creates
+    # at 5 per window need 5 windows, 40 moves at 10 per window need 4.
+    bucket_calls = [
+        c for c in opening.calls if (c.method, c.route) in (("POST", CHANNELS), ("PATCH", MEMBER))
+    ]
+    assert [str(c) for c in bucket_calls if c.status == 429] == []
+    create_at = sorted(c.at for c in made)
+    move_at = sorted(c.at for c in moves(opening))
+    window = 5 * TIME_SCALE
+    assert create_at[-1] - create_at[0] < 4 * window + window / 2, create_at
+    assert move_at[-1] - move_at[0] < 3 * (2 * window) + window, move_at
+    # Moves began with the first room, while the other rooms' channels were being made.
+    assert move_at[0] < create_at[5]
 
     # Every 429 was retried until it went through; nothing was given up on.
     limited = [c for c in opening.calls if c.status == 429]

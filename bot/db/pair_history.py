@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.anonymity import new_secret
@@ -75,10 +75,14 @@ async def apart_keys(session: AsyncSession, guild_id: int) -> list[str]:
 async def remember(
     session: AsyncSession, guild_id: int, brew_id: int, keys: Iterable[str], met_on: date
 ) -> None:
-    """Note that the pairs hashed as ``keys`` shared a room in this brew (not committed)."""
-    for key in keys:
-        session.add(PairHistory(guild_id=guild_id, brew_id=brew_id, pair_key=key, met_on=met_on))
-    await session.flush()
+    """Note that the pairs hashed as ``keys`` shared a room in this brew (not committed). One
+    statement for all of them (240 pairs for 160 people in fours), not one INSERT each."""
+    rows = [
+        {"guild_id": guild_id, "brew_id": brew_id, "pair_key": key, "met_on": met_on}
+        for key in keys
+    ]
+    if rows:
+        await session.execute(insert(PairHistory), rows)
 
 
 async def forget_all_but_recent(session: AsyncSession, guild_id: int, brews: int) -> None:

@@ -178,19 +178,23 @@ class RoomOpener:
                 "Discord would not let me create the category for the rooms just now "
                 f"({exc}). Nothing has been opened; please try /brew start again in a minute."
             ) from None
-        async with self.services.sessions() as session:
-            brew = await session.get(Brew, self.brew.id)
-            assert brew is not None
-            brew.category_ids = [c.id for c in categories]
-            await session.commit()
         # Every room at once: their creates queue in the lane in room order (voice, then
         # text), and each room goes on (moves, guide, timetable) as soon as its own are made.
-        await asyncio.gather(
+        # The categories are saved meanwhile (a restart before that finds them by name).
+        rooms = asyncio.gather(
             *(
                 self._open_room(room, group, categories[i // GROUPS_PER_CATEGORY])
                 for i, (room, group) in enumerate(zip(self.rooms, self.groups, strict=True))
             )
         )
+        try:
+            async with self.services.sessions() as session:
+                brew = await session.get(Brew, self.brew.id)
+                assert brew is not None
+                brew.category_ids = [c.id for c in categories]
+                await session.commit()
+        finally:
+            await rooms
         self.report.seconds = time.monotonic() - started
         # No last progress edit: the caller's summary replaces it at once, and one edit fewer
         # is one round trip less before people hear the brew has started.

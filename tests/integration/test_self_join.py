@@ -67,9 +67,7 @@ async def test_people_who_follow_their_link_are_not_moved_and_are_counted(
     joined = set(clickers.clicked)
     # Some people got there first; none of them was moved once the bot could know it.
     assert len(joined) >= PEOPLE // 4, (len(joined), len(moved))
-    late = [
-        (who, at) for who, at in moves if who in joined and at > clickers.clicked[who] + RACE_S
-    ]
+    late = [(who, at) for who, at in moves if who in joined and at > clickers.clicked[who] + RACE_S]
     assert late == [], late
     assert len(moves) == len(moved)  # nobody moved twice
     # The bot's counts match what happened.

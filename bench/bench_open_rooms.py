@@ -30,9 +30,12 @@ the report gives, per person, when they were first in their own room's voice cha
 by themselves): the median must be at most half the move floor, and nobody later than the last
 move without links.
 
-With Discord-like limits a run for 160 people takes four to five minutes: the member-move bucket
-(10 per 10 s per server) is the bottleneck, and discord.py's own rate-limit queue drains it below
-its limit once moves arrive spread out (``--library-baseline`` shows that with a bare client).
+With Discord-like limits a run for 160 people takes about two and a half minutes: the member-move
+bucket (10 per 10 s per server) is the bottleneck. discord.py's own rate-limit queue drains a
+bucket below its limit when many requests wait on it (``--library-baseline`` shows that with a
+bare client), so Brew Host keeps only a few in its hands (``bot/shell/room_lanes.py``). The
+report also counts moves that reached Discord after their person was already in their room (a
+move wasted on someone who followed their link).
 Exits non-zero if a room failed to open or did not get its guide first, a member was not moved,
 a call outside the floor's kinds was made (a channel edit, say), a 429 was not retried, or the
 defer missed Discord's 3-second deadline.
@@ -145,6 +148,8 @@ class Run:
     #: People who followed their link before the bot moved them (the bot's own count).
     joined: int = 0
     self_join: bool = False
+    #: Moves that reached Discord after their person was already in their own room.
+    wasted_moves: int = 0
 
     @property
     def floor(self) -> dict[str, int]:
@@ -330,6 +335,13 @@ async def _measure(
             run.calls[kind] += 1
             first, last = run.spans.get(kind, (call.at - t0, call.at - t0))
             run.spans[kind] = (min(first, call.at - t0), max(last, call.at - t0))
+    run.wasted_moves = sum(
+        1
+        for c, k in kinds
+        if k == "member moves"
+        and _ok(c)
+        and arrivals.first_in_room.get(int(c.path.rsplit("/", 1)[-1]), math.inf) < c.at - t0
+    )
     moved = {c.path.rsplit("/", 1)[-1] for c, k in kinds if k == "member moves" and _ok(c)}
     run.not_moved = people - len(moved) - run.joined
     run.not_moved = max(run.not_moved, people - len(run.arrivals))
@@ -574,7 +586,8 @@ def _report_arrivals(group: list[Run], theory: Theory | None, without: list[Run]
     floor = f", move floor {theory.last_move_s:.2f}" if theory else ""
     print(
         f"  person in their room: median {_span(medians)} s, last {_span(lasts)} s{floor}; "
-        f"joined by themselves {_span([float(r.joined) for r in group])}"
+        f"joined by themselves {_span([float(r.joined) for r in group])}; moves wasted on "
+        f"people already in their room {_span([float(r.wasted_moves) for r in group])}"
     )
     ok = True
     if group[0].self_join and theory:

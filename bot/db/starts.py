@@ -287,34 +287,36 @@ async def mark_started(
     brew.rooms_count = len(rooms)
     everyone = [user for planned in rooms for user in planned.members]
     await _release_old_claims(session, brew.guild_id, everyone)
-    made = [
-        Room(
-            brew_id=brew.id,
-            index=index,
-            turns_in_text=planned.turns_in_text,
-            status="opening",
-            turn_order=list(planned.order),
-            phase="arrive",
-            step=0,
-            outbox_seq=0,
-        )
-        for index, planned in enumerate(rooms)
-    ]
-    session.add_all(made)
-    await session.flush()  # the rooms' ids, for their members
-    # The members in one statement (160 rows for 160 people), not one INSERT each: the ORM
-    # inserts rows whose ids it must read back one by one on SQLite, and a start waits on it.
+    # Rooms and members in one statement each, not one INSERT per row: the ORM reads each new
+    # row's id back one by one on SQLite, and a start waits on it (200 rows for 160 people).
+    made = await session.execute(
+        insert(Room).returning(Room.index, Room.id),
+        [
+            {
+                "brew_id": brew.id,
+                "index": index,
+                "turns_in_text": planned.turns_in_text,
+                "status": "opening",
+                "turn_order": list(planned.order),
+                "phase": "arrive",
+                "step": 0,
+                "outbox_seq": 0,
+            }
+            for index, planned in enumerate(rooms)
+        ],
+    )
+    room_ids = {index: room_id for index, room_id in made}
     await session.execute(
         insert(Membership),
         [
             {
-                "room_id": room.id,
+                "room_id": room_ids[index],
                 "brew_id": brew.id,
                 "user_id": user,
                 "text_only": user in planned.text_only,
                 "active_guild_id": brew.guild_id,
             }
-            for room, planned in zip(made, rooms, strict=True)
+            for index, planned in enumerate(rooms)
             for user in planned.members
         ],
     )

@@ -437,7 +437,9 @@ class RoomOpener:
                 return
 
             def arrived(who: discord.Member, _: object, after: discord.VoiceState) -> bool:
-                return who.id == user_id and after.channel is not None and after.channel == voice
+                return (
+                    who.id == user_id and after.channel is not None and after.channel.id == voice.id
+                )
 
             seen = announced(self.client, "voice_state_update", arrived)
             request = self._moves.send(member.move_to(voice, reason=f"Brew {self.brew.number}"))

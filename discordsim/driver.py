@@ -510,7 +510,9 @@ class DiscordSimulator(ScheduledEventDriver):
     async def _interact(self, itype: int, **fields: Any) -> InteractionRecord:
         """Register an interaction, send its INTERACTION_CREATE, and let the bot see it."""
         rec = self.interaction_manager.new(itype, **fields)
-        self.state.dispatch("INTERACTION_CREATE", rec.payload, guild_id=rec.guild_id)
+        self.state.dispatch(
+            "INTERACTION_CREATE", rec.payload, guild_id=rec.guild_id, on_sent=rec.mark_sent
+        )
         _log.debug("dispatched interaction %s (%s)", rec.id, rec.describe())
         await asyncio.sleep(0)
         return rec

@@ -129,7 +129,8 @@ class Connection:
         self.url = url
         self.compress_mode = compress
         self.session: Session | None = None
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        #: Frames to write, each with what to call once it is written (see ``on_sent``).
+        self.queue: asyncio.Queue[tuple[str, Callable[[], None] | None] | None] = asyncio.Queue()
         self.last_heartbeat: float = 0.0
         self.received: deque[float] = deque()
         self.closing = False
@@ -144,9 +145,11 @@ class Connection:
             return self._zstd(data)
         return text
 
-    def send(self, payload: dict[str, Any] | str) -> None:
+    def send(
+        self, payload: dict[str, Any] | str, on_sent: Callable[[], None] | None = None
+    ) -> None:
         text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-        self.queue.put_nowait(text)
+        self.queue.put_nowait((text, on_sent))
 
 
 @dataclass
@@ -182,6 +185,18 @@ def _parse_shard(value: Any) -> tuple[int, int] | None:
     if count < 1 or not 0 <= shard_id < count:
         return None
     return (shard_id, count)
+
+
+class _Once:
+    """Calls ``callback`` the first time it is called (an event may go to several sessions)."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self._callback: Callable[[], None] | None = callback
+
+    def __call__(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
 
 
 def guild_shard(guild_id: int, shard_count: int) -> int:
@@ -254,7 +269,9 @@ class GatewayServer:
         *,
         intent: int | None = None,
         guild_id: int | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> None:
+        once = _Once(on_sent) if on_sent is not None else None
         for sess in self.live_sessions():
             if intent is not None and not sess.intents & intent:
                 continue
@@ -263,9 +280,15 @@ class GatewayServer:
             data = payload(sess.intents) if callable(payload) else payload
             if data is None:
                 continue
-            self._send_dispatch(sess, event, data)
+            self._send_dispatch(sess, event, data, once)
 
-    def _send_dispatch(self, sess: Session, event: str, data: dict[str, Any]) -> None:
+    def _send_dispatch(
+        self,
+        sess: Session,
+        event: str,
+        data: dict[str, Any],
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
         sess.seq += 1
         text = json.dumps(
             {"op": OP_DISPATCH, "t": event, "s": sess.seq, "d": data}, separators=(",", ":")
@@ -273,7 +296,7 @@ class GatewayServer:
         sess.buffer.append((sess.seq, text))
         self.events.append(GatewayEvent(event, sess.id, sess.seq, data, self.clock()))
         if sess.connection is not None and not sess.connection.closing:
-            sess.connection.send(text)
+            sess.connection.send(text, on_sent)
         _log.debug("dispatch %s seq=%s session=%s", event, sess.seq, sess.id)
 
     # ------------------------------------------------------------------ websocket handling
@@ -353,7 +376,8 @@ class GatewayServer:
                 return
             if conn.ws.closed:
                 return
-            data = conn.encode(item)
+            text, on_sent = item
+            data = conn.encode(text)
             try:
                 if isinstance(data, bytes):
                     await conn.ws.send_bytes(data)
@@ -361,6 +385,8 @@ class GatewayServer:
                     await conn.ws.send_str(data)
             except (ConnectionError, RuntimeError):
                 return
+            if on_sent is not None:
+                on_sent()
 
     async def _watchdog(self, conn: Connection) -> None:
         """Close connections that stop heartbeating (Discord drops zombied clients)."""

@@ -6,6 +6,14 @@ await the bot's answer. The REST side calls :meth:`InteractionManager.callback` 
 ``POST /interactions/{id}/{token}/callback`` and the ``followup``/``original`` methods for the
 ``/webhooks/{application_id}/{token}`` routes.
 
+Two clocks are kept per interaction. ``created_at`` is Discord's: the interaction exists, and the
+3-second deadline runs from then. ``sent_at`` is when the INTERACTION_CREATE frame was written to
+the bot's gateway socket. On Discord the two are microseconds apart for every interaction, however
+many people press at once; the simulator, sharing one event loop with everything else in its
+process, builds every payload of a burst before its gateway writer runs, so interaction 1 of 100
+waits for the other 99 to be built. A response's ``latency`` is from ``created_at`` (what the
+deadline checks); ``since_sent`` is from ``sent_at``, the part the bot can be held to.
+
 Timing rules follow Discord: the first response must arrive within 3 seconds (a later one is
 recorded as late and answered 404 / 10062 "Unknown interaction", like Discord does once the
 interaction has failed); the token then works for 15 minutes of followups and edits (after that
@@ -84,6 +92,9 @@ class InteractionResponse:
     latency: float
     message_id: int | None = None
     late: bool = False
+    #: Seconds since the INTERACTION_CREATE frame was written to the bot's socket (None if it
+    #: was only replayed on a RESUME).
+    since_sent: float | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -121,12 +132,19 @@ class InteractionRecord:
     state: SimState = field(repr=False)
     clock: Callable[[], float] = field(repr=False)
     source_message_id: int | None = None
+    #: When the INTERACTION_CREATE frame was written to the bot's gateway socket (first session).
+    sent_at: float | None = None
     response: InteractionResponse | None = None
     late_response: InteractionResponse | None = None
     attempts: list[InteractionResponse] = field(default_factory=list)
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
     _first: asyncio.Future[InteractionResponse] | None = field(default=None, repr=False)
+
+    def mark_sent(self) -> None:
+        """Called by the gateway once the frame carrying this interaction is written."""
+        if self.sent_at is None:
+            self.sent_at = self.clock()
 
     def _future(self) -> asyncio.Future[InteractionResponse]:
         if self._first is None:
@@ -364,7 +382,13 @@ class InteractionManager:
             rtype = 0
         data = body.get("data")
         data = dict(data) if isinstance(data, Mapping) else None
-        resp = InteractionResponse(type=rtype, data=data, at=now, latency=now - rec.created_at)
+        resp = InteractionResponse(
+            type=rtype,
+            data=data,
+            at=now,
+            latency=now - rec.created_at,
+            since_sent=None if rec.sent_at is None else now - rec.sent_at,
+        )
         if rec.response is not None or rec.late_response is not None:
             raise ApiError(
                 400, E.ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged."

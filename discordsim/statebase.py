@@ -70,7 +70,11 @@ class EventSink(Protocol):
         *,
         intent: int | None = None,
         guild_id: int | None = None,
-    ) -> None: ...
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
+        """Send ``event`` to every session that should get it; ``on_sent`` is called once,
+        when the first frame carrying it has been written to a bot's socket."""
+        ...
 
 
 class NullSink:
@@ -83,6 +87,7 @@ class NullSink:
         *,
         intent: int | None = None,
         guild_id: int | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> None:
         return None
 
@@ -142,6 +147,7 @@ class StateBase:
         *,
         intent: int | None = None,
         guild_id: int | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> None:
         if guild_id is not None and event != "GUILD_DELETE":
             guild = self.guilds.get(guild_id)
@@ -149,7 +155,7 @@ class StateBase:
                 # The bot only hears about guilds it is in.
                 self.changed()
                 return
-        self.sink.dispatch(event, payload, intent=intent, guild_id=guild_id)
+        self.sink.dispatch(event, payload, intent=intent, guild_id=guild_id, on_sent=on_sent)
         self.changed()
 
     def guild(self, guild_id: int) -> Guild:

@@ -388,3 +388,33 @@ async def test_late_response_in_real_time() -> None:
                 assert rec.latency is not None and rec.latency >= 0.3
             finally:
                 await running.stop()
+
+
+async def test_sent_at_is_when_the_frame_reached_the_bot_socket(
+    sim: DiscordSimulator, world: World, running: RunningBot
+) -> None:
+    async with asyncio.timeout(10):
+        recs = await asyncio.gather(
+            *(
+                sim.invoke_command(
+                    world.guild.id,
+                    world.general.id,
+                    world.alice.id,
+                    "brew open",
+                    question=f"Question {i}?",
+                    group_size=3,
+                    facilitator=world.bob,
+                    lounge=world.lounge.id,
+                    ratio=0.5,
+                )
+                for i in range(5)
+            )
+        )
+        for rec in recs:
+            resp = await rec.wait_response()
+            assert rec.sent_at is not None and rec.created_at <= rec.sent_at <= resp.at
+            assert resp.since_sent == pytest.approx(resp.at - rec.sent_at)
+            assert resp.latency == pytest.approx(resp.at - rec.created_at)
+        # One event loop: in a burst, no frame is written before every payload is built. That
+        # wait is the simulator's, not the bot's, and since_sent leaves it out.
+        assert min(r.sent_at or 0 for r in recs) >= max(r.created_at for r in recs)

@@ -21,6 +21,7 @@ from discord.ext import commands
 
 from bot.core.reflections import ReflectionError
 from bot.db.leases import LeaseGuard
+from bot.shell.answers import first_answers, let_others_answer
 from bot.shell.app import BrewBot
 from bot.shell.errors import new_reference
 from bot.shell.organiser import apply_retention
@@ -126,7 +127,12 @@ class ReflectionsCog(commands.Cog):
         if match is None:
             return
         brew = match["brew"]
-        await self.submit(interaction, None if brew == "latest" else int(brew), data)
+        answers = first_answers(interaction.client)
+        answers.arrived(interaction.id)
+        try:
+            await self.submit(interaction, None if brew == "latest" else int(brew), data)
+        finally:
+            answers.answered(interaction.id)
 
     async def submit(
         self, interaction: discord.Interaction, brew_id: int | None, data: Any
@@ -139,6 +145,8 @@ class ReflectionsCog(commands.Cog):
         kept = content.text("reflection.kept_heading")
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
+            # Saving waits for the other presses' and forms' first answers (answers first).
+            await let_others_answer(interaction)
             if interaction.guild_id is None:
                 raise RuntimeError("reflection form submitted outside a server")
             outcome = await save_reflection(

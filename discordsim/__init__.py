@@ -70,9 +70,10 @@ User actions (async)::
 Interaction records (:class:`InteractionRecord`)::
 
     resp = await rec.wait_response(timeout=5.0, allow_late=False)  # InteractionResponse
-    resp.type, resp.data, resp.ephemeral, resp.content, resp.latency
-    rec.original_message, rec.followups, rec.modal, rec.choices,
-    rec.latency, rec.late, rec.failed, rec.payload (the INTERACTION_CREATE data)
+    resp.type, resp.data, resp.ephemeral, resp.content, resp.latency, resp.since_sent
+    rec.original_message, rec.followups, rec.modal, rec.choices, rec.response_future(),
+    rec.latency, rec.late, rec.failed, rec.payload (the INTERACTION_CREATE data),
+    rec.created_at (Discord's clock, the 3-second deadline), rec.sent_at (frame written)
 
 Guild scheduled events (:mod:`.events`, :mod:`.events_rest`, :mod:`.events_driver`)::
 

@@ -146,6 +146,11 @@ class InteractionRecord:
         if self.sent_at is None:
             self.sent_at = self.clock()
 
+    def response_future(self) -> asyncio.Future[InteractionResponse]:
+        """Done with the first response (late ones included) the moment the callback arrives;
+        its done callbacks run right after, before the bot hears back."""
+        return self._future()
+
     def _future(self) -> asyncio.Future[InteractionResponse]:
         if self._first is None:
             self._first = asyncio.get_running_loop().create_future()

@@ -17,7 +17,6 @@ from discord.ext import commands
 from bot.config import Config
 from bot.services import Services
 from bot.shell.errors import on_app_command_error
-from bot.shell.heap import settle_heap
 from bot.shell.runner import BrewRunner
 from bot.shell.scheduling import Scheduling
 from bot.shell.sharding import owned_guild_ids, syncs_global_commands
@@ -104,8 +103,6 @@ class BrewBot(commands.Bot):
         log.warning("text command error: %s", type(exception).__name__)
 
     async def on_ready(self) -> None:
-        # Start-up objects out of the collector's full passes: no 100+ ms pause mid-burst.
-        settle_heap()
         user = self.user
         log.info(
             "connected as %s (%s) to %d servers", user, user.id if user else "?", len(self.guilds)

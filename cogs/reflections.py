@@ -21,7 +21,6 @@ from discord.ext import commands
 
 from bot.core.reflections import ReflectionError
 from bot.db.leases import LeaseGuard
-from bot.shell.answers import first_answers, let_others_answer
 from bot.shell.app import BrewBot
 from bot.shell.errors import new_reference
 from bot.shell.organiser import apply_retention
@@ -127,12 +126,7 @@ class ReflectionsCog(commands.Cog):
         if match is None:
             return
         brew = match["brew"]
-        answers = first_answers(interaction.client)
-        answers.arrived(interaction.id)
-        try:
-            await self.submit(interaction, None if brew == "latest" else int(brew), data)
-        finally:
-            answers.answered(interaction.id)
+        await self.submit(interaction, None if brew == "latest" else int(brew), data)
 
     async def submit(
         self, interaction: discord.Interaction, brew_id: int | None, data: Any
@@ -145,8 +139,6 @@ class ReflectionsCog(commands.Cog):
         kept = content.text("reflection.kept_heading")
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
-            # Saving waits for the other presses' and forms' first answers (answers first).
-            await let_others_answer(interaction)
             if interaction.guild_id is None:
                 raise RuntimeError("reflection form submitted outside a server")
             outcome = await save_reflection(

@@ -23,18 +23,15 @@ from bot.db.models import Room
 from bot.db.rooms import claim_help_call
 from bot.services import Services
 from bot.shell.access import is_facilitator
-from bot.shell.answers import let_others_answer
 from bot.shell.errors import UserFacingError
 from bot.shell.protocols import RoomControls
 
 
 async def _acknowledge(interaction: discord.Interaction) -> None:
     """The first answer to every room button, before any work: Discord's three seconds are
-    then met whatever the database or the rate limits do afterwards. The work then waits for
-    the other presses that came in with this one to be answered too."""
+    then met whatever the database or the rate limits do afterwards."""
     if not interaction.response.is_done():
         await interaction.response.defer()
-    await let_others_answer(interaction)
 
 
 async def _room(services: Services, room_id: int) -> Room:

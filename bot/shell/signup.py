@@ -21,7 +21,6 @@ import discord
 from bot.db import signups as db_signups
 from bot.db.brews import BrewInfo, get_brew
 from bot.db.signups import SignupResult
-from bot.shell.answers import let_others_answer
 from bot.shell.brews import card_text
 from bot.shell.protocols import Host
 
@@ -97,7 +96,6 @@ async def _change_signup(
 ) -> None:
     """Join or leave: acknowledge, save, then update the card's count and tell the person."""
     await interaction.response.defer()  # answered at once; the card is edited below
-    await let_others_answer(interaction)
     bot: Host = interaction.client  # type: ignore[assignment]
     result = await change(bot)  # saved before anyone is told
     if not result.changed:
@@ -139,7 +137,6 @@ async def offer_perspectives(
 ) -> None:
     """Open a private (ephemeral) choice of the facilitator's perspective labels."""
     await interaction.response.defer(ephemeral=True, thinking=True)
-    await let_others_answer(interaction)
     bot: Host = interaction.client  # type: ignore[assignment]
     async with bot.services.sessions() as session:
         status, labels = await db_signups.perspectives_of(session, brew_id)
@@ -156,7 +153,6 @@ async def choose_perspective(
     interaction: discord.Interaction, brew_id: int, values: Sequence[str]
 ) -> None:
     await interaction.response.defer()  # the private prompt is replaced below
-    await let_others_answer(interaction)
     bot: Host = interaction.client  # type: ignore[assignment]
     choice = values[0] if values else "none"
     async with bot.services.sessions() as session:

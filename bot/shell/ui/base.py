@@ -7,7 +7,6 @@ from typing import Any, cast
 import discord
 from discord.ui import Button
 
-from bot.shell.answers import first_answers
 from bot.shell.errors import report_component_error
 from bot.shell.protocols import Host
 
@@ -23,20 +22,13 @@ def host(interaction: discord.Interaction) -> Host:
 
 class Guarded:
     """Mixin for persistent items: ``press`` does the work; any exception becomes a kind reply
-    with a reference, and a log line (:func:`bot.shell.errors.report_component_error`).
-
-    Each press counts as waiting for its first answer (:mod:`bot.shell.answers`) until its
-    handler says it is answered or ends, so other presses' work lets it answer first."""
+    with a reference, and a log line (:func:`bot.shell.errors.report_component_error`)."""
 
     async def press(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        answers = first_answers(interaction.client)
-        answers.arrived(interaction.id)
         try:
             await self.press(interaction)
         except Exception as exc:  # one handler for every button: a kind reply and a reference
             await report_component_error(interaction, exc)
-        finally:
-            answers.answered(interaction.id)

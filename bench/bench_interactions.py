@@ -95,6 +95,8 @@ async def _wave(out: dict[str, list[float]], key: str, presses: list[Any]) -> li
     """Send ``presses`` (coroutines) at once; record both latencies and whose loop time it was
     until the last answer (ms, under ``key:bot`` / ``key:sim`` / ``key:gc``)."""
     account = LoopAccount()
+    import gc as _gc, os as _os
+    _before = [g["collections"] for g in _gc.get_stats()]
     at_last: dict[str, float] = {}
     account.install()
     try:
@@ -105,15 +107,19 @@ async def _wave(out: dict[str, list[float]], key: str, presses: list[Any]) -> li
             nonlocal left
             left -= 1
             if left == 0:  # the loop's time up to the last answer, not the work after it
-                at_last.update({o: account.ms(o) for o in ("bot", "sim", "gc")})
+                at_last.update({o: account.ms(o) for o in ("bot", "sim", "gc", "gc2")})
+                at_last["full_passes"] = account.full_passes
 
         for rec in recs:
             rec.response_future().add_done_callback(answered)
         out[key], out[f"{key}:created"] = await _latencies(recs)
     finally:
         account.uninstall()
-    for owner in ("bot", "sim", "gc"):
+    if _os.environ.get("GCDBG"):
+        print("GCDBG", key, [g["collections"] - b for g, b in zip(_gc.get_stats(), _before)], _gc.get_count(), _gc.get_threshold(), _gc.get_freeze_count(), len(_gc.get_objects(2)), flush=True)
+    for owner in ("bot", "sim", "gc", "gc2"):
         out[f"{key}:{owner}"] = [at_last.get(owner, account.ms(owner))]
+    out[f"{key}:full_passes"] = [at_last.get("full_passes", account.full_passes)]
     return recs
 
 
@@ -227,6 +233,8 @@ OWNERS = (
     ("bot", "the bot"),
     ("sim", "the simulator (Discord's side)"),
     ("gc", "garbage collection"),
+    ("gc2", "of which full collections"),
+    ("full_passes", "full collections (count)"),
 )
 
 
@@ -279,7 +287,7 @@ def metrics_from(runs: list[dict[str, list[float]]]) -> list[Metric]:
             Metric(
                 "interactions",
                 f"200 at once: loop time until the last answer, {who}",
-                "ms",
+                "count" if owner == "full_passes" else "ms",
                 per_run(f"wave_200:{owner}", first),
             )
             for owner, who in OWNERS
@@ -312,7 +320,7 @@ def metrics_from(runs: list[dict[str, list[float]]]) -> list[Metric]:
             Metric(
                 "room_buttons",
                 f"100 room-button presses: loop time until the last answer, {who}",
-                "ms",
+                "count" if owner == "full_passes" else "ms",
                 per_run(f"room_buttons:{owner}", first),
             )
             for owner, who in OWNERS
@@ -332,7 +340,11 @@ async def run(repeat: int) -> list[Metric]:
                 f"({statistics.median(result['room_buttons:created']):.0f} from creation; "
                 f"loop until the last answer: bot {result['room_buttons:bot'][0]:.0f}, "
                 f"simulator {result['room_buttons:sim'][0]:.0f}, "
-                f"gc {result['room_buttons:gc'][0]:.0f} ms)",
+                f"gc {result['room_buttons:gc'][0]:.0f} ms, "
+                f"{result['room_buttons:full_passes'][0]:.0f} full); 200-wave: "
+                f"bot {result['wave_200:bot'][0]:.0f}, sim {result['wave_200:sim'][0]:.0f}, "
+                f"gc {result['wave_200:gc'][0]:.0f} ms, "
+                f"{result['wave_200:full_passes'][0]:.0f} full",
                 flush=True,
             )
             runs.append(result)
@@ -342,8 +354,20 @@ async def run(repeat: int) -> list[Metric]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--gc-policy",
+        choices=("on", "off"),
+        default="on",
+        help="off: the bot without bot/shell/gc_policy.py (CPython's default collector), "
+        "for an A/B comparison",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    if args.gc_policy == "off":
+        from bot.shell import gc_policy
+
+        gc_policy.attach = lambda bot, settings=None: None  # type: ignore[assignment,misc]
+        gc_policy.detach = lambda bot: None  # type: ignore[assignment]
     metrics = asyncio.run(run(args.repeat))
     for m in metrics:
         print(f"{m.name:70} {m.lo:9.1f} {m.med:9.1f} {m.hi:9.1f} {m.unit} {m.target_text()}")

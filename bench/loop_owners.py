@@ -13,7 +13,8 @@ handling its callback request. :class:`LoopAccount` times every callback the loo
   endpoints), socket callbacks of the server protocol, accepting connections, and the bench's own
   driving of the simulator (the simulated people pressing buttons);
 * ``gc``: the garbage collector's pauses (measured with ``gc.callbacks``, taken out of whichever
-  callback they interrupted);
+  callback they interrupted); of them, ``gc2`` is the full (oldest-generation) passes' share and
+  :attr:`LoopAccount.full_passes` counts those passes;
 * ``other``: the rest (named in :attr:`LoopAccount.unknown` so the rules can be checked).
 
 It is a measuring instrument for the benchmarks only: it patches ``asyncio.events.Handle._run``
@@ -112,6 +113,7 @@ class LoopAccount:
         self.busy: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()  # seconds by callback
+        self.full_passes = 0
         self._gc_start = 0.0
         self._gc_in_handle = 0.0
         self._original: Callable[[asyncio.Handle], None] | None = None
@@ -123,6 +125,9 @@ class LoopAccount:
             spent = time.perf_counter() - self._gc_start
             self.busy["gc"] += spent
             self._gc_in_handle += spent
+            if info.get("generation") == 2:
+                self.busy["gc2"] += spent
+                self.full_passes += 1
 
     def install(self) -> None:
         original = asyncio.events.Handle._run

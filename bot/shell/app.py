@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.config import Config
 from bot.services import Services
+from bot.shell import gc_policy
 from bot.shell.errors import on_app_command_error
 from bot.shell.runner import BrewRunner
 from bot.shell.scheduling import Scheduling
@@ -80,6 +81,8 @@ class BrewBot(commands.Bot):
             await self.sync_commands()
         await self.runner.start()
         self.timers.spawn(self.scheduling.recover(), name="scheduling-recover")
+        # Full garbage collections between bursts of presses, not in them (see gc_policy).
+        gc_policy.attach(self)
 
     async def sync_commands(self) -> None:
         guild_ids = self.config.discord.guild_ids
@@ -109,6 +112,7 @@ class BrewBot(commands.Bot):
         )
 
     async def close(self) -> None:
+        gc_policy.detach(self)
         if self.runner is not None:
             await self.runner.stop()
         else:

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import re
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +97,6 @@ async def _wave(out: dict[str, list[float]], key: str, presses: list[Any]) -> li
     """Send ``presses`` (coroutines) at once; record both latencies and whose loop time it was
     until the last answer (ms, under ``key:bot`` / ``key:sim`` / ``key:gc``)."""
     account = LoopAccount()
-    import gc as _gc, os as _os
-    _before = [g["collections"] for g in _gc.get_stats()]
     at_last: dict[str, float] = {}
     account.install()
     try:
@@ -115,21 +115,102 @@ async def _wave(out: dict[str, list[float]], key: str, presses: list[Any]) -> li
         out[key], out[f"{key}:created"] = await _latencies(recs)
     finally:
         account.uninstall()
-    if _os.environ.get("GCDBG"):
-        print("GCDBG", key, [g["collections"] - b for g, b in zip(_gc.get_stats(), _before)], _gc.get_count(), _gc.get_threshold(), _gc.get_freeze_count(), len(_gc.get_objects(2)), flush=True)
     for owner in ("bot", "sim", "gc", "gc2"):
         out[f"{key}:{owner}"] = [at_last.get(owner, account.ms(owner))]
     out[f"{key}:full_passes"] = [at_last.get("full_passes", account.full_passes)]
     return recs
 
 
-async def one_run(db_dir: Path) -> dict[str, list[float]]:
+#: The bot in a process of its own (``--bot-process``): ``brewhost run`` on the config file in
+#: argv[1]; argv[2] ``off`` runs it without :mod:`bot.shell.gc_policy`.
+BOT_PROCESS = """
+import sys
+if sys.argv[2] == "off":
+    from bot.shell import gc_policy
+    gc_policy.attach = lambda bot, settings=None: None
+    gc_policy.detach = lambda bot: None
+from bot.cli import main
+sys.exit(main(["run", "--config", sys.argv[1]]))
+"""
+
+
+def _config_toml(stage: Any) -> str:
+    """The stage's config (:func:`bot.rehearsal.stage.stage_config`) as a config file."""
+    c = stage.config
+    brew = "".join(f"{k} = {v}\n" for k, v in BREW.items())
+    return (
+        "[discord]\n"
+        f"guild_ids = [{stage.world.guild_id}]\n"
+        f'api_base_url = "{c.discord.api_base_url}"\n'
+        f'gateway_url = "{c.discord.gateway_url}"\n'
+        "[database]\n"
+        f'url = "{c.database.url}"\n'
+        f"[brew]\n{brew}"
+        f"[timing]\nspeed = {SPEED}\n"
+    )
+
+
+@contextlib.asynccontextmanager
+async def _bot_in_process(stage: Any, work: Path, gc_policy: str) -> AsyncIterator[None]:
+    """``brewhost run`` against the stage's simulator in its own process, until the block
+    ends; returns once its slash commands are registered."""
+    import os
+
+    config = work / f"bot-{time.monotonic_ns()}.toml"
+    config.write_text(_config_toml(stage), encoding="utf-8")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        BOT_PROCESS,
+        str(config),
+        gc_policy,
+        env=dict(os.environ, BREWHOST_TOKEN=stage.sim.bot_token),
+        cwd=work,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        sim = stage.sim
+
+        def ready() -> bool:
+            synced = any(
+                c.method == "PUT" and c.route.endswith("/commands") and 200 <= c.status < 300
+                for c in sim.rest_log
+            )
+            return synced and bool(sim.connected)
+
+        await sim.wait_for(ready, timeout=60)
+        yield
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def _seat_everyone_elsewhere(stage: Any) -> None:
+    """:func:`bench_open_rooms.seat_everyone` for a bot in another process: it cannot be asked
+    what it sees, so the voice states get a moment to arrive (``/brew start`` then checks that
+    all 200 were grouped)."""
+    sim, world = stage.sim, stage.world
+    await stage.command(world.admin, "brew settings", **stage.settings_options())
+    for member in [*world.people, world.facilitator]:
+        await sim.set_voice(world.guild_id, member.id, world.lounge.id)
+    await asyncio.sleep(2.0)
+
+
+async def one_run(db_dir: Path, bot_process: str | None = None) -> dict[str, list[float]]:
+    """One brew; ``bot_process`` ``"on"``/``"off"`` runs the bot in its own process (with or
+    without the gc policy) instead of on the simulator's loop."""
     from bench_open_rooms import seat_everyone
 
     from bot.config import BrewDefaults
     from bot.db.migrate import upgrade
     from bot.rehearsal.stage import open_stage
-    from discordsim import GUILD_TEXT, RateLimitPolicy
+    from discordsim import RateLimitPolicy
 
     db_url = f"sqlite+aiosqlite:///{db_dir / f'inter-{time.monotonic_ns()}.db'}"
     await asyncio.to_thread(upgrade, db_url)
@@ -143,89 +224,99 @@ async def one_run(db_dir: Path) -> dict[str, list[float]]:
         server="Bench Network",
         boot_within=60,
     ) as stage:
-        await stage.start()
-        await seat_everyone(stage)
-        sim, world = stage.sim, stage.world
-        rec = await stage.command(
-            world.facilitator, "brew start", question="What's missing?", group_size=4
-        )
-        await stage.final_text(rec, within=120)
-        rooms = [
-            c.id
-            for c in sim.channels(world.guild_id, type=GUILD_TEXT)
-            if c.name.startswith("room-")
-        ]
-        members: dict[int, list[int]] = {
-            room: [
-                p.id
-                for p in world.people
-                if sim.permissions_for(world.guild_id, p.id, room) & VIEW_CHANNEL
-            ]
-            for room in rooms
-        }
-
-        # ---- room buttons: every room at its first turn prompt, then 100 presses at once
-        prompts = await wait_until(
-            lambda: (
-                (m := messages_with(sim, rooms, "bh:turn:done:")) and len(m) == len(rooms) and m
-            ),
-            120,
-            what="a turn prompt in every room",
-        )
-        helps = messages_with(sim, rooms, "bh:help:")
-        presses = []
-        kinds: list[str] = []
-        for i, room in enumerate(rooms[:50]):
-            prompt = prompts[room]
-            found = MENTION.search(prompt.content)
-            speaker = int(found.group(1)) if found else members[room][0]
-            other = next(m for m in members[room] if m != speaker)
-            own = ("bh:more:", "One more minute") if i % 2 == 0 else ("bh:turn:done:", "I'm done")
-            presses.append((speaker, room, prompt, own[0]))
-            kinds.append(own[1])
-            helper_msg = helps.get(room, prompt)
-            presses.append((other, room, helper_msg, "bh:help:"))
-            kinds.append("Ask for help")
-        await _wave(
-            out,
-            "room_buttons",
-            [
-                sim.click_button(user, room, msg.id, custom_id(msg, prefix))
-                for user, room, msg, prefix in presses
-            ],
-        )
-        lat = out["room_buttons"]
-        for kind in ("One more minute", "I'm done", "Ask for help"):
-            out[f"room_buttons:{kind}"] = [v for v, k in zip(lat, kinds, strict=True) if k == kind]
-
-        # ---- Close: forms for people 1-100, then 100 submits + 100 presses at once
-        closes = await wait_until(
-            lambda: (m := messages_with(sim, rooms, "bh:reflect:")) and len(m) == len(rooms) and m,
-            180,
-            what="the reflection button in every room",
-        )
-        room_of = {p: room for room, ps in members.items() for p in ps}
-        first = [p.id for p in world.people[:100]]
-        second = [p.id for p in world.people[100:]]
-
-        def press_reflect(user: int) -> Any:
-            msg = closes[room_of[user]]
-            return sim.click_button(user, room_of[user], msg.id, custom_id(msg, "bh:reflect:"))
-
-        forms = await _wave(out, "form_wave", [press_reflect(u) for u in first])
-        await _wave(
-            out,
-            "wave_200",
-            [
-                *(sim.submit_modal(u, f, ANSWERS) for u, f in zip(first, forms, strict=True)),
-                *(press_reflect(u) for u in second),
-            ],
-        )
-        lat = out["wave_200"]
-        out["wave_200:submit"] = lat[:100]
-        out["wave_200:press"] = lat[100:]
-        await asyncio.sleep(0.5)
+        async with contextlib.AsyncExitStack() as elsewhere:
+            if bot_process is None:
+                await stage.start()
+                await seat_everyone(stage)
+            else:
+                await elsewhere.enter_async_context(_bot_in_process(stage, db_dir, bot_process))
+                await _seat_everyone_elsewhere(stage)
+            await _brew(stage, out)
+            await asyncio.sleep(0.5)
     return out
+
+
+async def _brew(stage: Any, out: dict[str, list[float]]) -> None:
+    """Start the brew, then the two waves (see the module doc)."""
+    from discordsim import GUILD_TEXT
+
+    sim, world = stage.sim, stage.world
+    rec = await stage.command(
+        world.facilitator, "brew start", question="What's missing?", group_size=4
+    )
+    await stage.final_text(rec, within=120)
+    rooms = [
+        c.id for c in sim.channels(world.guild_id, type=GUILD_TEXT) if c.name.startswith("room-")
+    ]
+    if len(rooms) != PEOPLE // 4:
+        raise RuntimeError(f"{len(rooms)} rooms opened, not {PEOPLE // 4}")
+    members: dict[int, list[int]] = {
+        room: [
+            p.id
+            for p in world.people
+            if sim.permissions_for(world.guild_id, p.id, room) & VIEW_CHANNEL
+        ]
+        for room in rooms
+    }
+
+    # ---- room buttons: every room at its first turn prompt, then 100 presses at once
+    prompts = await wait_until(
+        lambda: (m := messages_with(sim, rooms, "bh:turn:done:")) and len(m) == len(rooms) and m,
+        120,
+        what="a turn prompt in every room",
+    )
+    helps = messages_with(sim, rooms, "bh:help:")
+    presses = []
+    kinds: list[str] = []
+    for i, room in enumerate(rooms[:50]):
+        prompt = prompts[room]
+        found = MENTION.search(prompt.content)
+        speaker = int(found.group(1)) if found else members[room][0]
+        other = next(m for m in members[room] if m != speaker)
+        own = ("bh:more:", "One more minute") if i % 2 == 0 else ("bh:turn:done:", "I'm done")
+        presses.append((speaker, room, prompt, own[0]))
+        kinds.append(own[1])
+        helper_msg = helps.get(room, prompt)
+        presses.append((other, room, helper_msg, "bh:help:"))
+        kinds.append("Ask for help")
+    await _wave(
+        out,
+        "room_buttons",
+        [
+            sim.click_button(user, room, msg.id, custom_id(msg, prefix))
+            for user, room, msg, prefix in presses
+        ],
+    )
+    lat = out["room_buttons"]
+    for kind in ("One more minute", "I'm done", "Ask for help"):
+        out[f"room_buttons:{kind}"] = [v for v, k in zip(lat, kinds, strict=True) if k == kind]
+
+    # ---- Close: forms for people 1-100, then 100 submits + 100 presses at once
+    closes = await wait_until(
+        lambda: (m := messages_with(sim, rooms, "bh:reflect:")) and len(m) == len(rooms) and m,
+        180,
+        what="the reflection button in every room",
+    )
+    room_of = {p: room for room, ps in members.items() for p in ps}
+    first = [p.id for p in world.people[:100]]
+    second = [p.id for p in world.people[100:]]
+
+    def press_reflect(user: int) -> Any:
+        msg = closes[room_of[user]]
+        return sim.click_button(user, room_of[user], msg.id, custom_id(msg, "bh:reflect:"))
+
+    forms = await _wave(out, "form_wave", [press_reflect(u) for u in first])
+    await _wave(
+        out,
+        "wave_200",
+        [
+            *(sim.submit_modal(u, f, ANSWERS) for u, f in zip(first, forms, strict=True)),
+            *(press_reflect(u) for u in second),
+        ],
+    )
+    lat = out["wave_200"]
+    out["wave_200:submit"] = lat[:100]
+    out["wave_200:press"] = lat[100:]
 
 
 #: Whose loop time is reported (:mod:`loop_owners`).
@@ -328,11 +419,11 @@ def metrics_from(runs: list[dict[str, list[float]]]) -> list[Metric]:
     ]
 
 
-async def run(repeat: int) -> list[Metric]:
+async def run(repeat: int, bot_process: str | None = None) -> list[Metric]:
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
-            result = await one_run(Path(tmp))
+            result = await one_run(Path(tmp), bot_process)
             print(
                 f"  interactions run {i + 1}: 200-wave p99 "
                 f"{percentile(result['wave_200'], 99):.0f} ms, room buttons p50 "
@@ -361,14 +452,20 @@ def main() -> int:
         help="off: the bot without bot/shell/gc_policy.py (CPython's default collector), "
         "for an A/B comparison",
     )
+    parser.add_argument(
+        "--bot-process",
+        action="store_true",
+        help="run the bot as `brewhost run` in its own process, as on Discord, where the "
+        "server is elsewhere (the loop split then covers the simulator's process only)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    if args.gc_policy == "off":
+    if args.gc_policy == "off" and not args.bot_process:
         from bot.shell import gc_policy
 
         gc_policy.attach = lambda bot, settings=None: None  # type: ignore[assignment,misc]
         gc_policy.detach = lambda bot: None  # type: ignore[assignment]
-    metrics = asyncio.run(run(args.repeat))
+    metrics = asyncio.run(run(args.repeat, args.gc_policy if args.bot_process else None))
     for m in metrics:
         print(f"{m.name:70} {m.lo:9.1f} {m.med:9.1f} {m.hi:9.1f} {m.unit} {m.target_text()}")
     return 0 if all(m.ok is not False for m in metrics) else 1

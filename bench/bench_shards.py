@@ -83,11 +83,23 @@ def worker_main(argv: Sequence[str]) -> int:
 def install_probes(stats_path: Path) -> None:
     from bot.core import phases
     from bot.db.measure import count_round_trips
+    from bot.shell import outbox
 
     counts: Counter[str] = Counter()
+    by_statement: Counter[str] = Counter()
     due_steps: list[tuple[str, float, float]] = []
 
-    count_round_trips(counts)
+    count_round_trips(counts, by_statement)
+
+    # Posts dropped unsent because their moment had passed (the process fell behind).
+    original_stale = outbox.is_stale
+
+    def is_stale(*args: Any) -> bool:
+        stale = original_stale(*args)
+        counts["stale_dropped"] += stale
+        return stale
+
+    outbox.is_stale = is_stale  # type: ignore[assignment]
 
     original = phases.advance
     silent = (phases.Recall, phases.Cleanup)  # steps that post nothing in the room
@@ -103,7 +115,8 @@ def install_probes(stats_path: Path) -> None:
 
     def dump(*_: Any) -> None:
         tmp = stats_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"counts": counts, "due": due_steps, "at": time.time()}))
+        stats = {"counts": counts, "by_statement": by_statement, "due": due_steps}
+        tmp.write_text(json.dumps({**stats, "at": time.time()}))
         tmp.replace(stats_path)
 
     signal.signal(signal.SIGUSR1, dump)
@@ -173,14 +186,33 @@ class Result:
     load: str
     pool_timeouts: int = 0
     lost_ticks: int = 0
+    #: Posts the bot dropped unsent because their moment had passed (it fell behind).
+    stale_dropped: int = 0
+    #: Round trips by kind (execute, prepare, begin, end, ping, connect), both processes.
+    kinds: dict[str, int] = field(default_factory=dict)
+    #: Statements by verb and table, both processes.
+    by_statement: dict[str, int] = field(default_factory=dict)
 
     @property
     def trips_per_prompt(self) -> float:
         return self.round_trips / max(1, self.prompts)
 
     @property
+    def trips_per_brew_minute(self) -> float:
+        """Round trips per brew-minute: the cost of running a brew, whatever was posted."""
+        return self.round_trips / (self.servers * LENGTH_MINUTES)
+
+    @property
     def cpu_per_brew_minute_ms(self) -> float:
         return 1000 * self.cpu_s / (self.servers * LENGTH_MINUTES)
+
+    @property
+    def cpu_per_prompt_ms(self) -> float:
+        return 1000 * self.cpu_s / max(1, self.prompts)
+
+    @property
+    def prompts_per_room(self) -> float:
+        return self.prompts / max(1, self.rooms)
 
 
 def write_config(
@@ -253,10 +285,19 @@ def keep_logs(src: Path, dest: Path) -> None:
 
 
 def round_trips(counts: dict[str, int]) -> int:
-    """Statements + BEGIN + COMMIT/ROLLBACK + one pre-ping per pool checkout."""
+    """Round trips to PostgreSQL (see :func:`bot.db.measure.count_round_trips`)."""
     from bot.db.measure import ROUND_TRIP_KINDS
 
     return sum(counts.get(k, 0) for k in ROUND_TRIP_KINDS)
+
+
+def delta(after: list[dict[str, Any]], before: list[dict[str, Any]], key: str) -> dict[str, int]:
+    """What both processes counted under ``key`` between the two snapshots."""
+    total: Counter[str] = Counter()
+    for a, b in zip(after, before, strict=True):
+        total.update(a[key])
+        total.subtract(b[key])
+    return {k: v for k, v in total.items() if v}
 
 
 async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: int) -> Result:
@@ -436,14 +477,9 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
                     continue
                 lateness.append(got - due)
         # Counts are cumulative; the "due" list from before the brews started is empty.
-        trips = sum(
-            round_trips(a["counts"]) - round_trips(b["counts"])
-            for a, b in zip(after, before, strict=True)
-        )
-        statements = sum(
-            a["counts"].get("statements", 0) - b["counts"].get("statements", 0)
-            for a, b in zip(after, before, strict=True)
-        )
+        counted = delta(after, before, "counts")
+        trips = round_trips(counted)
+        statements = counted.get("statements", 0)
         press_lat = [r.latency for r in presses if r.latency is not None]
         start_lat = [r.latency for r in starts if r.latency is not None]
         return Result(
@@ -467,6 +503,9 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
             wall_s=wall,
             hwm_mb=hwm,
             load=load,
+            stale_dropped=counted.get("stale_dropped", 0),
+            kinds={k: v for k, v in counted.items() if k != "stale_dropped"},
+            by_statement=delta(after, before, "by_statement"),
             pool_timeouts=sum(log.count("QueuePool limit") for log in logs),
             lost_ticks=sum(
                 # Lost for good before main's timers retried (an unretrieved task exception,
@@ -505,8 +544,12 @@ COLUMNS: list[tuple[str, Any, str]] = [
     ("prompt late p50 ms", lambda r: r.late_p50_ms, "{:.0f}"),
     ("prompt late p99 ms", lambda r: r.late_p99_ms, "{:.0f}"),
     ("button answer p99 ms", lambda r: r.press_p99_ms, "{:.0f}"),
+    ("prompts / room", lambda r: r.prompts_per_room, "{:.1f}"),
+    ("dropped as stale", lambda r: r.stale_dropped, "{:.0f}"),
     ("DB round trips / prompt", lambda r: r.trips_per_prompt, "{:.1f}"),
-    ("CPU ms / brew-minute", lambda r: r.cpu_per_brew_minute_ms, "{:.0f}"),
+    ("DB round trips / brew-minute", lambda r: r.trips_per_brew_minute, "{:.1f}"),
+    ("CPU ms / prompt", lambda r: r.cpu_per_prompt_ms, "{:.1f}"),
+    ("CPU ms / brew-minute", lambda r: r.cpu_per_brew_minute_ms, "{:.1f}"),
     ("peak MB / process", lambda r: max(r.hwm_mb), "{:.0f}"),
 ]
 
@@ -534,6 +577,13 @@ def report(results: list[Result]) -> bool:
             f"matched {group[0].steps_matched} / unmatched {group[0].steps_unmatched}, "
             f"loadavg at end {', '.join(r.load for r in group)}"
         )
+        first = group[0]
+        per = max(1, first.prompts)
+        kinds = ", ".join(f"{k} {v / per:.2f}" for k, v in sorted(first.kinds.items()))
+        top = sorted(first.by_statement.items(), key=lambda kv: -kv[1])[:12]
+        print(f"    per prompt (run 1): {kinds}")
+        print("    statements per prompt (run 1): "
+              + ", ".join(f"{k} {v / per:.2f}" for k, v in top))  # fmt: skip
     ok = True
     for r in results:
         problems = []
@@ -589,8 +639,10 @@ async def main(args: argparse.Namespace) -> int:
                 print(
                     f"  run {rep + 1}, {size} servers: {r.rooms} rooms, {r.brews_ended} brews "
                     f"ended, late p50/p99 {r.late_p50_ms:.0f}/{r.late_p99_ms:.0f} ms, "
+                    f"{r.prompts_per_room:.1f} prompts/room, {r.stale_dropped} stale, "
                     f"{r.trips_per_prompt:.1f} trips/prompt, "
-                    f"{r.cpu_per_brew_minute_ms:.0f} CPU ms/brew-min, "
+                    f"{r.trips_per_brew_minute:.1f} trips/brew-min, "
+                    f"{r.cpu_per_brew_minute_ms:.1f} CPU ms/brew-min, "
                     f"{r.pool_timeouts} pool timeouts, "
                     f"{r.lost_ticks} ticks failed, wall {r.wall_s:.0f} s, load {r.load}",
                     flush=True,

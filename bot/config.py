@@ -57,14 +57,20 @@ SHARDS_AUTO = "auto"
 class DatabaseConfig:
     url: str = "sqlite+aiosqlite:///brewhost.db"
     #: PostgreSQL only (SQLite ignores them). Connections each process keeps open, how many
-    #: more it may open at a burst, how long a request waits for a free one (seconds), and
-    #: whether a connection is checked before use (so a restarted server costs no brew).
+    #: more it may open at a burst, how long a request waits for a free one (seconds).
     #: Every process may hold pool_size + max_overflow connections: keep
     #: processes x (pool_size + max_overflow) below PostgreSQL's max_connections.
     pool_size: int = 5
     max_overflow: int = 10
     pool_timeout: float = 30.0
+    #: Whether a connection that has been idle for longer than pool_ping_idle seconds is
+    #: checked (one round trip) before use, so a restarted server or a connection cut while
+    #: idle costs no request; 0 checks every time. Busy connections are not checked: a dead
+    #: one fails one request, which is retried (see bot/db/session.py).
     pool_pre_ping: bool = True
+    pool_ping_idle: float = 5.0
+    #: Seconds after which a connection is replaced, whether idle or busy.
+    pool_recycle: float = 1800.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "database.pool_size": (1, 100),
     "database.max_overflow": (0, 100),
     "database.pool_timeout": (1, 600),
+    "database.pool_ping_idle": (0, 3600),
+    "database.pool_recycle": (60, 86400),
     "brew.group_size": (2, 8),
     "brew.arrive_seconds": (0, 1800),
     "brew.think_seconds": (0, 600),

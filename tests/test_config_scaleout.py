@@ -53,16 +53,35 @@ def test_pool_settings_reach_the_engine_options(tmp_path):
     config = load_config(
         write(
             tmp_path,
-            PG + "pool_size = 3\nmax_overflow = 2\npool_timeout = 12\npool_pre_ping = false\n",
+            PG + "pool_size = 3\nmax_overflow = 2\npool_timeout = 12\npool_pre_ping = false\n"
+            "pool_ping_idle = 0\npool_recycle = 600\n",
         ),
         env={},
     )
+    assert config.database.pool_pre_ping is False and config.database.pool_ping_idle == 0
     options = pool_options(config.database)
     assert options["pool_size"] == 3 and options["max_overflow"] == 2
-    assert options["pool_timeout"] == 12.0 and options["pool_pre_ping"] is False
-    defaults = pool_options(DatabaseConfig())
-    assert (defaults["pool_size"], defaults["max_overflow"]) == (5, 10)
-    assert defaults["pool_pre_ping"] is True
+    assert options["pool_timeout"] == 12.0 and options["pool_recycle"] == 600.0
+    # SQLAlchemy's own pre-ping (three round trips a checkout) is never asked for: the bot's
+    # idle check replaces it (tests/db/test_pool_checks.py).
+    assert "pool_pre_ping" not in options
+    defaults = DatabaseConfig()
+    assert (defaults.pool_size, defaults.max_overflow) == (5, 10)
+    assert defaults.pool_pre_ping is True and defaults.pool_ping_idle == 5.0
+    assert pool_options(defaults)["pool_recycle"] == 1800.0
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("pool_ping_idle = -1", "database.pool_ping_idle"),
+        ("pool_recycle = 5", "database.pool_recycle"),
+    ],
+)
+def test_pool_check_settings_out_of_range_are_refused(tmp_path, line, key):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, PG + line + "\n"), env={})
+    assert info.value.key == key
 
 
 async def test_postgres_engine_uses_the_pool_settings(postgres_url):

@@ -42,13 +42,35 @@ async def load_brew(session: AsyncSession, brew_id: int) -> Brew | None:
 
 
 async def load_room(session: AsyncSession, room_id: int) -> Room | None:
-    """A room with its brew and members: two round trips (the brew is joined into the room's
-    query, being one row; the members come in a second query)."""
-    return await session.scalar(
+    """A room with its brew and members, in one query (one round trip): the brew and the few
+    members are joined into the room's rows."""
+    result = await session.scalars(
         select(Room)
         .where(Room.id == room_id)
-        .options(selectinload(Room.members), joinedload(Room.brew))
+        .options(joinedload(Room.members), joinedload(Room.brew))
     )
+    return result.unique().one_or_none()
+
+
+async def room_with_outbox(session: AsyncSession, room_id: int) -> tuple[Room | None, list[Outbox]]:
+    """A room (with its brew and members, as :func:`load_room`) and its outbox rows in order,
+    in one query: what a flush needs, read in one round trip."""
+    rows = (
+        (
+            await session.execute(
+                select(Room, Outbox)
+                .outerjoin(Outbox, Outbox.room_id == Room.id)
+                .where(Room.id == room_id)
+                .options(joinedload(Room.members), joinedload(Room.brew))
+                .order_by(Outbox.id)
+            )
+        )
+        .unique()
+        .all()
+    )
+    if not rows:
+        return None, []
+    return rows[0][0], [item for _, item in rows if item is not None]
 
 
 async def live_room_ids(session: AsyncSession) -> list[tuple[int, int]]:
@@ -93,13 +115,21 @@ async def outbox_done(
     session: AsyncSession, room_id: int, done: list[int], last_posted_id: int | None
 ) -> None:
     """Delete the outbox rows ``done`` (carried out or dropped) and, if given, note the id of
-    the room's latest post; the caller commits."""
+    the room's latest post; the caller commits.
+
+    On PostgreSQL this is always one statement (the delete rides along as a ``WITH`` clause of
+    the update), so it is atomic even in autocommit (see :func:`bot.db.session.one_statement`);
+    elsewhere it may be two.
+    """
+    gone = delete(Outbox).where(Outbox.id.in_(done))
+    noted = update(Room).where(Room.id == room_id).values(last_posted_id=last_posted_id)
+    if done and last_posted_id is not None and session.get_bind().dialect.name == "postgresql":
+        await session.execute(noted.add_cte(gone.returning(Outbox.id).cte("gone")))
+        return
     if done:
-        await session.execute(delete(Outbox).where(Outbox.id.in_(done)))
+        await session.execute(gone)
     if last_posted_id is not None:
-        await session.execute(
-            update(Room).where(Room.id == room_id).values(last_posted_id=last_posted_id)
-        )
+        await session.execute(noted)
 
 
 async def rooms_with_outbox(session: AsyncSession) -> list[tuple[int, int]]:

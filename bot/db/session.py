@@ -5,25 +5,40 @@ timeout turns brief lock contention into a short wait instead of an error, and f
 ``ON DELETE CASCADE`` real (SQLite leaves them off unless asked, per connection).
 
 PostgreSQL gets a bounded connection pool (``[database] pool_size``, ``max_overflow``,
-``pool_timeout``, ``pool_pre_ping``): with several processes on one server each holds up to
+``pool_timeout``): with several processes on one server each holds up to
 ``pool_size + max_overflow`` connections, so processes x that sum must stay below the server's
-``max_connections``. Pre-ping checks a pooled connection before use, so a database restart costs
-one reconnect instead of a failed deadline; connections are recycled after half an hour so a
-firewall or proxy that drops idle connections never hands the bot a dead one.
+``max_connections``. Connections are replaced after ``pool_recycle`` seconds, so a firewall or
+proxy that drops old connections never hands the bot a dead one.
+
+A dead connection (the server restarted, an idle connection cut) is found in two ways. A
+connection that has sat unused in the pool for longer than ``pool_ping_idle`` seconds is
+checked with one round trip (``;``) before it is handed out, and replaced if the check fails
+(``pool_pre_ping = false`` turns the check off). A connection used more recently is not
+checked: under load every connection is back in use within a second, and SQLAlchemy's own
+pre-ping (``BEGIN; ; ROLLBACK``, three round trips at every checkout) was the largest single
+cost of a brew's prompts. If such a connection turns out to be dead, the request fails once,
+SQLAlchemy recognises the disconnect and replaces every connection older than it, and the
+failed work is tried again (room deadlines and outbox posts retry with backoff, see
+:mod:`bot.shell.timers`).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.config import DatabaseConfig
 
@@ -42,20 +57,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-#: Seconds after which a pooled PostgreSQL connection is replaced.
-POOL_RECYCLE_S = 1800
-
-
 def pool_options(database: DatabaseConfig | None = None) -> dict[str, Any]:
-    """The PostgreSQL pool settings of ``database`` (the defaults when None)."""
+    """SQLAlchemy's pool arguments for ``database`` (the defaults when None). SQLAlchemy's own
+    ``pool_pre_ping`` stays off: the idle check of :func:`ping_idle_connections` replaces it."""
     db = database or DatabaseConfig()
     return {
         "pool_size": db.pool_size,
         "max_overflow": db.max_overflow,
         "pool_timeout": db.pool_timeout,
-        "pool_pre_ping": db.pool_pre_ping,
-        "pool_recycle": POOL_RECYCLE_S,
+        "pool_recycle": db.pool_recycle,
     }
+
+
+def ping_idle_connections(engine: AsyncEngine, idle_after: float) -> None:
+    """Check a pooled connection with one round trip before handing it out, if it has been
+    idle for more than ``idle_after`` seconds (0: every time). A connection that fails the
+    check is replaced (SQLAlchemy retries the checkout on ``DisconnectionError``)."""
+
+    def checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since <= idle_after:
+            return  # brand new, or in use a moment ago
+        try:
+            # ``run_async`` hands us the driver's own connection; ``;`` is the cheapest
+            # statement there is, sent on its own (no BEGIN / ROLLBACK around it).
+            dbapi_connection.run_async(lambda conn: conn.execute(";"))
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
+
+    event.listen(engine.sync_engine.pool, "checkin", checked_in)
+    event.listen(engine.sync_engine.pool, "checkout", checkout)
+
+
+_IDLE_SINCE = "brewhost_idle_since"
 
 
 def create_engine(url: str, database: DatabaseConfig | None = None, **kwargs: Any) -> AsyncEngine:
@@ -64,6 +101,7 @@ def create_engine(url: str, database: DatabaseConfig | None = None, **kwargs: An
     ``database`` carries the pool settings for PostgreSQL; explicit ``kwargs`` win over them
     (a ``poolclass`` such as NullPool drops them, since it takes no pool size).
     """
+    db = database or DatabaseConfig()
     parsed = make_url(url)
     # Parameters (a reflection's words, a user id) never go into SQLAlchemy's log lines or
     # error messages, whatever logging level is set.
@@ -72,14 +110,42 @@ def create_engine(url: str, database: DatabaseConfig | None = None, **kwargs: An
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    if "poolclass" in kwargs:
-        kwargs.setdefault("pool_pre_ping", (database or DatabaseConfig()).pool_pre_ping)
-    else:
-        for key, value in pool_options(database).items():
+    if "poolclass" not in kwargs:
+        for key, value in pool_options(db).items():
             kwargs.setdefault(key, value)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if db.pool_pre_ping and "poolclass" not in kwargs:
+        ping_idle_connections(engine, db.pool_ping_idle)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit without another round trip.
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+@asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reads only, outside any transaction: no BEGIN before the first query and
+    no ROLLBACK at the end, two round trips fewer on PostgreSQL. Each query sees what was
+    committed when it ran (not one snapshot for the session), and nothing written in it is
+    kept: use it only where that is all the caller needs."""
+    async with sessions() as session:
+        await session.connection(execution_options=_AUTOCOMMIT)
+        yield session
+
+
+@asynccontextmanager
+async def one_statement(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for a write that is a single statement on PostgreSQL (such as
+    :func:`bot.db.repo.outbox_done`), committed when the block ends. On PostgreSQL it runs in
+    autocommit, the statement being atomic on its own: one round trip instead of BEGIN,
+    statement, COMMIT. Elsewhere it is an ordinary transaction."""
+    async with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.connection(execution_options=_AUTOCOMMIT)
+        yield session
+        await session.commit()

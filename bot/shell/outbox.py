@@ -35,6 +35,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -47,6 +48,7 @@ from bot.core.phases import Event, Phase
 from bot.db import repo
 from bot.db.models import Brew, Room
 from bot.db.models import Outbox as OutboxRow
+from bot.db.session import one_statement, reading
 from bot.services import Services
 from bot.shell.errors import only_pinging
 from bot.shell.timers import Retry, Timers
@@ -154,6 +156,14 @@ def is_stale(item: OutboxRow, room: Room, now: datetime, wall_now: datetime) -> 
     if item.for_phase is not None and item.for_phase != room.phase:
         return True
     return item.for_turn is not None and item.for_turn != room.turn_index
+
+
+@dataclass
+class _Done:
+    """What one flush has carried out (or dropped) so far, recorded together at its end."""
+
+    ids: list[int] = field(default_factory=list)
+    last_posted_id: int | None = None
 
 
 class Outbox:
@@ -295,33 +305,41 @@ class Outbox:
         )
 
     async def _flush(self, room_id: int) -> None:
-        # The room and its rows are read in one short session that is closed before Discord is
-        # called: a flush never holds a pooled connection across a send, a move or a delete, so
-        # hundreds of rooms flushing at the same deadline do not exhaust the pool. Each thing
-        # done is then recorded in its own short session (see :meth:`_record`).
-        async with self.services.sessions() as session:
-            # The rows first: most ticks queue nothing, and then the room is not loaded at all.
-            items = await repo.outbox_for(session, room_id)
-            if not items:
-                return
-            room = await repo.load_room(session, room_id)
-            if room is None or room.status == "opening":
-                return  # an opening room's rows wait for it to start
+        # The room and its rows are read in one query, outside a transaction, and the session
+        # is closed before Discord is called: a flush never holds a pooled connection across a
+        # send, a move or a delete, so hundreds of rooms flushing at the same deadline do not
+        # exhaust the pool. What was done is then recorded in one short write (:meth:`_record`).
+        async with reading(self.services.sessions) as session:
+            room, items = await repo.room_with_outbox(session, room_id)
+        if not items or room is None or room.status == "opening":
+            return  # nothing queued; or an opening room, whose rows wait for it to start
         # Closing the session detached ``room`` and ``items`` with everything loaded (the
         # room's brew and members are loaded eagerly); they are read, never written, below.
         items.sort(key=lambda i: (i.kind != "guide", i.id))
-        if not items:
-            return
         if room_id not in self._history_checked:
             self._history_checked.add(room_id)
             if any(i.created_at < self.started_at for i in items):
                 items = await self._already_posted(room, items)
+        done = _Done()
+        try:
+            await self._carry_out_all(room, items, done)
+        finally:
+            # Whatever happened, what Discord did take is recorded (once for the whole run of
+            # items). Should the process die before this, the next flush finds the rows still
+            # queued: their nonces (for a few minutes) and the history check after a restart
+            # keep them from being posted twice.
+            if done.ids:
+                await self._record(room_id, done.ids, last_posted_id=done.last_posted_id)
+
+    async def _carry_out_all(self, room: Room, items: Sequence[OutboxRow], done: _Done) -> None:
+        """Carry out ``items`` in order, noting in ``done`` each one done or dropped."""
+        room_id = room.id
         now = self.services.clock.now()
         posts_blocked = False
         for item in items:
             if is_stale(item, room, now, datetime.now(UTC)):
                 log.info("room %s: dropped a %s whose moment has passed", room_id, item.kind)
-                await self._record(room_id, [item.id])
+                done.ids.append(item.id)
                 continue
             if posts_blocked and item.kind in ("post", "guide"):
                 continue  # kept in order behind a post Discord would not take
@@ -332,30 +350,31 @@ class Outbox:
             except Exception as exc:
                 kind = classify(exc)
                 if kind == GONE:
+                    if done.ids:  # recorded before the room is ended
+                        await self._record(room_id, done.ids, last_posted_id=done.last_posted_id)
+                        done.ids = []
                     await self.on_room_gone(room_id, "a channel of this room was deleted")
                     return
                 if kind == TRANSIENT:
                     raise FlushFailed(room_id, item.kind, exc) from exc
                 await self._refused(room, item, kind, exc)
                 if kind == REFUSED or item.kind == "cleanup":
-                    # asking again the same way won't help
-                    await self._record(room_id, [item.id])
+                    done.ids.append(item.id)  # asking again the same way won't help
                 elif item.kind in ("post", "guide"):
                     posts_blocked = True
                 continue
             if message_id is not None:
-                room.last_posted_id = message_id
-            await self._record(room_id, [item.id], last_posted_id=message_id)
+                room.last_posted_id = done.last_posted_id = message_id
+            done.ids.append(item.id)
 
     async def _record(
         self, room_id: int, done: Sequence[int], *, last_posted_id: int | None = None
     ) -> None:
-        """Record, in one short session, that the outbox rows ``done`` are carried out (or
-        dropped) and, if given, the id of the room's latest post. The row is deleted only
+        """Record, in one short write, that the outbox rows ``done`` are carried out (or
+        dropped) and, if given, the id of the room's latest post. The rows are deleted only
         after Discord has answered, so a crash in between re-sends with the same nonce."""
-        async with self.services.sessions() as session:
+        async with one_statement(self.services.sessions) as session:
             await repo.outbox_done(session, room_id, list(done), last_posted_id)
-            await session.commit()
 
     async def _already_posted(self, room: Room, items: list[OutboxRow]) -> list[OutboxRow]:
         """Compare the room's recent history with the queued posts: those the bot already
@@ -467,9 +486,8 @@ class Outbox:
         )
 
     async def _stuck(self, room_id: int, exc: BaseException, seconds: float) -> None:
-        async with self.services.sessions() as session:
-            room = await repo.load_room(session, room_id)
-            items = await repo.outbox_for(session, room_id) if room else []
+        async with reading(self.services.sessions) as session:
+            room, items = await repo.room_with_outbox(session, room_id)
         if room is None:
             return
         minutes = max(1, round(seconds / 60))

@@ -663,7 +663,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--pool-size",
         type=int,
         default=0,
-        help="connections per process (no overflow); default: the bot's own (10 + 5 overflow)",
+        help="connections per process (no overflow); default: the bot's own (15, no overflow)",
     )
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the bot processes' logs here")
     args = parser.parse_args(argv)

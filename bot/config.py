@@ -60,11 +60,11 @@ class DatabaseConfig:
     #: more it may open at a burst, how long a request waits for a free one (seconds).
     #: Every process may hold pool_size + max_overflow connections: keep
     #: processes x (pool_size + max_overflow) below PostgreSQL's max_connections.
-    #: Ten kept open, five more for a burst: a connection opened for a burst is closed again
-    #: when it comes back, and the next burst pays for a new one (connecting and preparing
-    #: every statement again), so most of a busy process's connections should stay open.
-    pool_size: int = 10
-    max_overflow: int = 5
+    #: No overflow by default: a connection opened for a burst is closed again when it comes
+    #: back, and the next burst pays for a new one (connecting and preparing every statement
+    #: again); every room's deadline falls at the same moment, so bursts are the rule.
+    pool_size: int = 15
+    max_overflow: int = 0
     pool_timeout: float = 30.0
     #: Whether a connection that has been idle for longer than pool_ping_idle seconds is
     #: checked (one round trip) before use, so a restarted server or a connection cut while

@@ -66,7 +66,7 @@ def test_pool_settings_reach_the_engine_options(tmp_path):
     # idle check replaces it (tests/db/test_pool_checks.py).
     assert "pool_pre_ping" not in options
     defaults = DatabaseConfig()
-    assert (defaults.pool_size, defaults.max_overflow) == (10, 5)
+    assert (defaults.pool_size, defaults.max_overflow) == (15, 0)
     assert defaults.pool_pre_ping is True and defaults.pool_ping_idle == 5.0
     assert pool_options(defaults)["pool_recycle"] == 1800.0
 

@@ -21,6 +21,8 @@ from bot.permissions import OPTIONAL, REQUIRED, client_id_from_token, human_name
 log = logging.getLogger("brewhost")
 
 EXIT_CONFIG = 2
+#: Another process is migrating the database (EX_TEMPFAIL: try again later).
+EXIT_BUSY = 75
 DEFAULT_CONFIG = "config.toml"
 
 
@@ -44,10 +46,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from bot.db.migrate import upgrade
+    from bot.db.migrate import MIGRATION_LOCK_WAIT_S, upgrade
 
     config = _load(args)
-    result = upgrade(config.database.url)
+    wait = MIGRATION_LOCK_WAIT_S if args.lock_wait is None else args.lock_wait
+    result = upgrade(config.database.url, lock_wait=wait)
     if result.changed:
         print(f"The database was upgraded from {result.before or 'empty'} to {result.after}.")
     else:
@@ -138,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
     p = with_config(sub.add_parser("migrate", help="bring the database up to date"))
+    p.add_argument(
+        "--lock-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="PostgreSQL: how long to wait for another process's migration (default 300)",
+    )
     p.set_defaults(func=cmd_migrate)
     p = with_config(sub.add_parser("check-config", help="check the config file and the token"))
     p.set_defaults(func=cmd_check_config)
@@ -210,6 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContentError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
+    except Exception as exc:
+        # Imported only now: most commands never load the migration module (or SQLAlchemy).
+        from bot.db.migrate import MigrationLockTimeout
+
+        if not isinstance(exc, MigrationLockTimeout):
+            raise
+        print(str(exc), file=sys.stderr)
+        return EXIT_BUSY
     except KeyboardInterrupt:
         return 130
 

@@ -12,7 +12,7 @@ proxy that drops old connections never hands the bot a dead one.
 
 A dead connection (the server restarted, an idle connection cut) is found in two ways. A
 connection that has sat unused in the pool for longer than ``pool_ping_idle`` seconds is
-checked with one round trip (``;``) before it is handed out, and replaced if the check fails
+checked with one round trip (``SELECT 1``) before it is handed out, and replaced if the check fails
 (``pool_pre_ping = false`` turns the check off). A connection used more recently is not
 checked: under load every connection is back in use within a second, and SQLAlchemy's own
 pre-ping (``BEGIN; ; ROLLBACK``, three round trips at every checkout) was the largest single
@@ -82,9 +82,9 @@ def ping_idle_connections(engine: AsyncEngine, idle_after: float) -> None:
         if idle_since is None or time.monotonic() - idle_since <= idle_after:
             return  # brand new, or in use a moment ago
         try:
-            # ``run_async`` hands us the driver's own connection; ``;`` is the cheapest
-            # statement there is, sent on its own (no BEGIN / ROLLBACK around it).
-            dbapi_connection.run_async(lambda conn: conn.execute(";"))
+            # ``run_async`` hands us the driver's own connection: one simple query, on its own
+            # (no BEGIN / ROLLBACK around it, nothing to prepare).
+            dbapi_connection.run_async(lambda conn: conn.execute("SELECT 1"))
         except Exception as exc:
             raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
 

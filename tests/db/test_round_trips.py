@@ -160,6 +160,10 @@ async def test_an_idle_connection_cut_by_the_server_is_replaced_before_use(
     sessions = session_factory(engine)
     try:
         first = await backend_pid(sessions)
+        await asyncio.sleep(0.4)  # idle for longer than pool_ping_idle, and alive
+        counts.clear()
+        assert await backend_pid(sessions) == first  # checked and kept
+        assert counts["ping"] == 1 and counts["connect"] == 0
         await terminate(postgres_url, first)
         await asyncio.sleep(0.4)  # idle for longer than pool_ping_idle
         counts.clear()

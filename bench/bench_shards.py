@@ -15,16 +15,21 @@ the first ``/brew start`` and the last room's channels being tidied away:
   nudge before it), p50 / p99;
 * interaction first answer p99: the simulator's own clock from INTERACTION_CREATE to the bot's
   first response, for the button presses (and separately for the ``/brew start`` commands);
-* database round trips per prompt: statements sent + BEGIN + COMMIT/ROLLBACK + the pool's
-  pre-ping on each checkout, counted by SQLAlchemy event listeners inside each bot process,
-  for both processes, divided by the bot's posts in room channels;
-* CPU per brew-minute: utime + stime of both processes (``/proc/<pid>/stat``) divided by the
-  brew-minutes run (brews x the brew's length in brew minutes);
+* database round trips, per prompt and per brew-minute: every round trip to PostgreSQL (each
+  statement executed, each statement prepared, each BEGIN, COMMIT and ROLLBACK actually sent,
+  each liveness ping, each new connection), counted inside each bot process at SQLAlchemy's
+  asyncpg adapter (:func:`bot.db.measure.count_round_trips`), both processes, divided by the
+  bot's posts in room channels or by the brew-minutes run;
+* CPU, per brew-minute and per prompt: utime + stime of both processes (``/proc/<pid>/stat``)
+  divided by the brew-minutes run (brews x the brew's length in brew minutes) or the posts;
+* prompts per room and posts dropped as stale (their moment passed while the bot was behind):
+  whether the bot kept up, which decides whether two sizes' costs can be compared;
 * peak memory per process: ``VmHWM`` from ``/proc/<pid>/status`` at the end.
 
 The bot processes are real ``brewhost run`` (``bot.cli.main(["run", ...])``), started through
 this file with ``--worker`` only so that the counters above can be installed first: listeners
-on SQLAlchemy's ``Engine``/``Pool`` and a wrapper around ``bot.core.phases.advance`` that notes
+on SQLAlchemy's ``Engine``/``Pool`` and its asyncpg adapter, a wrapper around
+``bot.shell.outbox.is_stale`` that counts the posts dropped, and a wrapper around ``bot.core.phases.advance`` that notes
 (room, deadline, time applied) for each step that was due. They dump what they counted to a
 JSON file on SIGUSR1. The simulator runs in this process; its CPU is reported separately
 ("sim CPU") so the bot's cost is not mixed with the fake's.
@@ -33,11 +38,12 @@ Run from the repository root, in the project's virtual environment::
 
     python bench/bench_shards.py                   # 50, 100, 200 servers, 3 runs each
     python bench/bench_shards.py --quick           # 10 and 40 servers, once each
-    python bench/bench_shards.py --servers 50,200 --repeat 1 --speed 30
+    python bench/bench_shards.py --servers 50,200 --repeat 1 --speed 30 --length 20
 
-Exits non-zero when a brew did not finish, an interaction was answered late, or the cost per brew
-(CPU per brew-minute, database round trips per prompt) at the largest size is more than 20 %
-above the smallest.
+Exits non-zero when a brew did not finish, an interaction was answered late, a tick failed, or
+the cost per brew at the largest size is more than 20 % above the smallest (CPU per
+brew-minute, round trips per brew-minute, round trips per prompt), or the two cannot be
+compared because a run fell behind (see ``bench/shards_report.py``).
 """
 
 from __future__ import annotations
@@ -48,7 +54,6 @@ import json
 import math
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,12 +66,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from shards_report import Result, as_json, report, run_line  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get("BREWHOST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PEOPLE = 12
 GROUP_SIZE = 4
-LENGTH_MINUTES = 30
-FLAT_LIMIT = 1.20
 MANAGE_GUILD = 1 << 5
 STATS_ENV = "BREWHOST_BENCH_STATS"
 
@@ -162,64 +168,25 @@ class RoomWatch:
     posts: int = 0
 
 
-@dataclass
-class Result:
-    servers: int
-    rooms: int
-    brews_ended: int
-    prompts: int
-    late_p50_ms: float
-    late_p99_ms: float
-    tick_lag_p99_ms: float
-    steps_matched: int
-    steps_unmatched: int
-    press_p99_ms: float
-    presses: int
-    start_p99_ms: float
-    late_interactions: int
-    round_trips: int
-    statements: int
-    cpu_s: float
-    sim_cpu_s: float
-    wall_s: float
-    hwm_mb: list[float]
-    load: str
-    pool_timeouts: int = 0
-    lost_ticks: int = 0
-    #: Posts the bot dropped unsent because their moment had passed (it fell behind).
-    stale_dropped: int = 0
-    #: Round trips by kind (execute, prepare, begin, end, ping, connect), both processes.
-    kinds: dict[str, int] = field(default_factory=dict)
-    #: Statements by verb and table, both processes.
-    by_statement: dict[str, int] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Plan:
+    """How each run is set up: brew speed and length, and the pool (0: the bot's default)."""
+
+    speed: float
+    length: int
+    pool: int = 0
 
     @property
-    def trips_per_prompt(self) -> float:
-        return self.round_trips / max(1, self.prompts)
-
-    @property
-    def trips_per_brew_minute(self) -> float:
-        """Round trips per brew-minute: the cost of running a brew, whatever was posted."""
-        return self.round_trips / (self.servers * LENGTH_MINUTES)
-
-    @property
-    def cpu_per_brew_minute_ms(self) -> float:
-        return 1000 * self.cpu_s / (self.servers * LENGTH_MINUTES)
-
-    @property
-    def cpu_per_prompt_ms(self) -> float:
-        return 1000 * self.cpu_s / max(1, self.prompts)
-
-    @property
-    def prompts_per_room(self) -> float:
-        return self.prompts / max(1, self.rooms)
+    def brew_wall_s(self) -> float:
+        return self.length * 60 / self.speed
 
 
 def write_config(
-    path: Path, sim: Any, db_url: str, guild_ids: list[int], shard: int, speed: float, pool: int
+    path: Path, sim: Any, db_url: str, guild_ids: list[int], shard: int, plan: Plan
 ) -> None:
-    """The bot's defaults except the brew length's cleanup, the speed and, when ``pool`` is
-    given, the connection pool (``pool`` connections, no overflow)."""
+    """The bot's defaults except the brew's length and cleanup, the speed and, when
+    ``plan.pool`` is given, the connection pool (that many connections, no overflow)."""
+    pool = plan.pool
     pool_lines = f"pool_size = {pool}\nmax_overflow = 0\n" if pool else ""
     path.write_text(
         "[discord]\n"
@@ -231,9 +198,9 @@ def write_config(
         f'url = "{db_url}"\n'
         f"{pool_lines}"
         "[brew]\n"
-        f"group_size = {GROUP_SIZE}\nlength_minutes = {LENGTH_MINUTES}\ncleanup_minutes = 1\n"
+        f"group_size = {GROUP_SIZE}\nlength_minutes = {plan.length}\ncleanup_minutes = 1\n"
         "[timing]\n"
-        f"speed = {speed}\n",
+        f"speed = {plan.speed}\n",
         encoding="utf-8",
     )
 
@@ -300,7 +267,7 @@ def delta(after: list[dict[str, Any]], before: list[dict[str, Any]], key: str) -
     return {k: v for k, v in total.items() if v}
 
 
-async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: int) -> Result:
+async def run_once(servers: int, plan: Plan, rep: int, workdir: Path) -> Result:
     from bot.db.brews import brew_status, room_by_channel
     from bot.db.measure import recreate_database
     from bot.db.session import create_engine, session_factory
@@ -310,6 +277,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
     db_name = f"bench_shards_{os.getpid()}_{servers}_{rep}"
     db_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db_name}"
     await recreate_database(PG_ADMIN_DSN, db_name)
+    setup_started = time.monotonic()
     sim = DiscordSimulator(shards=2, rate_limits=RateLimitPolicy.off(), log_limit=1000)
     await sim.start()
     loop = asyncio.get_running_loop()
@@ -338,7 +306,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
         stats = [workdir / f"stats-{servers}-{rep}-{shard}.json" for shard in (0, 1)]
         for shard in (0, 1):
             config = workdir / f"shard{shard}-{servers}-{rep}.toml"
-            write_config(config, sim, db_url, ids, shard, speed, pool)
+            write_config(config, sim, db_url, ids, shard, plan)
             procs.append(start_worker(config, {**env, STATS_ENV: str(stats[shard])}))
         await sim.wait_for(lambda: all(sim.commands(g) for g in ids), timeout=180, interval=0.5)
         await sim.wait_for(lambda: len(sim.gateway.connected_sessions()) == 2, timeout=60)
@@ -401,6 +369,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
 
         sim.on_message(on_message)
         before = await snapshot(procs, stats)
+        setup_s = time.monotonic() - setup_started
         cpu0 = [proc_cpu(p.pid) for p in procs]
         sim_cpu0 = time.process_time()
         t0 = time.monotonic()
@@ -413,7 +382,7 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
             )
         )
         expected_rooms = servers * math.ceil(PEOPLE / GROUP_SIZE)
-        brew_wall = LENGTH_MINUTES * 60 / speed
+        brew_wall = plan.brew_wall_s
 
         def all_done() -> bool:
             return len(rooms) >= expected_rooms and not any(
@@ -484,6 +453,8 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
         start_lat = [r.latency for r in starts if r.latency is not None]
         return Result(
             servers=servers,
+            length=plan.length,
+            setup_s=setup_s,
             rooms=len(rooms),
             brews_ended=ended,
             prompts=prompts[0],
@@ -530,134 +501,54 @@ async def run_once(servers: int, speed: float, rep: int, workdir: Path, pool: in
         await recreate_database(PG_ADMIN_DSN, db_name, drop_only=True)
 
 
-# --------------------------------------------------------------------------- report
-def _mmm(values: Sequence[float], fmt: str = "{:.0f}") -> str:
-    if len(values) == 1:
-        return fmt.format(values[0])
-    return (
-        f"{fmt.format(statistics.median(values))} "
-        f"({fmt.format(min(values))}-{fmt.format(max(values))})"
-    )
-
-
-COLUMNS: list[tuple[str, Any, str]] = [
-    ("prompt late p50 ms", lambda r: r.late_p50_ms, "{:.0f}"),
-    ("prompt late p99 ms", lambda r: r.late_p99_ms, "{:.0f}"),
-    ("button answer p99 ms", lambda r: r.press_p99_ms, "{:.0f}"),
-    ("prompts / room", lambda r: r.prompts_per_room, "{:.1f}"),
-    ("dropped as stale", lambda r: r.stale_dropped, "{:.0f}"),
-    ("DB round trips / prompt", lambda r: r.trips_per_prompt, "{:.1f}"),
-    ("DB round trips / brew-minute", lambda r: r.trips_per_brew_minute, "{:.1f}"),
-    ("CPU ms / prompt", lambda r: r.cpu_per_prompt_ms, "{:.1f}"),
-    ("CPU ms / brew-minute", lambda r: r.cpu_per_brew_minute_ms, "{:.1f}"),
-    ("peak MB / process", lambda r: max(r.hwm_mb), "{:.0f}"),
-]
-
-
-def report(results: list[Result]) -> bool:
-    by_size: dict[int, list[Result]] = {}
-    for r in results:
-        by_size.setdefault(r.servers, []).append(r)
-    print("\nMedian (min-max) over the runs, both processes together unless per process:\n")
-    print("| Servers (rooms) | " + " | ".join(c[0] for c in COLUMNS) + " |")
-    print("| --- | " + " | ".join("---:" for _ in COLUMNS) + " |")
-    for size, group in sorted(by_size.items()):
-        cells = [_mmm([get(r) for r in group], fmt) for _, get, fmt in COLUMNS]
-        print(f"| {size} ({group[0].rooms}) | " + " | ".join(cells) + " |")
-    print("\nAlso measured:")
-    for size, group in sorted(by_size.items()):
-        print(
-            f"  {size} servers: wall {_mmm([r.wall_s for r in group])} s, bot CPU "
-            f"{_mmm([r.cpu_s for r in group], '{:.1f}')} s, simulator CPU "
-            f"{_mmm([r.sim_cpu_s for r in group], '{:.1f}')} s, /brew start answer p99 "
-            f"{_mmm([r.start_p99_ms for r in group])} ms, bot tick lag p99 "
-            f"{_mmm([r.tick_lag_p99_ms for r in group])} ms, statements/prompt "
-            f"{_mmm([r.statements / max(1, r.prompts) for r in group], '{:.1f}')}, prompts "
-            f"{_mmm([float(r.prompts) for r in group])}, presses {group[0].presses}, due steps "
-            f"matched {group[0].steps_matched} / unmatched {group[0].steps_unmatched}, "
-            f"loadavg at end {', '.join(r.load for r in group)}"
-        )
-        first = group[0]
-        per = max(1, first.prompts)
-        kinds = ", ".join(f"{k} {v / per:.2f}" for k, v in sorted(first.kinds.items()))
-        top = sorted(first.by_statement.items(), key=lambda kv: -kv[1])[:12]
-        print(f"    per prompt (run 1): {kinds}")
-        print("    statements per prompt (run 1): "
-              + ", ".join(f"{k} {v / per:.2f}" for k, v in top))  # fmt: skip
-    ok = True
-    for r in results:
-        problems = []
-        if r.brews_ended < r.servers:
-            problems.append(f"{r.servers - r.brews_ended} brews did not end")
-        if r.pool_timeouts or r.lost_ticks:
-            problems.append(
-                f"{r.pool_timeouts} connection-pool timeouts, {r.lost_ticks} timer ticks failed"
-            )
-        if r.late_interactions:
-            problems.append(f"{r.late_interactions} interactions late or failed")
-        if r.steps_unmatched > r.steps_matched * 0.01:
-            problems.append(f"{r.steps_unmatched} due steps had no post")
-        if problems:
-            ok = False
-            print(f"  PROBLEM ({r.servers} servers): " + "; ".join(problems))
-    sizes = sorted(by_size)
-    if len(sizes) >= 2:
-        small, large = by_size[sizes[0]], by_size[sizes[-1]]
-        for label, get in (
-            ("CPU per brew-minute", lambda r: r.cpu_per_brew_minute_ms),
-            ("DB round trips per prompt", lambda r: r.trips_per_prompt),
-        ):
-            ratio = statistics.median(get(r) for r in large) / statistics.median(
-                get(r) for r in small
-            )
-            complete = all(r.brews_ended == r.servers for r in [*small, *large])
-            verdict = (
-                "not comparable: some brews did not run to the end"
-                if not complete
-                else "flat"
-                if ratio <= FLAT_LIMIT
-                else "NOT FLAT"
-            )
-            print(f"  {label}: {sizes[-1]} vs {sizes[0]} servers = {ratio:.2f}x ({verdict})")
-            ok = ok and complete and ratio <= FLAT_LIMIT
-    return ok
+def save_json(path: Path, results: list[Result]) -> None:
+    path.write_text(json.dumps(as_json(results), indent=1), encoding="utf-8")
 
 
 async def main(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.servers.split(",")]
+    plan = Plan(speed=args.speed, length=args.length, pool=args.pool_size)
     print(
-        f"Scale-out: {sizes} servers x {PEOPLE} people, 2 processes, speed {args.speed:g} "
-        f"({LENGTH_MINUTES}-minute brew = {LENGTH_MINUTES * 60 / args.speed:.0f} s), "
+        f"Scale-out: {sizes} servers x {PEOPLE} people, 2 processes, speed {plan.speed:g} "
+        f"({plan.length}-minute brew = {plan.brew_wall_s:.0f} s), "
         f"{args.repeat} run(s) each. uptime: {uptime()}",
         flush=True,
     )
     results: list[Result] = []
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-shards-") as tmp:
+        # Sizes alternate within each repetition, so a change in the machine's load falls on
+        # every size rather than on one.
         for rep in range(args.repeat):
             for size in sizes:
-                r = await run_once(size, args.speed, rep, Path(tmp), args.pool_size)
-                print(
-                    f"  run {rep + 1}, {size} servers: {r.rooms} rooms, {r.brews_ended} brews "
-                    f"ended, late p50/p99 {r.late_p50_ms:.0f}/{r.late_p99_ms:.0f} ms, "
-                    f"{r.prompts_per_room:.1f} prompts/room, {r.stale_dropped} stale, "
-                    f"{r.trips_per_prompt:.1f} trips/prompt, "
-                    f"{r.trips_per_brew_minute:.1f} trips/brew-min, "
-                    f"{r.cpu_per_brew_minute_ms:.1f} CPU ms/brew-min, "
-                    f"{r.pool_timeouts} pool timeouts, "
-                    f"{r.lost_ticks} ticks failed, wall {r.wall_s:.0f} s, load {r.load}",
-                    flush=True,
-                )
+                r = await run_once(size, plan, rep, Path(tmp))
+                print(run_line(rep, r), flush=True)
                 results.append(r)
         if args.keep_logs:
             keep_logs(Path(tmp), Path(args.keep_logs))
-    return 0 if report(results) else 1
+    print(f"  {len(results)} runs in {(time.monotonic() - started) / 60:.1f} minutes")
+    ok = report(results)
+    if args.json:
+        save_json(Path(args.json), results)
+    return 0 if ok else 1
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--servers", default="50,100,200")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--speed", type=float, default=30.0)
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=30.0,
+        help="brew speed (30: a two-minute turn lasts 4 s); higher packs the deadlines closer",
+    )
+    parser.add_argument(
+        "--length",
+        type=int,
+        default=30,
+        help="brew length in minutes (20 to 180; 20 still holds every phase and turn)",
+    )
     parser.add_argument("--quick", action="store_true", help="10 and 40 servers, once each")
     parser.add_argument(
         "--pool-size",
@@ -666,9 +557,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="connections per process (no overflow); default: the bot's own (15, no overflow)",
     )
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the bot processes' logs here")
+    parser.add_argument("--json", metavar="FILE", help="write every run's figures here")
     args = parser.parse_args(argv)
     if args.quick:
         args.servers, args.repeat = "10,40", 1
+    if not 20 <= args.length <= 180:
+        parser.error("--length must be 20 to 180 minutes")
     return args
 
 

@@ -29,8 +29,9 @@ the first ``/brew start`` and the last room's channels being tidied away:
 The bot processes are real ``brewhost run`` (``bot.cli.main(["run", ...])``), started through
 this file with ``--worker`` only so that the counters above can be installed first: listeners
 on SQLAlchemy's ``Engine``/``Pool`` and its asyncpg adapter, a wrapper around
-``bot.shell.outbox.is_stale`` that counts the posts dropped, and a wrapper around ``bot.core.phases.advance`` that notes
-(room, deadline, time applied) for each step that was due. They dump what they counted to a
+``bot.shell.outbox.is_stale`` that counts the posts dropped, and a wrapper around
+``bot.core.phases.advance`` that notes (room, deadline, time applied) for each step that was
+due. They dump what they counted to a
 JSON file on SIGUSR1. The simulator runs in this process; its CPU is reported separately
 ("sim CPU") so the bot's cost is not mixed with the fake's.
 

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from bot.db.models import Brew, Room
 from tests.integration.conftest import (  # noqa: F401 - fixtures
@@ -22,10 +23,24 @@ PROMPT = re.compile(r"<@(\d+)>, it is your turn to have your say \((\d+) of (\d+
 
 
 async def brews_and_rooms(h: Harness) -> tuple[list[Brew], list[Room]]:
-    async with h.sessions() as session:
-        brews = list(await session.scalars(select(Brew).order_by(Brew.id)))
-        rooms = list(await session.scalars(select(Room).order_by(Room.brew_id, Room.index)))
-    return brews, rooms
+    """Every brew and room, read through the bot's own connection pool.
+
+    A test that cuts the database's connections may have cut the one this read is given (the
+    pool checks only connections that sat idle, see bot/db/session.py): that read fails once,
+    like any request in flight, and the pool replaces its connections. The bot's own work
+    retries; this read, which is the test looking, is simply made again."""
+    for attempt in (1, 2):
+        try:
+            async with h.sessions() as session:
+                brews = list(await session.scalars(select(Brew).order_by(Brew.id)))
+                rooms = list(
+                    await session.scalars(select(Room).order_by(Room.brew_id, Room.index))
+                )
+            return brews, rooms
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def wait_all_ended(h: Harness, timeout: float = 90) -> None:

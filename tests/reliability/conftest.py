@@ -33,9 +33,7 @@ async def brews_and_rooms(h: Harness) -> tuple[list[Brew], list[Room]]:
         try:
             async with h.sessions() as session:
                 brews = list(await session.scalars(select(Brew).order_by(Brew.id)))
-                rooms = list(
-                    await session.scalars(select(Room).order_by(Room.brew_id, Room.index))
-                )
+                rooms = list(await session.scalars(select(Room).order_by(Room.brew_id, Room.index)))
             return brews, rooms
         except DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:

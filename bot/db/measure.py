@@ -8,9 +8,9 @@ place that builds or runs SQL.
   BEGIN actually sent (none in autocommit), every COMMIT and ROLLBACK actually sent (none when no
   transaction was started), every liveness ping (SQLAlchemy's own ``pool_pre_ping`` sends
   BEGIN, ``;`` and ROLLBACK: three; the idle check of :mod:`bot.db.session` one) and every
-  new connection (counted as one, although the
-  start-up handshake takes several). Elsewhere (SQLite) it counts SQLAlchemy's events:
-  statements, BEGIN, COMMIT and ROLLBACK.
+  new connection (counted as one, although the start-up handshake takes several). It also
+  counts SQLAlchemy's own events beside them (``statements``, ``sa_begin``, ``sa_commit``,
+  ``sa_rollback``, ``checkout``), which are not round trips of their own on asyncpg.
 * :func:`recreate_database` gives each benchmark run a fresh PostgreSQL database.
 
 Nothing in the bot itself calls these.
@@ -29,8 +29,6 @@ from sqlalchemy.pool import Pool
 
 #: The counter names that are round trips to PostgreSQL (see :func:`count_round_trips`).
 ROUND_TRIP_KINDS = ("execute", "prepare", "begin", "end", "ping", "connect")
-#: SQLAlchemy-level counts kept beside them (not round trips of their own on asyncpg).
-STATEMENT_KINDS = ("statements", "sa_begin", "sa_commit", "sa_rollback", "checkout")
 
 
 def count_round_trips(

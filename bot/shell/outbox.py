@@ -49,6 +49,7 @@ from bot.db.models import Brew, Room
 from bot.db.models import Outbox as OutboxRow
 from bot.services import Services
 from bot.shell.errors import only_pinging
+from bot.shell.group_commit import GroupCommit
 from bot.shell.timers import Retry, Timers
 from bot.shell.ui.room import room_view
 
@@ -181,6 +182,7 @@ class Outbox:
         #: Rows written before this moment were written by an earlier process (the row's
         #: ``created_at`` is the database's wall clock, not the brew's clock).
         self.started_at = datetime.now(UTC)
+        self._records = GroupCommit(self._record_many, lambda w: timers.spawn(w, name="records"))
 
     # ------------------------------------------------------------------ queue
     def queue(self, session: AsyncSession, room: Room, brew: Brew, events: Sequence[Event]) -> None:
@@ -309,6 +311,33 @@ class Outbox:
                 return  # an opening room's rows wait for it to start
         # Closing the session detached ``room`` and ``items`` with everything loaded (the
         # room's brew and members are loaded eagerly); they are read, never written, below.
+        await self._carry_out_rows(room, items)
+
+    async def claim(self, room_id: int) -> bool:
+        """Take the room's flush lock now if it is free (a free asyncio lock is taken without
+        waiting), for a caller that reads the rows itself (:mod:`bot.shell.batch`: rooms moved
+        on together are read in one query) and then calls :meth:`flush_claimed`."""
+        if self._flush_locks[room_id].locked():
+            return False
+        return await self._flush_locks[room_id].acquire()
+
+    async def flush_claimed(self, room_id: int, room: Room | None, items: list[OutboxRow]) -> None:
+        """:meth:`flush` for rows read (detached, the room's brew and members loaded) under the
+        lock taken by :meth:`claim`, which this releases. Never raises."""
+        try:
+            if items and room is not None and room.status != "opening":
+                await self._carry_out_rows(room, items)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("room %s: %s; will try again", room_id, describe(exc))
+            self.retry_later(room_id)
+        finally:
+            self._flush_locks[room_id].release()
+
+    async def _carry_out_rows(self, room: Room, items: list[OutboxRow]) -> None:
+        """Carry out a room's rows in order (the room's flush lock is held)."""
+        room_id = room.id
         items.sort(key=lambda i: (i.kind != "guide", i.id))
         if not items:
             return
@@ -353,8 +382,13 @@ class Outbox:
         """Record, in one short session, that the outbox rows ``done`` are carried out (or
         dropped) and, if given, the id of the room's latest post. The row is deleted only
         after Discord has answered, so a crash in between re-sends with the same nonce."""
+        await self._records.submit((room_id, list(done), last_posted_id))
+
+    async def _record_many(self, done: list[tuple[int, list[int], int | None]]) -> None:
+        """Records that arrive together (rooms that posted at the same moment), written in one
+        transaction (:mod:`bot.shell.group_commit`)."""
         async with self.services.sessions() as session:
-            await repo.outbox_done(session, room_id, list(done), last_posted_id)
+            await repo.outbox_done_many(session, done)
             await session.commit()
 
     async def _already_posted(self, room: Room, items: list[OutboxRow]) -> list[OutboxRow]:

@@ -41,12 +41,13 @@ from bot.core.reflections import window_closes_at
 from bot.db import repo
 from bot.db.models import Brew, GuildSettings, Room
 from bot.services import Services
+from bot.shell.batch import Gather, RoomBatch
 from bot.shell.errors import only_pinging
 from bot.shell.outbox import BROADCAST_VALID_S, Outbox, describe
 from bot.shell.protocols import Change
 from bot.shell.room_stragglers import move_stragglers
 from bot.shell.rooms import finish_opening
-from bot.shell.timers import Retry, Timers
+from bot.shell.timers import Deadlines, Retry, Timers
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ log = logging.getLogger(__name__)
 RECOVERY_CONCURRENCY = 10
 #: How long a control waits for a room still opening to start before giving up on it.
 OPENING_WAIT_S = 300.0
+
+
+def _advance(
+    state: RoomState, timing: phases.Timing, now: float, present: Callable[[str], bool]
+) -> tuple[RoomState, list[Event]]:
+    return phases.advance(state, timing, now, present)
 
 
 class BrewRunner:
@@ -67,6 +74,11 @@ class BrewRunner:
             client, services, timers, on_room_gone=self.room_lost, tell=self._tell_about_room
         )
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: Rooms moved on together in one transaction (deadlines shared by many rooms).
+        self.batch = RoomBatch(self)
+        self._due = Gather(self._tick_many, lambda work: timers.spawn(work, name="room ticks"))
+        #: Each room's next deadline; rooms due at the same instant fire together.
+        self.deadlines = Deadlines(self._deadline, lambda work, name: timers.spawn(work, name=name))
         #: Set when a room's timetable has started (controls for opening rooms wait on it).
         self._started: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         #: Rooms whose facilitator was told they are stuck (told again when they move on).
@@ -86,6 +98,7 @@ class BrewRunner:
         Whatever is cut short is safe: state and outbox are in the database, and posts carry
         a nonce, so the next start carries on without losing or repeating a prompt.
         """
+        self.deadlines.stop()
         await self.timers.stop(grace)
 
     async def recover(self) -> None:
@@ -145,13 +158,26 @@ class BrewRunner:
 
     # ---------------------------------------------------------------- scheduling
     def schedule(self, room_id: int, when: float | None) -> None:
-        """Set the room's one timer to ``when`` (a Unix timestamp), or clear it. The tick is
-        supervised: if it fails it is tried again with backoff until it works."""
-        key = f"room-{room_id}"
+        """Set the room's one deadline to ``when`` (a Unix timestamp), or clear it. Rooms whose
+        deadlines are the same instant are moved on together (:mod:`bot.shell.batch`); a room
+        that fails is tried again with backoff until it works (:meth:`retry`)."""
         if when is None:
-            self.timers.cancel(key)
+            self.deadlines.cancel(room_id)
+            self.timers.cancel(f"room-{room_id}")
         else:
-            self.timers.at(key, when, lambda: self.tick(room_id), retry=self.retry_for(room_id))
+            self.deadlines.set(room_id, when)
+
+    async def _deadline(self, room_ids: list[int]) -> None:
+        for room_id, exc in (await self.batch.apply(room_ids, _advance)).items():
+            log.warning("room %s: could not move on (%s); trying again", room_id, describe(exc))
+            self.retry(room_id)
+
+    def retry(self, room_id: int) -> None:
+        """A room could not move on: its supervised timer tries again, with backoff, and
+        tells the facilitator once if it stays stuck."""
+        self.timers.at(
+            f"room-{room_id}", self.now(), lambda: self.tick(room_id), retry=self.retry_for(room_id)
+        )
 
     def retry_for(self, room_id: int) -> Retry:
         return Retry(
@@ -167,7 +193,7 @@ class BrewRunner:
             raise
         except Exception as exc:
             log.warning("room %s: could not move on (%s); trying again", room_id, describe(exc))
-            self.schedule(room_id, self.now())
+            self.retry(room_id)
 
     def lock(self, room_id: int) -> asyncio.Lock:
         """The lock of one room's timetable."""
@@ -187,10 +213,12 @@ class BrewRunner:
 
     # ------------------------------------------------------------------- moving on
     async def tick(self, room_id: int) -> None:
-        """A deadline: apply whatever is due now."""
-        await self.change_room(
-            room_id, lambda s, t, now, present: phases.advance(s, t, now, present)
-        )
+        """A deadline: apply whatever is due now, together with every other room whose
+        deadline falls due in the same instant (:mod:`bot.shell.batch`)."""
+        await self._due.submit(room_id)
+
+    async def _tick_many(self, room_ids: list[int]) -> dict[int, BaseException]:
+        return await self.batch.apply(room_ids, _advance)
 
     async def change_room(
         self,
@@ -250,17 +278,20 @@ class BrewRunner:
 
     # ----------------------------------------------------------------- presence
     def presence(self, room: Room) -> Callable[[str], bool]:
-        """Who can take their turn: in the room's voice channel, or taking part by text."""
+        """Who can take their turn: in the room's voice channel, or taking part by text. Each
+        person's voice state is looked up on its own (not the whole server's voice states for
+        every room: with 160 rooms moved on together that was 160 x 640 look-ups)."""
         guild = self.client.get_guild(room.brew.guild_id)
-        voice = guild.get_channel(room.voice_channel_id or 0) if guild else None
-        in_voice = (
-            {m.id for m in voice.members} if isinstance(voice, discord.VoiceChannel) else set()
-        )
         by_text = {m.user_id for m in room.members if m.text_only}
 
         def present(key: str) -> bool:
             user_id = int(key)
-            return user_id in in_voice or user_id in by_text
+            if user_id in by_text:
+                return True
+            member = guild.get_member(user_id) if guild is not None else None
+            voice = member.voice if member is not None else None
+            channel = voice.channel if voice is not None else None
+            return channel is not None and channel.id == room.voice_channel_id
 
         return present
 
@@ -308,12 +339,11 @@ class BrewRunner:
         opening as soon as each has started."""
         for room_id in await self.rooms_of(brew_id, ("opening",)):
             self.timers.spawn(self._when_started(room_id, change), name=f"control room {room_id}")
-        await asyncio.gather(
-            *(
-                self.change_room(rid, change, respect_pause=False)
-                for rid in await self.rooms_of(brew_id)
-            )
-        )
+        # Every running room at one moment, in one transaction: their next deadlines are then
+        # the same, so they fall due together again (and are applied together).
+        failed = await self.batch.apply(await self.rooms_of(brew_id), change, respect_pause=False)
+        if failed:
+            raise next(iter(failed.values()))
 
     async def _when_started(self, room_id: int, change: Change) -> None:
         try:
@@ -450,6 +480,7 @@ class BrewRunner:
                 del self._locks[room_id]
             self._started.pop(room_id, None)
             self._stuck.discard(room_id)
+            self.deadlines.cancel(room_id)
             self.timers.forget(f"room-{room_id}")
         self.outbox.forget(room_ids)
 

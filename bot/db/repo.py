@@ -119,14 +119,14 @@ async def outbox_of_rooms(session: AsyncSession, room_ids: Sequence[int]) -> lis
     )
 
 
-async def live_room_ids(session: AsyncSession) -> list[tuple[int, int]]:
-    """(room id, server id) of rooms with a timetable still to run."""
+async def live_rooms(session: AsyncSession) -> list[tuple[int, int, str, int]]:
+    """(room id, server id, phase, brew id) of rooms with a timetable still to run."""
     rows = await session.execute(
-        select(Room.id, Brew.guild_id)
+        select(Room.id, Brew.guild_id, Room.phase, Room.brew_id)
         .join(Brew)
         .where(Brew.status == "running", Room.status == "running", Room.phase != Phase.DONE.value)
     )
-    return [(r, g) for r, g in rows]
+    return [(r, g, p, b) for r, g, p, b in rows]
 
 
 async def running_brew_ids(session: AsyncSession) -> list[tuple[int, int]]:

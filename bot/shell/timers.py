@@ -102,6 +102,13 @@ class Deadlines:
         self._when: dict[int, float] = {}
         self._due: dict[float, set[int]] = {}
         self._handles: dict[float, asyncio.TimerHandle] = {}
+        self._running = False
+
+    def start(self) -> None:
+        """Start firing (deadlines set before this wait until now, as with :class:`Timers`)."""
+        self._running = True
+        for when in self._due:
+            self._arm(when)
 
     def set(self, key: int, when: float) -> None:
         """Fire ``key`` at ``when`` (a Unix timestamp), replacing its deadline, if any."""
@@ -112,10 +119,14 @@ class Deadlines:
         keys = self._due.get(when)
         if keys is None:
             keys = self._due[when] = set()
+            self._arm(when)
+        keys.add(key)
+
+    def _arm(self, when: float) -> None:
+        if self._running and when not in self._handles:
             loop = asyncio.get_running_loop()
             delay = max(0.0, when - self._wall())
             self._handles[when] = loop.call_at(loop.time() + delay, self._go, when)
-        keys.add(key)
 
     def cancel(self, key: int) -> None:
         when = self._when.pop(key, None)
@@ -126,12 +137,15 @@ class Deadlines:
             keys.discard(key)
             if not keys:
                 del self._due[when]
-                self._handles.pop(when).cancel()
+                handle = self._handles.pop(when, None)
+                if handle is not None:
+                    handle.cancel()
 
     def when(self, key: int) -> float | None:
         return self._when.get(key)
 
     def stop(self) -> None:
+        self._running = False
         for handle in self._handles.values():
             handle.cancel()
         self._handles.clear()

@@ -269,22 +269,25 @@ async def bare_posts(rooms: int, waves: int = 3) -> list[float]:
             late: list[float] = []
             watch = PostWatch(sim)
             due = sim.now() + 0.5
-            for wave in range(waves):
+            # Wave 0 opens the client's connections and is not counted: the bot's turn
+            # prompts go out on connections its earlier posts opened.
+            for wave in range(-1, waves):
                 await asyncio.sleep(max(0.0, due - sim.now()))
                 await asyncio.gather(
                     *(
                         target.send(  # type: ignore[union-attr]
                             f"<@{people[i].id}>, it is your turn to have your say "
-                            f"({wave + 2} of 4). Your turn ends in 2 minutes.",
+                            f"({wave + 2} of 5). Your turn ends in 2 minutes.",
                             allowed_mentions=discord.AllowedMentions(users=True),
                             view=view(i),
-                            nonce=f"f{wave}n{i}",
+                            nonce=f"f{wave + 1}n{i}",
                         )
                         for i, target in enumerate(targets)
                     )
                 )
                 arrived = watch.turn_prompts()
-                late += [(a[wave + 2] - due) * 1000 for a in arrived.values() if wave + 2 in a]
+                if wave >= 0:
+                    late += [(a[wave + 2] - due) * 1000 for a in arrived.values() if wave + 2 in a]
                 due += period
             await client.close()
             with contextlib.suppress(asyncio.CancelledError):

@@ -69,12 +69,18 @@ class Gather:
         await future
 
     async def _run(self, batch: dict[int, asyncio.Future[None]]) -> None:
-        quiet = 0
-        while quiet < SETTLE_TURNS:
-            seen = len(batch)
-            await asyncio.sleep(0)
-            quiet = quiet + 1 if len(batch) == seen else 0
-        self._batch = None
+        try:
+            quiet = 0
+            while quiet < SETTLE_TURNS:
+                seen = len(batch)
+                await asyncio.sleep(0)
+                quiet = quiet + 1 if len(batch) == seen else 0
+        except BaseException:  # stopped while gathering: nobody will apply these
+            for future in batch.values():
+                future.cancel()
+            raise
+        finally:
+            self._batch = None  # a tick arriving from now on starts the next batch
         try:
             failed = await self._apply(list(batch))
         except BaseException as exc:

@@ -215,10 +215,11 @@ class RoomBatch:
             # The rows just queued, in the order they were made; then everything is written
             # in two statements rather than one per room and per row.
             made = [o for o in session.new if isinstance(o, OutboxRow)]
-            await repo.store_many(session, list(rooms.values()), made)
+            async with host.outbox.writing:
+                await repo.store_many(session, list(rooms.values()), made)
+                await session.commit()
             for row in made:
                 rows[row.room_id].append(row)
-            await session.commit()
         # Set before anything is sent, so a failure while sending never leaves a room
         # without its timer.
         for room_id, when in deadlines.items():

@@ -183,6 +183,8 @@ class Outbox:
         #: ``created_at`` is the database's wall clock, not the brew's clock).
         self.started_at = datetime.now(UTC)
         self._records = GroupCommit(self._record_many, lambda w: timers.spawn(w, name="records"))
+        #: Held while rooms' changes or records are written: they queue here, not in SQLite.
+        self.writing = asyncio.Lock()
 
     # ------------------------------------------------------------------ queue
     def queue(self, session: AsyncSession, room: Room, brew: Brew, events: Sequence[Event]) -> None:
@@ -387,7 +389,7 @@ class Outbox:
     async def _record_many(self, done: list[tuple[int, list[int], int | None]]) -> None:
         """Records that arrive together (rooms that posted at the same moment), written in one
         transaction (:mod:`bot.shell.group_commit`)."""
-        async with self.services.sessions() as session:
+        async with self.writing, self.services.sessions() as session:
             await repo.outbox_done_many(session, done)
             await session.commit()
 

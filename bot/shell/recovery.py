@@ -9,13 +9,14 @@ back then too. Servers that arrive together are put back together (:class:`bot.s
 
 For the servers at hand:
 
-1. rooms a previous process left half-open are finished (or ended out loud), a few at a time;
+1. rooms a previous process left half-open are finished (or ended out loud), and what is left
+   in the outbox of rooms no longer live (a clean-up cut short) is carried out, a few at a time;
 2. every live room applies what fell due **in one transaction** and posts at once
    (:class:`bot.shell.batch.RoomBatch`): a prompt whose moment passed is dropped, not posted
    late, and the next step starts now with its full time; a room that fails is retried by its
    supervised timer;
 3. people still waiting where the brew gathers are moved into rooms still in their first steps,
-   and what is left in any outbox (a paused brew's rooms, rooms no longer live) is carried out;
+   and what is left in a live room's outbox (a paused brew's) is carried out;
 4. brews with no live room left (the last process stopped during clean-up) are ended.
 """
 
@@ -78,9 +79,11 @@ async def recover_guilds(host: RecoveryHost, guild_ids: Iterable[int]) -> dict[i
     live = [r for r, g, _, _ in found_live if g in mine]
     # Only rooms in their first steps can have people still waiting to be moved in.
     first_steps = [r for r, g, p, _ in found_live if g in mine and p in (Phase.ARRIVE, Phase.THINK)]
-    # Left-over outboxes: of rooms no longer live, and of live rooms the batch leaves alone
-    # (a paused brew's); a room the batch posted for finds nothing left.
+    # Left-over outboxes: of rooms no longer live (carried out first: a room being tidied away
+    # must be gone before its brew can end), and of live rooms the batch leaves alone (a
+    # paused brew's; a room the batch posted for finds nothing left).
     pending = [r for r, g in found_pending if g in mine]
+    left_over = [r for r in pending if r not in set(live)]
     brews_live = {b for _, g, _, b in found_live if g in mine}
     slots = asyncio.Semaphore(RECOVERY_CONCURRENCY)
 
@@ -95,7 +98,8 @@ async def recover_guilds(host: RecoveryHost, guild_ids: Iterable[int]) -> dict[i
 
     # Coroutines are created here but only run inside ``bounded``, a few at a time.
     await asyncio.gather(
-        *(bounded(finish_opening(host, host.client, host.services, r)) for r in half_open)
+        *(bounded(finish_opening(host, host.client, host.services, r)) for r in half_open),
+        *(bounded(host.outbox.flush(r)) for r in left_over),
     )
     for room_id in live:
         host.mark_started(room_id)
@@ -105,7 +109,7 @@ async def recover_guilds(host: RecoveryHost, guild_ids: Iterable[int]) -> dict[i
         host.retry(room_id)
     await asyncio.gather(
         *(bounded(move_stragglers(host, host.client, host.services, r)) for r in first_steps),
-        *(bounded(host.outbox.flush(r)) for r in pending),
+        *(bounded(host.outbox.flush(r)) for r in pending if r not in set(left_over)),
     )
     # A brew whose rooms had all finished when the last process stopped (killed during
     # clean-up) has no live room to end it: end it here, after its clean-up was carried out.

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import gc
-import itertools
 import json
 import logging
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -41,36 +44,99 @@ SPEED = 60.0
 TURN_S = 120  # 2 s at SPEED
 RESTART_TURN_S = 1200
 MESSAGES = "/channels/{channel_id}/messages"
+#: What every engine of this process has sent to the database (statements, commits, ...).
+ROUND_TRIPS: Counter[str] = Counter()
 
 
 def _db(work: Path, tag: str) -> str:
     return f"sqlite+aiosqlite:///{work / f'{tag}-{time.monotonic_ns()}.db'}"
 
 
-def _turn_posts(sim: Any, since: int) -> dict[int, list[float]]:
-    """Arrival times of successful turn-prompt posts per channel, from the REST log."""
-    out: dict[int, list[float]] = {}
-    for call in list(sim.rest_log)[since:]:
-        if call.method != "POST" or call.route != MESSAGES or not 200 <= call.status < 300:
-            continue
-        body = call.body if isinstance(call.body, dict) else {}
-        if "it is your turn" not in str(body.get("content", "")):
-            continue
-        channel = int(call.path.rstrip("/").split("/")[-2])
-        out.setdefault(channel, []).append(call.at)
-    return out
+PROMPT_POSITION = re.compile(r"it is your turn to have your say \((\d+) of (\d+)\)")
+
+
+class PostWatch:
+    """Successful message posts, read from the simulator's REST log as they come.
+
+    Each log entry is read once (the log is followed from its newest end), so waiting for posts
+    does not rescan a growing log twenty times a second on the event loop the bot shares with
+    the benchmark. An entry is appended when its request arrives (``at``) and gets its status
+    when the answer is sent, so entries still in flight are looked at again on the next poll.
+    """
+
+    def __init__(self, sim: Any) -> None:
+        self._log = sim.rest_log
+        self._last = self._log[-1] if self._log else None
+        self._pending: list[Any] = []
+        #: (arrival on the simulator's clock, content) of each successful post, per channel.
+        self.posts: dict[int, list[tuple[float, str]]] = {}
+
+    def poll(self) -> dict[int, list[tuple[float, str]]]:
+        new: list[Any] = []
+        for call in reversed(self._log):
+            if call is self._last:
+                break
+            new.append(call)
+        if new:
+            self._last = new[0]
+        new.reverse()
+        waiting: list[Any] = []
+        for call in [*self._pending, *new]:
+            if call.method != "POST" or call.route != MESSAGES:
+                continue
+            if call.status == 0:
+                waiting.append(call)
+            elif 200 <= call.status < 300:
+                body = call.body if isinstance(call.body, dict) else {}
+                channel = int(call.path.rstrip("/").split("/")[-2])
+                self.posts.setdefault(channel, []).append((call.at, str(body.get("content", ""))))
+        self._pending = waiting
+        return self.posts
+
+    def turn_prompts(self) -> dict[int, dict[int, float]]:
+        """Arrival of each turn prompt, by channel and position (1-based); the first arrival
+        of a position if it was ever posted twice (counted by :meth:`doubled`)."""
+        out: dict[int, dict[int, float]] = {}
+        for channel, posts in self.poll().items():
+            for at, content in posts:
+                found = PROMPT_POSITION.search(content)
+                if found:
+                    out.setdefault(channel, {}).setdefault(int(found.group(1)), at)
+        return out
+
+    def doubled(self) -> int:
+        """Turn prompts posted more than once (same room, same position)."""
+        extra = 0
+        for posts in self.posts.values():
+            positions = [m.group(1) for _, c in posts if (m := PROMPT_POSITION.search(c))]
+            extra += len(positions) - len(set(positions))
+        return extra
+
+
+@dataclasses.dataclass
+class TurnRun:
+    """One run of the turn-prompt benchmark (times in ms)."""
+
+    late: list[float]  # against the timetable, prompts 2..4 of every room (missing included)
+    gap_late: list[float]  # prompt k's arrival - (prompt k-1's arrival + T), both posted
+    missing: int  # prompts never posted (their lateness above is a lower bound)
+    doubled: int
+    statements_per_prompt: float
+    commits_per_prompt: float
 
 
 # --------------------------------------------------------------------------- turn lateness
-async def turns_once(work: Path, rooms: int) -> list[float]:
+async def turns_once(work: Path, rooms: int, profile: Path | None = None) -> TurnRun:
     from bench_open_rooms import seat_everyone
 
     from bot.config import BrewDefaults
+    from bot.db.bench_sql import room_deadlines
     from bot.db.migrate import upgrade
     from bot.rehearsal.stage import open_stage
     from discordsim import GUILD_TEXT, RateLimitPolicy
 
     db_url = _db(work, f"turns{rooms}")
+    db_path = Path(db_url.split(":///", 1)[1])
     await asyncio.to_thread(upgrade, db_url)
     brew = BrewDefaults(
         group_size=4,
@@ -80,6 +146,7 @@ async def turns_once(work: Path, rooms: int) -> list[float]:
         nudge_seconds=20,
         length_minutes=120,
     )
+    period = TURN_S / SPEED
     async with open_stage(
         db_url,
         people=rooms * 4,
@@ -100,22 +167,151 @@ async def turns_once(work: Path, rooms: int) -> list[float]:
             if c.name.startswith("room-")
         ]
         assert len(texts) == rooms, (len(texts), rooms)
-        await stage.command(world.facilitator, "brew next", within=10)  # Arrive -> Think
+        rec = await stage.command(world.facilitator, "brew next", within=10)  # Arrive -> Think
+        await stage.final_text(rec, within=120)
         await asyncio.sleep(0.5)
-        since = len(sim.rest_log)
-        await stage.command(world.facilitator, "brew next", within=10)  # Think -> first turn
-        await wait_until(
-            lambda: (p := _turn_posts(sim, since)) and all(len(p.get(t, [])) >= 4 for t in texts),
-            120,
-            what="four turn prompts in every room",
-        )
-        posts = _turn_posts(sim, since)
-    period = TURN_S / SPEED
+        watch = PostWatch(sim)
+        counts = ROUND_TRIPS.copy()
+        profiler = _start_profile(profile)
+        rec = await stage.command(world.facilitator, "brew next", within=10)  # Think -> turns
+        # What the timetable promises each room, read from the database as soon as the room's
+        # first turn is stored: prompt k (k >= 2) is due (k - 1) turns after the first turn
+        # began, whether or not earlier prompts were late, so lateness that builds up from
+        # turn to turn counts. (A room first seen in a later turn is measured from that turn's
+        # start, which can only make it look less late.)
+        offset = time.time() - sim.now()
+        first_ends: dict[int, float] = {}
+        reading_until = sim.now() + 60
+        while len(first_ends) < len(texts):
+            if sim.now() > reading_until:
+                raise TimeoutError("some rooms were never seen taking turns")
+            promised = await asyncio.to_thread(room_deadlines, db_path)
+            for channel in texts:
+                phase, index, ends = promised[channel]
+                if channel not in first_ends and phase == "turns":
+                    stamp = ends.replace(tzinfo=UTC).timestamp() - offset
+                    first_ends[channel] = stamp - index * period
+            await asyncio.sleep(0.05)
+        await stage.final_text(rec, within=120)
+        due = {c: {k: first_ends[c] + (k - 2) * period for k in (2, 3, 4)} for c in texts}
+        # A prompt later than its turn plus the outbox's grace is dropped as stale, so nothing
+        # can arrive after the last due time plus a turn plus that grace (and some margin).
+        give_up = max(d[4] for d in due.values()) + period + 5.0 + 5.0
+
+        def all_four() -> bool:
+            prompts = watch.turn_prompts()
+            return all(len(prompts.get(t, {}).keys() & {1, 2, 3, 4}) == 4 for t in texts)
+
+        with contextlib.suppress(TimeoutError):  # missing prompts are counted below
+            await wait_until(all_four, max(0.0, give_up - sim.now()), step=0.05)
+        observed_until = sim.now()
+        _stop_profile(profiler, profile)
+        used = ROUND_TRIPS - counts
+        prompts = watch.turn_prompts()
+        doubled = watch.doubled()
     late: list[float] = []
-    for times in posts.values():
-        times.sort()
-        late += [(b - a - period) * 1000 for a, b in itertools.pairwise(times[:4])]
-    return late
+    gap_late: list[float] = []
+    missing = 0
+    for channel in texts:
+        arrived = prompts.get(channel, {})
+        for k in (2, 3, 4):
+            if k in arrived:
+                late.append((arrived[k] - due[channel][k]) * 1000)
+                if k - 1 in arrived:
+                    gap_late.append((arrived[k] - arrived[k - 1] - period) * 1000)
+            else:
+                missing += 1
+                late.append((observed_until - due[channel][k]) * 1000)  # at least this late
+    posted = sum(len(p) for p in prompts.values()) or 1
+    return TurnRun(
+        late=late,
+        gap_late=gap_late,
+        missing=missing,
+        doubled=doubled,
+        statements_per_prompt=used["statements"] / posted,
+        commits_per_prompt=used["commit"] / posted,
+    )
+
+
+async def bare_posts(rooms: int, waves: int = 3) -> list[float]:
+    """The floor: a bare discord.py client (no Brew Host code) on the same simulator, limits
+    off, sends one message shaped like a turn prompt (a ping, four buttons) to each of
+    ``rooms`` channels at once, ``waves`` times, one turn apart. Returns each message's arrival
+    at the simulator minus the moment its wave was due (ms): no timer, no database, only the
+    sends, so no bot can post 160 prompts with less lateness than this in this process."""
+    import discord
+
+    from discordsim import GUILD_TEXT, DiscordSimulator, RateLimitPolicy
+
+    period = TURN_S / SPEED
+    sim = DiscordSimulator(rate_limits=RateLimitPolicy.off())
+    await sim.start()
+    try:
+        guild = sim.create_guild("Floor")
+        channels = [
+            sim.create_channel(guild.id, f"room-{i + 1}", type=GUILD_TEXT) for i in range(rooms)
+        ]
+        people = [sim.create_member(guild.id, f"P{i}") for i in range(rooms)]
+        with sim.patch_discord():
+            client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+            task = asyncio.create_task(client.start(sim.bot_token))
+            await sim.wait_for(client.is_ready, 30)
+            found = client.get_guild(guild.id)
+            assert found is not None
+            targets = [found.get_channel(c.id) for c in channels]
+
+            def view(i: int) -> discord.ui.View:
+                buttons = discord.ui.View(timeout=None)
+                for name in ("done", "pass", "more", "help"):
+                    buttons.add_item(discord.ui.Button(label=name, custom_id=f"f:{name}:{i}"))
+                return buttons
+
+            late: list[float] = []
+            watch = PostWatch(sim)
+            due = sim.now() + 0.5
+            # Wave 0 opens the client's connections and is not counted: the bot's turn
+            # prompts go out on connections its earlier posts opened.
+            for wave in range(-1, waves):
+                await asyncio.sleep(max(0.0, due - sim.now()))
+                await asyncio.gather(
+                    *(
+                        target.send(  # type: ignore[union-attr]
+                            f"<@{people[i].id}>, it is your turn to have your say "
+                            f"({wave + 2} of 5). Your turn ends in 2 minutes.",
+                            allowed_mentions=discord.AllowedMentions(users=True),
+                            view=view(i),
+                            nonce=f"f{wave + 1}n{i}",
+                        )
+                        for i, target in enumerate(targets)
+                    )
+                )
+                arrived = watch.turn_prompts()
+                if wave >= 0:
+                    late += [(a[wave + 2] - due) * 1000 for a in arrived.values() if wave + 2 in a]
+                due += period
+            await client.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return late
+    finally:
+        await sim.close()
+
+
+def _start_profile(path: Path | None) -> Any:
+    if path is None:
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def _stop_profile(profiler: Any, path: Path | None) -> None:
+    if profiler is not None and path is not None:
+        profiler.disable()
+        profiler.dump_stats(str(path))
+        print(f"  profile written to {path}", flush=True)
 
 
 # --------------------------------------------------------------------------- memory
@@ -212,6 +408,7 @@ async def restart_once(work: Path, servers: int = 50) -> dict[str, float]:
         )
         stage = Stage(sim, worlds[0], config, boot_within=120)
         await stage.start()
+        before = PostWatch(sim)
 
         async def begin(world: Any) -> None:
             await stage.sim.invoke_command(
@@ -246,27 +443,22 @@ async def restart_once(work: Path, servers: int = 50) -> dict[str, float]:
             for c in sim.channels(w.guild_id, type=GUILD_TEXT)
             if c.name.startswith("room-")
         ]
-        # Everyone in a turn, then stop; the turn (2 s at this speed) ends while it is down.
+        # Everyone in a turn, then stop; the turn (20 s at this speed) ends while it is down.
         await wait_until(
-            lambda: (p := _turn_posts(sim, 0)) and all(r in p for r in rooms),
+            lambda: (p := before.turn_prompts()) and all(r in p for r in rooms),
             120,
             what="a turn in every room",
         )
         await stage.stop()
         await asyncio.sleep(RESTART_TURN_S / SPEED + 0.5)
         due = _due_rooms(db_url)
-        since = len(sim.rest_log)
+        after = PostWatch(sim)
         t0 = sim.now()
         await stage.start()
         started = sim.now() - t0
 
         def posted() -> dict[int, float]:
-            out: dict[int, float] = {}
-            for call in list(sim.rest_log)[since:]:
-                if call.method == "POST" and call.route == MESSAGES and 200 <= call.status < 300:
-                    channel = int(call.path.rstrip("/").split("/")[-2])
-                    out.setdefault(channel, call.at)
-            return out
+            return {channel: posts[0][0] for channel, posts in after.poll().items()}
 
         await wait_until(
             lambda: all(r in posted() for r in due), 120, what="every due room caught up"
@@ -297,34 +489,99 @@ def _due_rooms(db_url: str) -> set[int]:
 
 
 # --------------------------------------------------------------------------- metrics
-async def run(repeat: int, only: str | None = None, brews: int = 11) -> list[Metric]:
+async def run(
+    repeat: int,
+    only: str | None = None,
+    brews: int = 11,
+    sizes: tuple[int, ...] = (40, 160),
+    profile_dir: Path | None = None,
+) -> list[Metric]:
     metrics: list[Metric] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if only in (None, "turns"):
-            for rooms in (40, 160):
-                p99, p50, worst = [], [], []
+            if not ROUND_TRIPS:
+                from bot.db.measure import count_round_trips
+
+                count_round_trips(ROUND_TRIPS)
+            for rooms in sizes:
+                runs: list[TurnRun] = []
                 for i in range(repeat):
-                    late = await turns_once(work, rooms)
-                    p99.append(percentile(late, 99))
-                    p50.append(percentile(late, 50))
-                    worst.append(max(late))
+                    profile = profile_dir / f"turns{rooms}-{i + 1}.prof" if profile_dir else None
+                    run_ = await turns_once(work, rooms, profile)
+                    runs.append(run_)
                     print(
-                        f"  turns {rooms} rooms run {i + 1}: p50 {p50[-1]:.0f} ms, p99 "
-                        f"{p99[-1]:.0f} ms, max {worst[-1]:.0f} ms ({len(late)} prompts)",
+                        f"  turns {rooms} rooms run {i + 1}: late against the timetable p50 "
+                        f"{percentile(run_.late, 50):.0f} ms, p99 {percentile(run_.late, 99):.0f}"
+                        f" ms, max {max(run_.late):.0f} ms ({len(run_.late)} prompts, "
+                        f"{run_.missing} never posted, {run_.doubled} twice); gap p99 "
+                        f"{percentile(run_.gap_late, 99):.0f} ms; "
+                        f"{run_.statements_per_prompt:.1f} statements and "
+                        f"{run_.commits_per_prompt:.2f} commits per prompt",
                         flush=True,
                     )
+                floors = [await bare_posts(rooms) for _ in range(repeat)]
+                print(
+                    f"  floor, bare discord.py, {rooms} posts at once: p99 "
+                    + ", ".join(f"{percentile(f, 99):.0f}" for f in floors)
+                    + " ms",
+                    flush=True,
+                )
                 metrics += [
                     Metric(
                         "turn_prompts",
                         f"turn prompt lateness, {rooms} rooms at once: p99",
                         "ms",
-                        p99,
+                        [percentile(r.late, 99) for r in runs],
                         ("<", 50) if rooms == 160 else None,
+                        note="arrival - the moment the timetable promised; a prompt never "
+                        "posted counts as at least as late as the end of the run",
                     ),
-                    Metric("turn_prompts", f"turn prompt lateness, {rooms} rooms: p50", "ms", p50),
                     Metric(
-                        "turn_prompts", f"turn prompt lateness, {rooms} rooms: max", "ms", worst
+                        "turn_prompts",
+                        f"turn prompt lateness, {rooms} rooms: p50",
+                        "ms",
+                        [percentile(r.late, 50) for r in runs],
+                    ),
+                    Metric(
+                        "turn_prompts",
+                        f"turn prompt lateness, {rooms} rooms: max",
+                        "ms",
+                        [max(r.late) for r in runs],
+                    ),
+                    Metric(
+                        "turn_prompts",
+                        f"turn prompts never posted or posted twice, {rooms} rooms",
+                        "count",
+                        [float(r.missing + r.doubled) for r in runs],
+                        ("<=", 0),
+                        check="max",
+                    ),
+                    Metric(
+                        "turn_prompts",
+                        f"floor: bare discord.py, {rooms} prompt-like posts at once: p99",
+                        "ms",
+                        [percentile(f, 99) for f in floors],
+                        note="arrival - the moment the wave was due; no timer, no database",
+                    ),
+                    Metric(
+                        "turn_prompts",
+                        f"gap late (prompt k - prompt k-1 - one turn), {rooms} rooms: p99",
+                        "ms",
+                        [percentile(r.gap_late, 99) for r in runs],
+                        note="the earlier definition: hides lateness that builds up",
+                    ),
+                    Metric(
+                        "turn_prompts",
+                        f"database statements per turn prompt, {rooms} rooms",
+                        "count",
+                        [r.statements_per_prompt for r in runs],
+                    ),
+                    Metric(
+                        "turn_prompts",
+                        f"database commits per turn prompt, {rooms} rooms",
+                        "count",
+                        [r.commits_per_prompt for r in runs],
                     ),
                 ]
         if only in (None, "memory"):
@@ -392,10 +649,21 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=("turns", "memory", "restart"))
     parser.add_argument("--brews", type=int, default=11)
+    parser.add_argument(
+        "--rooms",
+        type=lambda v: tuple(int(n) for n in v.split(",")),
+        default=(40, 160),
+        help="room counts for the turn prompts (default 40,160)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="write a cProfile of each turn-prompt run into this folder"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here (for run_all)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    metrics = asyncio.run(run(args.repeat, args.only, args.brews))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    metrics = asyncio.run(run(args.repeat, args.only, args.brews, args.rooms, args.profile))
     if args.json:
         args.json.write_text(json.dumps([m.as_dict() for m in metrics]), encoding="utf-8")
     for m in metrics:

@@ -12,8 +12,11 @@ Why the shapes are what they are:
   "the rest of the time", so it absorbs whatever the turns took: a group whose members pass ends
   its turns early and reflects for longer, and every room closes at the same moment. When the
   turns end late, "still got some time?" gives way before reflecting does.
-* A deadline that is already overdue (the bot was down) is applied at once and the next phase
-  starts *now* with its full time: nobody loses their turn to a restart.
+* A deadline applied a moment late (a busy bot: at most :data:`ON_TIME_S`, or a quarter of a
+  turn at rehearsal speeds) keeps the timetable: the next phase starts at the deadline, not at
+  the moment it was applied, so small delays never add up from turn to turn.
+* A deadline that is already overdue by more than that (the bot was down) is applied at once
+  and the next phase starts *now* with its full time: nobody loses their turn to a restart.
 * Every transition increments ``step``. Buttons carry the step they were posted for, so a stale
   "I'm done" from an earlier turn does nothing, and the shell can tell a prompt it already posted.
 """
@@ -24,6 +27,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+#: How late (wall seconds) a deadline may be applied and still keep the timetable (see the
+#: module doc); later than this, the next phase starts when it is applied, with its full time.
+ON_TIME_S = 1.0
 
 
 class Phase(StrEnum):
@@ -244,9 +251,20 @@ def advance(
             if speaker is not None and present(speaker):
                 events.append(Nudge(speaker, state.phase_ends_at, timing.nudge))
             continue
-        state, more = _end_phase(state, timing, now, present, outcome="time")
+        at = deadline if now - deadline <= _on_time(timing) else now
+        ended, more = _end_phase(state, timing, at, present, outcome="time")
+        if at < now and (following := next_deadline(ended, timing)) is not None:
+            if following <= now:  # kept to the timetable, the next step would be over already
+                ended, more = _end_phase(state, timing, now, present, outcome="time")
+        state = ended
         events += more
     return state, events
+
+
+def _on_time(timing: Timing) -> float:
+    """How late a deadline may be applied and still keep the timetable: :data:`ON_TIME_S`,
+    but never more than a quarter of a turn (rehearsals run whole turns in seconds)."""
+    return min(ON_TIME_S, timing.wall(timing.turn) / 4)
 
 
 def finish_turn(

@@ -3,7 +3,8 @@ rule that no SQL lives anywhere else (``tests/db/test_sql_boundary.py``).
 
 * :func:`bulk_writer`: SQLAlchemy Core bulk inserts through the models' own column types, for
   the 100k-reflection data generator (``bench/datagen.py``).
-* :func:`move_brews_into_guild`, :func:`due_room_channels`: small set-ups and checks.
+* :func:`move_brews_into_guild`, :func:`due_room_channels`, :func:`room_deadlines`: small
+  set-ups and checks.
 * ``plain_*``: the reads of the plain sqlite3 + csv comparison writer (``bench/plain_csv.py``).
   Standard-library ``sqlite3`` only, no Brew Host code, so it stays the honest baseline.
 """
@@ -24,6 +25,7 @@ __all__ = [
     "plain_brew_answers",
     "plain_exported_guilds",
     "plain_guild_brews",
+    "room_deadlines",
 ]
 
 _EXPORTED = "status IN ('running','ended') AND started_at IS NOT NULL"
@@ -66,6 +68,21 @@ def due_room_channels(path: Path, now: datetime) -> set[int]:
             "AND status = 'running' AND phase_ends_at IS NOT NULL"
         ).fetchall()
     return {int(ch) for ch, ends in rows if datetime.fromisoformat(ends) <= now}
+
+
+def room_deadlines(path: Path) -> dict[int, tuple[str, int, datetime]]:
+    """(phase, turn index, phase end as naive UTC) of every running room, by text channel:
+    what the timetable promises, for the turn-prompt benchmark's due times."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT text_channel_id, phase, turn_index, phase_ends_at FROM rooms "
+            "WHERE text_channel_id IS NOT NULL AND status = 'running' "
+            "AND phase_ends_at IS NOT NULL"
+        ).fetchall()
+    return {
+        int(ch): (str(phase), int(index), datetime.fromisoformat(ends))
+        for ch, phase, index, ends in rows
+    }
 
 
 def plain_exported_guilds(conn: sqlite3.Connection) -> list[int]:

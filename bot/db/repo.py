@@ -8,9 +8,10 @@ reflections, exports, privacy, pair history), as plain data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -73,14 +74,81 @@ async def room_with_outbox(session: AsyncSession, room_id: int) -> tuple[Room | 
     return rows[0][0], [item for _, item in rows if item is not None]
 
 
-async def live_room_ids(session: AsyncSession) -> list[tuple[int, int]]:
-    """(room id, server id) of rooms with a timetable still to run."""
+async def load_rooms(session: AsyncSession, room_ids: Sequence[int]) -> list[Room]:
+    """Several rooms with their brews and members in two round trips, however many rooms: a
+    deadline shared by many rooms is applied in one pass (see :mod:`bot.shell.batch`)."""
+    if not room_ids:
+        return []
+    return list(
+        await session.scalars(
+            select(Room)
+            .where(Room.id.in_(list(room_ids)))
+            .options(selectinload(Room.members), joinedload(Room.brew))
+            .order_by(Room.id)
+        )
+    )
+
+
+#: What a room's change writes: its timetable state and its outbox counter.
+_STATE_COLUMNS = (
+    "phase",
+    "phase_ends_at",
+    "finish_at",
+    "still_wall_s",
+    "turn_order",
+    "turn_index",
+    "nudged",
+    "extended",
+    "step",
+    "outbox_seq",
+)
+_OUTBOX_COLUMNS = tuple(c.key for c in Outbox.__table__.columns if c.key != "id")
+
+
+async def store_many(session: AsyncSession, rooms: Sequence[Room], rows: Sequence[Outbox]) -> None:
+    """Write the changed state of ``rooms`` and insert the new outbox ``rows`` in two
+    statements whatever their number (the caller commits), where the unit of work would send
+    one statement per room and per row: on SQLite each is a hop to the database's thread, and
+    a deadline shared by 160 rooms took hundreds of them. Every object in the session is
+    detached first (so nothing is written twice), keeping what was loaded; each new row gets
+    its id and creation time."""
+    session.expunge_all()
+    if rooms:
+        changes = [{"id": r.id, **{c: getattr(r, c) for c in _STATE_COLUMNS}} for r in rooms]
+        await session.execute(update(Room), changes)
+    if rows:
+        now = datetime.now(UTC)
+        for row in rows:
+            row.created_at = row.created_at or now
+        values = [{c: getattr(row, c) for c in _OUTBOX_COLUMNS} for row in rows]
+        # The table, not the entity: the ORM's bulk insert splits rows whose None columns
+        # differ (a post with a ping, one without) into separate statements.
+        table = Outbox.metadata.tables[Outbox.__tablename__]
+        made = await session.execute(insert(table).returning(table.c.id, table.c.nonce), values)
+        ids = {nonce: row_id for row_id, nonce in made}
+        for row in rows:
+            row.id = ids[row.nonce]
+
+
+async def outbox_of_rooms(session: AsyncSession, room_ids: Sequence[int]) -> list[Outbox]:
+    """The outbox rows of several rooms, in order, in one round trip."""
+    if not room_ids:
+        return []
+    return list(
+        await session.scalars(
+            select(Outbox).where(Outbox.room_id.in_(list(room_ids))).order_by(Outbox.id)
+        )
+    )
+
+
+async def live_rooms(session: AsyncSession) -> list[tuple[int, int, str, int]]:
+    """(room id, server id, phase, brew id) of rooms with a timetable still to run."""
     rows = await session.execute(
-        select(Room.id, Brew.guild_id)
+        select(Room.id, Brew.guild_id, Room.phase, Room.brew_id)
         .join(Brew)
         .where(Brew.status == "running", Room.status == "running", Room.phase != Phase.DONE.value)
     )
-    return [(r, g) for r, g in rows]
+    return [(r, g, p, b) for r, g, p, b in rows]
 
 
 async def running_brew_ids(session: AsyncSession) -> list[tuple[int, int]]:
@@ -130,6 +198,22 @@ async def outbox_done(
         await session.execute(gone)
     if last_posted_id is not None:
         await session.execute(noted)
+
+
+async def outbox_done_many(
+    session: AsyncSession, done: Sequence[tuple[int, Sequence[int], int | None]]
+) -> None:
+    """:func:`outbox_done` for many rooms at once, ``(room id, row ids, latest post id)``
+    each: one delete and one batched update, whatever their number; the caller commits."""
+    ids = [row for _, rows, _ in done for row in rows]
+    if ids:
+        await session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
+    latest = {room: posted for room, _, posted in done if posted is not None}
+    if latest:
+        await session.execute(
+            update(Room),
+            [{"id": room, "last_posted_id": posted} for room, posted in latest.items()],
+        )
 
 
 async def rooms_with_outbox(session: AsyncSession) -> list[tuple[int, int]]:

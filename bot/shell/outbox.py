@@ -38,19 +38,32 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import phases
-from bot.core.messages import Post, RoomContext, render
-from bot.core.phases import Event, Phase
+from bot.core.messages import Post, render
+from bot.core.phases import Event
 from bot.db import repo
 from bot.db.models import Brew, Room
 from bot.db.models import Outbox as OutboxRow
 from bot.db.session import one_statement, reading
 from bot.services import Services
 from bot.shell.errors import only_pinging
+from bot.shell.group_commit import GroupCommit
+from bot.shell.outbox_rules import (
+    FORBIDDEN,
+    GONE,
+    REFUSED,
+    TRANSIENT,
+    FlushFailed,
+    RoomGone,
+    classify,
+    describe,
+    is_stale,
+    moment_of,
+    room_context,
+)
 from bot.shell.timers import Retry, Timers
 from bot.shell.ui.room import room_view
 
@@ -58,10 +71,6 @@ log = logging.getLogger(__name__)
 
 #: How long a facilitator's broadcast is worth delivering late (wall seconds).
 BROADCAST_VALID_S = 600.0
-#: A post for a phase or turn that is already over is still posted if it is only this late
-#: (wall seconds): it is then part of the room's story in order, not a stale ping. At brew
-#: speed 1 no phase is shorter than this; a post held up by an error for longer is dropped.
-STALE_GRACE_S = 5.0
 #: How far back the history check reads (Discord gives at most 100 a request).
 HISTORY_LIMIT = 100
 
@@ -69,93 +78,6 @@ HISTORY_LIMIT = 100
 RoomGoneHandler = Callable[[int, str], Awaitable[None]]
 #: Tells the facilitators of a room's brew something: ``(room id, text, people to ping)``.
 TellHandler = Callable[[int, str, Sequence[int]], Awaitable[None]]
-
-#: Kinds of failure (:func:`classify`).
-GONE, FORBIDDEN, REFUSED, TRANSIENT = "gone", "forbidden", "refused", "transient"
-
-
-class RoomGone(Exception):
-    """The room's text channel is not there any more."""
-
-
-class FlushFailed(Exception):
-    """Discord failed in a way that may heal (or the database did): try the flush again later."""
-
-    def __init__(self, room_id: int, kind: str, cause: BaseException) -> None:
-        super().__init__(f"room {room_id}: could not {kind}: {describe(cause)}")
-        self.room_id = room_id
-        self.cause = cause
-
-
-def classify(exc: BaseException) -> str:
-    """Whether an error means the room is gone, will not heal, or may heal by waiting."""
-    if isinstance(exc, RoomGone | discord.NotFound):
-        return GONE
-    if isinstance(exc, discord.Forbidden):
-        return FORBIDDEN  # 403: 50001 Missing Access, 50013 Missing Permissions, ...
-    if isinstance(exc, discord.HTTPException) and 400 <= exc.status < 500 and exc.status != 429:
-        return REFUSED  # 400 / 50035 Invalid Form Body and the like: asking again won't help
-    return TRANSIENT  # 429, 5xx, time-outs, connection errors
-
-
-def describe(exc: BaseException) -> str:
-    """An error in plain words, for the facilitator and the log."""
-    if isinstance(exc, FlushFailed):
-        return describe(exc.cause)
-    if isinstance(exc, discord.Forbidden):
-        return f"Discord says I am not allowed to (error {exc.code or exc.status}: {exc.text})"
-    if isinstance(exc, discord.RateLimited):
-        return "Discord asked me to slow down for longer than I wait"
-    if isinstance(exc, discord.HTTPException):
-        if exc.status >= 500:
-            return f"Discord is having trouble (error {exc.status})"
-        return f"Discord refused it (error {exc.code or exc.status}: {exc.text})"
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | OSError):
-        return "I could not reach Discord"
-    name = type(exc).__name__
-    if "sqlalchemy" in type(exc).__module__ or name in ("OperationalError", "InterfaceError"):
-        return f"the database is not answering ({name})"
-    return f"something went wrong ({name})"
-
-
-def room_context(room: Room, brew: Brew) -> RoomContext:
-    return RoomContext(
-        question=brew.question,
-        turns_in_text=room.turns_in_text,
-        text_only_members=frozenset(m.user_id for m in room.members if m.text_only),
-    )
-
-
-def moment_of(event: Event, room: Room) -> tuple[str | None, int | None]:
-    """The phase (and turn index) whose moment a post for ``event`` belongs to."""
-    if isinstance(event, phases.PhaseStarted):
-        return event.phase.value, None
-    if isinstance(event, phases.TurnStarted):
-        return Phase.TURNS.value, event.position - 1
-    if isinstance(event, phases.Nudge):
-        return Phase.TURNS.value, room.turn_index
-    if isinstance(event, phases.Extended):
-        return event.phase.value, room.turn_index if event.phase is Phase.TURNS else None
-    if isinstance(event, phases.TurnSkipped | phases.TurnEnded):
-        return Phase.TURNS.value, None
-    return None, None  # the recall message (with the reflection button) is always worth it
-
-
-def is_stale(item: OutboxRow, room: Room, now: datetime, wall_now: datetime) -> bool:
-    """A post whose moment has passed: a prompt for a phase or turn that is over (and has been
-    waiting longer than :data:`STALE_GRACE_S`), or a post past its time (``now`` is the brew
-    clock). Recalls and clean-ups are never stale."""
-    if item.kind not in ("post", "guide"):
-        return False
-    if room.phase == Phase.DONE.value:
-        return True  # the room is being tidied away: nobody will read it
-    if item.valid_until is not None and now > item.valid_until:
-        return True
-    if (wall_now - item.created_at).total_seconds() <= STALE_GRACE_S:
-        return False
-    if item.for_phase is not None and item.for_phase != room.phase:
-        return True
-    return item.for_turn is not None and item.for_turn != room.turn_index
 
 
 @dataclass
@@ -191,6 +113,9 @@ class Outbox:
         #: Rows written before this moment were written by an earlier process (the row's
         #: ``created_at`` is the database's wall clock, not the brew's clock).
         self.started_at = datetime.now(UTC)
+        self._records = GroupCommit(self._record_many, lambda w: timers.spawn(w, name="records"))
+        #: Held while rooms' changes or records are written: they queue here, not in SQLite.
+        self.writing = asyncio.Lock()
 
     # ------------------------------------------------------------------ queue
     def queue(self, session: AsyncSession, room: Room, brew: Brew, events: Sequence[Event]) -> None:
@@ -315,6 +240,33 @@ class Outbox:
             return  # nothing queued; or an opening room, whose rows wait for it to start
         # Closing the session detached ``room`` and ``items`` with everything loaded (the
         # room's brew and members are loaded eagerly); they are read, never written, below.
+        await self._carry_out_rows(room, items)
+
+    async def claim(self, room_id: int) -> bool:
+        """Take the room's flush lock now if it is free (a free asyncio lock is taken without
+        waiting), for a caller that reads the rows itself (:mod:`bot.shell.batch`: rooms moved
+        on together are read in one query) and then calls :meth:`flush_claimed`."""
+        if self._flush_locks[room_id].locked():
+            return False
+        return await self._flush_locks[room_id].acquire()
+
+    async def flush_claimed(self, room_id: int, room: Room | None, items: list[OutboxRow]) -> None:
+        """:meth:`flush` for rows read (detached, the room's brew and members loaded) under the
+        lock taken by :meth:`claim`, which this releases. Never raises."""
+        try:
+            if items and room is not None and room.status != "opening":
+                await self._carry_out_rows(room, items)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("room %s: %s; will try again", room_id, describe(exc))
+            self.retry_later(room_id)
+        finally:
+            self._flush_locks[room_id].release()
+
+    async def _carry_out_rows(self, room: Room, items: list[OutboxRow]) -> None:
+        """Carry out a room's rows in order (the room's flush lock is held)."""
+        room_id = room.id
         items.sort(key=lambda i: (i.kind != "guide", i.id))
         if room_id not in self._history_checked:
             self._history_checked.add(room_id)
@@ -373,8 +325,20 @@ class Outbox:
         """Record, in one short write, that the outbox rows ``done`` are carried out (or
         dropped) and, if given, the id of the room's latest post. The rows are deleted only
         after Discord has answered, so a crash in between re-sends with the same nonce."""
-        async with one_statement(self.services.sessions) as session:
-            await repo.outbox_done(session, room_id, list(done), last_posted_id)
+        await self._records.submit((room_id, list(done), last_posted_id))
+
+    async def _record_many(self, done: list[tuple[int, list[int], int | None]]) -> None:
+        """Records that arrive together (rooms that posted at the same moment), written in one
+        transaction (:mod:`bot.shell.group_commit`). A record that comes alone is one
+        statement, and on PostgreSQL one round trip (:func:`bot.db.session.one_statement`)."""
+        if len(done) == 1:
+            room_id, rows, last_posted_id = done[0]
+            async with self.writing, one_statement(self.services.sessions) as session:
+                await repo.outbox_done(session, room_id, rows, last_posted_id)
+            return
+        async with self.writing, self.services.sessions() as session:
+            await repo.outbox_done_many(session, done)
+            await session.commit()
 
     async def _already_posted(self, room: Room, items: list[OutboxRow]) -> list[OutboxRow]:
         """Compare the room's recent history with the queued posts: those the bot already

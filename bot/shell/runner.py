@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import discord
@@ -41,17 +41,15 @@ from bot.core.reflections import window_closes_at
 from bot.db import repo
 from bot.db.models import Brew, GuildSettings, Room
 from bot.services import Services
+from bot.shell.batch import Gather, RoomBatch
 from bot.shell.errors import only_pinging
 from bot.shell.outbox import BROADCAST_VALID_S, Outbox, describe
 from bot.shell.protocols import Change
-from bot.shell.room_stragglers import move_stragglers
-from bot.shell.rooms import finish_opening
-from bot.shell.timers import Retry, Timers
+from bot.shell.recovery import advance_change, recover_guilds
+from bot.shell.timers import Deadlines, Retry, Timers
 
 log = logging.getLogger(__name__)
 
-#: Rooms put back at once after a restart (each is a few database reads and Discord calls).
-RECOVERY_CONCURRENCY = 10
 #: How long a control waits for a room still opening to start before giving up on it.
 OPENING_WAIT_S = 300.0
 
@@ -67,6 +65,17 @@ class BrewRunner:
             client, services, timers, on_room_gone=self.room_lost, tell=self._tell_about_room
         )
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: Rooms moved on together in one transaction (deadlines shared by many rooms).
+        self.batch = RoomBatch(self)
+        self._due = Gather(self._tick_many, lambda work: timers.spawn(work, name="room ticks"))
+        #: Each room's next deadline; rooms due at the same instant fire together.
+        self.deadlines = Deadlines(self._deadline, lambda work, name: timers.spawn(work, name=name))
+        #: Servers whose brews are put back (or being put back) after the start.
+        self._recovering: set[int] = set()
+        self._servers = Gather(
+            lambda ids: recover_guilds(self, ids),
+            lambda work: timers.spawn(work, name="recover servers"),
+        )
         #: Set when a room's timetable has started (controls for opening rooms wait on it).
         self._started: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         #: Rooms whose facilitator was told they are stuck (told again when they move on).
@@ -78,7 +87,8 @@ class BrewRunner:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self.timers.start()
-        self.timers.spawn(self.recover(), name="recover")
+        self.deadlines.start()
+        self.timers.spawn(self._recover_the_rest(), name="recover")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop the timers, let work in flight finish (briefly), then cancel what is left.
@@ -86,88 +96,58 @@ class BrewRunner:
         Whatever is cut short is safe: state and outbox are in the database, and posts carry
         a nonce, so the next start carries on without losing or repeating a prompt.
         """
+        self.deadlines.stop()
         await self.timers.stop(grace)
 
-    async def recover(self) -> None:
-        """Put every running brew back, after carrying out what was left undone.
+    def guild_available(self, guild_id: int) -> None:
+        """A server's state has arrived (discord.py's ``guild_available``): put its running
+        brews back now, once per process, without waiting for every other server
+        (:mod:`bot.shell.recovery`). With several processes (one gateway shard each), a
+        process looks after the brews of the servers it is connected to, and only those."""
+        if guild_id in self._recovering:
+            return
+        self._recovering.add(guild_id)
+        self.timers.spawn(self._servers.submit(guild_id), name=f"recover server {guild_id}")
 
-        Rooms a previous process left half-open are finished (or ended out loud), then every
-        live room applies what fell due while nobody ran it (so a prompt whose moment passed is
-        dropped, not posted late) and carries out its outbox. Rooms are put back concurrently,
-        a bounded number at a time.
-        """
+    async def _recover_the_rest(self) -> None:
+        """Servers that were there before this runner listened (none, when it starts before
+        the gateway connects, as :class:`bot.shell.app.BrewBot` does)."""
         await self.client.wait_until_ready()
-        async with self.services.sessions() as session:
-            found_half_open = await repo.rooms_still_opening(session, self.started_at)
-            found_pending = await repo.rooms_with_outbox(session)
-            found_live = await repo.live_room_ids(session)
-            found_brews = await repo.running_brew_ids(session)
-        # With several processes (one gateway shard each), a process looks after the brews of
-        # the servers it is connected to, and only those.
-        mine = {guild.id for guild in self.client.guilds}
-        half_open = [r for r, g in found_half_open if g in mine]
-        live = [r for r, g in found_live if g in mine]
-        pending = [r for r, g in found_pending if g in mine and r not in live]
-        slots = asyncio.Semaphore(RECOVERY_CONCURRENCY)
+        for guild in self.client.guilds:
+            self.guild_available(guild.id)
 
-        async def bounded(work: Awaitable[None]) -> None:
-            async with slots:
-                try:
-                    await work
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("could not put a room back after the restart")
-
-        # Coroutines are created here but only run inside ``bounded``, ten at a time.
-        await asyncio.gather(*(bounded(self._reopen(r)) for r in half_open))
-        await asyncio.gather(
-            *(bounded(self._resume_room(r)) for r in live),
-            *(bounded(self.outbox.flush(r)) for r in pending),
-        )
-        # A brew whose rooms had all finished when the last process stopped (killed during
-        # clean-up) has no live room to end it: end it here, after its clean-up was carried out.
-        await asyncio.gather(
-            *(bounded(self.maybe_finish_brew(b)) for b, g in found_brews if g in mine)
-        )
-        log.info("recovered %d rooms (%d were still opening)", len(live), len(half_open))
-
-    async def _reopen(self, room_id: int) -> None:
-        """The bot stopped while this room was being opened: finish opening it, or end it and
-        tell its people where to go."""
-        await finish_opening(self, self.client, self.services, room_id)
-
-    async def _resume_room(self, room_id: int) -> None:
+    def mark_started(self, room_id: int) -> None:
+        """The room's timetable is running (controls waiting for it to start may go on)."""
         self._started[room_id].set()
-        await self.tick_supervised(room_id)
-        await move_stragglers(self, self.client, self.services, room_id)
-        await self.outbox.flush(room_id)
 
     # ---------------------------------------------------------------- scheduling
     def schedule(self, room_id: int, when: float | None) -> None:
-        """Set the room's one timer to ``when`` (a Unix timestamp), or clear it. The tick is
-        supervised: if it fails it is tried again with backoff until it works."""
-        key = f"room-{room_id}"
+        """Set the room's one deadline to ``when`` (a Unix timestamp), or clear it. Rooms whose
+        deadlines are the same instant are moved on together (:mod:`bot.shell.batch`); a room
+        that fails is tried again with backoff until it works (:meth:`retry`)."""
         if when is None:
-            self.timers.cancel(key)
+            self.deadlines.cancel(room_id)
+            self.timers.cancel(f"room-{room_id}")
         else:
-            self.timers.at(key, when, lambda: self.tick(room_id), retry=self.retry_for(room_id))
+            self.deadlines.set(room_id, when)
+
+    async def _deadline(self, room_ids: list[int]) -> None:
+        for room_id, exc in (await self.batch.apply(room_ids, advance_change)).items():
+            log.warning("room %s: could not move on (%s); trying again", room_id, describe(exc))
+            self.retry(room_id)
+
+    def retry(self, room_id: int) -> None:
+        """A room could not move on: its supervised timer tries again, with backoff, and
+        tells the facilitator once if it stays stuck."""
+        self.timers.at(
+            f"room-{room_id}", self.now(), lambda: self.tick(room_id), retry=self.retry_for(room_id)
+        )
 
     def retry_for(self, room_id: int) -> Retry:
         return Retry(
             on_stuck=lambda exc, seconds: self._tell_stuck(room_id, exc, seconds),
             on_healed=lambda seconds: self._tell_healed(room_id),
         )
-
-    async def tick_supervised(self, room_id: int) -> None:
-        """A tick now; if it fails, the room's supervised timer takes over the retries."""
-        try:
-            await self.tick(room_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("room %s: could not move on (%s); trying again", room_id, describe(exc))
-            self.schedule(room_id, self.now())
 
     def lock(self, room_id: int) -> asyncio.Lock:
         """The lock of one room's timetable."""
@@ -187,10 +167,12 @@ class BrewRunner:
 
     # ------------------------------------------------------------------- moving on
     async def tick(self, room_id: int) -> None:
-        """A deadline: apply whatever is due now."""
-        await self.change_room(
-            room_id, lambda s, t, now, present: phases.advance(s, t, now, present)
-        )
+        """A deadline: apply whatever is due now, together with every other room whose
+        deadline falls due in the same instant (:mod:`bot.shell.batch`)."""
+        await self._due.submit(room_id)
+
+    async def _tick_many(self, room_ids: list[int]) -> dict[int, BaseException]:
+        return await self.batch.apply(room_ids, advance_change)
 
     async def change_room(
         self,
@@ -250,17 +232,20 @@ class BrewRunner:
 
     # ----------------------------------------------------------------- presence
     def presence(self, room: Room) -> Callable[[str], bool]:
-        """Who can take their turn: in the room's voice channel, or taking part by text."""
+        """Who can take their turn: in the room's voice channel, or taking part by text. Each
+        person's voice state is looked up on its own (not the whole server's voice states for
+        every room: with 160 rooms moved on together that was 160 x 640 look-ups)."""
         guild = self.client.get_guild(room.brew.guild_id)
-        voice = guild.get_channel(room.voice_channel_id or 0) if guild else None
-        in_voice = (
-            {m.id for m in voice.members} if isinstance(voice, discord.VoiceChannel) else set()
-        )
         by_text = {m.user_id for m in room.members if m.text_only}
 
         def present(key: str) -> bool:
             user_id = int(key)
-            return user_id in in_voice or user_id in by_text
+            if user_id in by_text:
+                return True
+            member = guild.get_member(user_id) if guild is not None else None
+            voice = member.voice if member is not None else None
+            channel = voice.channel if voice is not None else None
+            return channel is not None and channel.id == room.voice_channel_id
 
         return present
 
@@ -308,12 +293,11 @@ class BrewRunner:
         opening as soon as each has started."""
         for room_id in await self.rooms_of(brew_id, ("opening",)):
             self.timers.spawn(self._when_started(room_id, change), name=f"control room {room_id}")
-        await asyncio.gather(
-            *(
-                self.change_room(rid, change, respect_pause=False)
-                for rid in await self.rooms_of(brew_id)
-            )
-        )
+        # Every running room at one moment, in one transaction: their next deadlines are then
+        # the same, so they fall due together again (and are applied together).
+        failed = await self.batch.apply(await self.rooms_of(brew_id), change, respect_pause=False)
+        if failed:
+            raise next(iter(failed.values()))
 
     async def _when_started(self, room_id: int, change: Change) -> None:
         try:
@@ -450,6 +434,7 @@ class BrewRunner:
                 del self._locks[room_id]
             self._started.pop(room_id, None)
             self._stuck.discard(room_id)
+            self.deadlines.cancel(room_id)
             self.timers.forget(f"room-{room_id}")
         self.outbox.forget(room_ids)
 

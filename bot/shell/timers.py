@@ -13,6 +13,10 @@ own pickled job store is never used).
 * :meth:`Timers.spawn` starts a supervised task: an exception is logged once, with what the task
   was doing, and never surfaces as "Task exception was never retrieved"; :meth:`Timers.stop`
   lets tasks in flight finish briefly, then cancels the rest.
+* :class:`Deadlines` is for the rooms' deadlines: one per room, fired straight from the event
+  loop's own timer, and every room due at the same instant in **one** call, so rooms moved on
+  together stay together (:mod:`bot.shell.batch`) without a scheduler pass and two task hops
+  per room in between. Its caller hands failures to :meth:`Timers.at` with a :class:`Retry`.
 * A timer set with a :class:`Retry` is never lost to a failure: a one-shot timer has already
   fired when its work fails (a database write at a deadline, say), so nothing else would run it
   again. Its exception is logged once, the work is tried again after 1, 2, 5, 10, then every
@@ -80,6 +84,81 @@ class _Failing:
     attempts: int = 0
     alerted: bool = False
     errors: list[str] = field(default_factory=list)
+
+
+class Deadlines:
+    """One deadline per key (a room); the keys due at the same instant fire together as
+    ``fire(keys)``, run as one supervised task (see the module doc). In memory only."""
+
+    def __init__(
+        self,
+        fire: Callable[[list[int]], Coroutine[Any, Any, None]],
+        spawn: Callable[[Coroutine[Any, Any, None], str], object],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._fire = fire
+        self._spawn = spawn
+        self._wall = wall
+        self._when: dict[int, float] = {}
+        self._due: dict[float, set[int]] = {}
+        self._handles: dict[float, asyncio.TimerHandle] = {}
+        self._running = False
+
+    def start(self) -> None:
+        """Start firing (deadlines set before this wait until now, as with :class:`Timers`)."""
+        self._running = True
+        for when in self._due:
+            self._arm(when)
+
+    def set(self, key: int, when: float) -> None:
+        """Fire ``key`` at ``when`` (a Unix timestamp), replacing its deadline, if any."""
+        if self._when.get(key) == when:
+            return
+        self.cancel(key)
+        self._when[key] = when
+        keys = self._due.get(when)
+        if keys is None:
+            keys = self._due[when] = set()
+            self._arm(when)
+        keys.add(key)
+
+    def _arm(self, when: float) -> None:
+        if self._running and when not in self._handles:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, when - self._wall())
+            self._handles[when] = loop.call_at(loop.time() + delay, self._go, when)
+
+    def cancel(self, key: int) -> None:
+        when = self._when.pop(key, None)
+        if when is None:
+            return
+        keys = self._due.get(when)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._due[when]
+                handle = self._handles.pop(when, None)
+                if handle is not None:
+                    handle.cancel()
+
+    def when(self, key: int) -> float | None:
+        return self._when.get(key)
+
+    def stop(self) -> None:
+        self._running = False
+        for handle in self._handles.values():
+            handle.cancel()
+        self._handles.clear()
+        self._due.clear()
+        self._when.clear()
+
+    def _go(self, when: float) -> None:
+        self._handles.pop(when, None)
+        keys = sorted(self._due.pop(when, ()))
+        for key in keys:
+            del self._when[key]
+        if keys:
+            self._spawn(self._fire(keys), f"deadline of {len(keys)} rooms")
 
 
 class Timers:

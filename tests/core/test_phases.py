@@ -260,3 +260,37 @@ def test_turns_that_end_late_keep_reflecting_and_give_up_still_got_some_time():
     late, _ = to_turns(phases.start_room(["a"], TIMING, T0, 1)[0])
     late, ev = phases.finish_turn(late, TIMING, T0 + 1750, "a", passed=False)
     assert [e.phase for e in ev if isinstance(e, PhaseStarted)] == [Phase.CLOSE]
+
+
+def test_a_deadline_applied_a_moment_late_keeps_the_timetable():
+    # A busy bot applies each turn's end 0.4 s late: the next turn still ends one turn after
+    # the last one was due, so the lateness never adds up from turn to turn.
+    state, _ = phases.start_room(["a", "b", "c", "d"], TIMING, T0, 4)
+    state, _ = to_turns(state)
+    assert state.phase_ends_at == T0 + 180 + 120
+    for turn in range(1, 4):
+        due = T0 + 180 + 120 * turn
+        state, ev = phases.advance(state, TIMING, state.phase_ends_at - 30)  # the nudge
+        state, ev = phases.advance(state, TIMING, due + 0.4)
+        started = [e for e in ev if isinstance(e, TurnStarted)]
+        assert [e.position for e in started] == [turn + 1]
+        assert state.phase_ends_at == due + 120 == started[0].ends_at
+
+
+def test_a_deadline_applied_much_later_starts_the_next_turn_afresh():
+    state, _ = phases.start_room(["a", "b"], TIMING, T0, 2)
+    state, _ = to_turns(state)
+    late = T0 + 300 + phases.ON_TIME_S + 5
+    state, _ = phases.advance(state, TIMING, late)
+    assert state.speaker == "b" and state.phase_ends_at == late + 120
+
+
+def test_keeping_the_timetable_never_makes_the_next_step_over_before_it_starts():
+    # At rehearsal speed a step can be shorter than the lateness allowed: a think of 0.1 s,
+    # applied 0.3 s late, still gets its full time (from now), and nobody's turn is skipped.
+    timing = Timing(speed=60, think=6)
+    state, _ = phases.start_room(["a", "b"], timing, T0, 2)
+    due = state.phase_ends_at
+    state, ev = phases.advance(state, timing, due + 0.3)
+    assert state.phase is Phase.THINK and state.phase_ends_at == due + 0.3 + 0.1
+    assert not [e for e in ev if isinstance(e, TurnStarted)]

@@ -205,11 +205,20 @@ async def test_two_shard_processes_share_one_database(postgres_url: str, tmp_pat
         await sim.wait_for(lambda: len(sim.gateway.connected_sessions()) == 2, timeout=20)
         assert sorted(s.shard for s in sim.gateway.connected_sessions()) == [(0, 2), (1, 2)]
         assert not sim.commands()  # no global sync; each server synced by its own shard
+        # Commands are synced in the background while the gateway connects: wait for each
+        # process to have said so for as many servers as it owns, then check which they are.
+        owned = {shard: sorted(s.guild.id for s in servers if s.shard == shard) for shard in (0, 1)}
+        await sim.wait_for(
+            lambda: all(
+                len(re.findall(r"to server (\d+)", p.output())) >= len(owned[shard])
+                for shard, p in enumerate(procs)
+            ),
+            timeout=20,
+        )
         logs = [p.output() for p in procs]
         assert sum("Running upgrade  -> 0001" in log for log in logs) == 1, logs
         for shard, log in enumerate(logs):
-            own = [s.guild.id for s in servers if s.shard == shard]
-            assert sorted(int(g) for g in re.findall(r"to server (\d+)", log)) == sorted(own)
+            assert sorted(int(g) for g in re.findall(r"to server (\d+)", log)) == owned[shard]
 
         for server in servers:
             said = await answer(

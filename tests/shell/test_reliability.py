@@ -18,7 +18,8 @@ from bot.core.messages import Post
 from bot.db import repo
 from bot.db.models import Outbox as OutboxRow
 from bot.db.models import Room
-from bot.shell.outbox import STALE_GRACE_S, Outbox, classify
+from bot.shell.outbox import Outbox, classify
+from bot.shell.outbox_rules import STALE_GRACE_S
 from bot.shell.timers import Backoff, Retry, Timers
 from tests.builders import (
     USERS,

@@ -207,3 +207,53 @@ async def test_stop_lets_work_in_flight_finish_then_cancels_what_is_left() -> No
     await t.stop(grace=0.1)
     assert sorted(finished) == ["quick", "slow cancelled"]
     assert not t.running
+
+
+async def test_deadlines_due_at_the_same_instant_fire_together_once() -> None:
+    import time
+
+    from bot.shell.timers import Deadlines
+
+    fired: list[list[int]] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def fire(keys: list[int]) -> None:
+        fired.append(keys)
+
+    deadlines = Deadlines(fire, lambda work, name: tasks.append(asyncio.ensure_future(work)))
+    when = time.time() + 0.05
+    for key in (3, 1, 2):
+        deadlines.set(key, when)
+    deadlines.set(4, when + 0.02)
+    deadlines.set(5, when)
+    deadlines.cancel(5)
+    await asyncio.sleep(0.15)
+    assert fired == []  # nothing fires before start, as with Timers
+    deadlines.start()
+    await asyncio.sleep(0.05)
+    await asyncio.gather(*tasks)
+    assert fired == [[1, 2, 3], [4]]
+    assert deadlines.when(1) is None
+    deadlines.set(6, time.time() + 10)
+    deadlines.stop()
+    assert deadlines.when(6) is None
+
+
+async def test_writes_arriving_together_are_committed_together_and_share_a_failure() -> None:
+    from bot.shell.group_commit import GroupCommit
+
+    groups: list[list[int]] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def write(items: list[int]) -> None:
+        groups.append(items)
+        if 99 in items:
+            raise RuntimeError("database is locked")
+
+    commits = GroupCommit(write, lambda work: tasks.append(asyncio.ensure_future(work)))
+    await asyncio.gather(*(commits.submit(i) for i in (1, 2, 3)))
+    results = await asyncio.gather(commits.submit(4), commits.submit(99), return_exceptions=True)
+    assert groups == [[1, 2, 3], [4, 99]]
+    assert all(isinstance(r, RuntimeError) for r in results)
+    await commits.submit(5)  # the next group is written as usual
+    assert groups[-1] == [5]

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -183,7 +182,11 @@ class Outbox:
         self.timers = timers
         self.on_room_gone = on_room_gone
         self.tell = tell
-        self._flush_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: One flush at a time per room. A room's lock exists only while a flush holds it or
+        #: waits for it (``_flush_users`` counts them), so rooms that are over keep nothing,
+        #: even when their last flush was still running as the brew ended.
+        self._flush_locks: dict[int, asyncio.Lock] = {}
+        self._flush_users: dict[int, int] = {}
         #: (room, kind) pairs the facilitator has been told about: told once, not at each try.
         self._told: set[tuple[int, str]] = set()
         #: Rooms whose history has been compared with the outbox since this process started.
@@ -287,8 +290,18 @@ class Outbox:
     async def flush_now(self, room_id: int) -> None:
         """Like :meth:`flush`, but a failure that may heal is raised as :class:`FlushFailed`
         (or the database's own error), for the caller to retry."""
-        async with self._flush_locks[room_id]:
-            await self._flush(room_id)
+        lock = self._flush_locks.setdefault(room_id, asyncio.Lock())
+        self._flush_users[room_id] = self._flush_users.get(room_id, 0) + 1
+        try:
+            async with lock:
+                await self._flush(room_id)
+        finally:
+            users = self._flush_users[room_id] - 1
+            if users:
+                self._flush_users[room_id] = users
+            else:  # nobody holds or waits for it: the next flush makes a new one
+                del self._flush_users[room_id]
+                del self._flush_locks[room_id]
 
     def retry_later(self, room_id: int) -> None:
         """Flush again after the first backoff delay; further failures back off and, after a
@@ -423,12 +436,9 @@ class Outbox:
         return left
 
     def forget(self, room_ids: Sequence[int]) -> None:
-        """Drop the flush locks of rooms that are over (a lock still held is left to its
-        holder), so a long-running bot does not keep one for every room it ever ran."""
+        """Drop what is kept about rooms that are over, so a long-running bot does not keep
+        anything for every room it ever ran (their flush locks go by themselves)."""
         for room_id in room_ids:
-            lock = self._flush_locks.get(room_id)
-            if lock is not None and not lock.locked():
-                del self._flush_locks[room_id]
             self._history_checked.discard(room_id)
             self._told = {t for t in self._told if t[0] != room_id}
             self.timers.forget(f"flush-{room_id}")

@@ -5,9 +5,11 @@
   moments. A turn ends ``T`` seconds after it began; the lateness of turn prompt *k* (k >= 2) is
   its arrival at the simulator minus (prompt *k-1*'s arrival + ``T``): the timer's lateness plus
   the difference of two posts' REST times. Nobody presses anything.
-* **memory over brews**: brews of 8 people (2 rooms) run back to back on one bot; resident memory
-  (bot and simulator in one process, after ``gc.collect()``) after the first brew and after the
-  last, and the slope per 100 brews; also how many persistent views discord.py holds.
+* **memory over brews**: brews of 8 people (2 rooms) run back to back on one ``brewhost run``
+  process of its own (the simulator stays in this one); its resident memory after the first
+  brew and after the last, and the slope per 100 brews. ``--trace`` adds a run under
+  ``tracemalloc`` that splits the bot's Python memory growth by package (bot, discord.py,
+  SQLAlchemy...).
 * **restart**: 50 servers each with a running brew of 2 rooms; the bot stops mid-turn, the turn
   deadlines pass while it is down, then a new bot starts on the same database. Measured from
   the start call (login, gateway, recovery) to the moment every room has posted again.
@@ -15,7 +17,7 @@
 Rate limits are off (these measure the bot's own timing; see the opening-rooms benchmark for
 Discord-like limits).
 
-    python bench/bench_brews.py [--repeat 3] [--only turns|memory|restart]
+    python bench/bench_brews.py [--repeat 3] [--only turns|memory|restart] [--trace]
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import json
 import logging
 import re
@@ -38,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Metric, percentile, rss_mib, wait_until
+from common import Metric, percentile, wait_until
 
 SPEED = 60.0
 TURN_S = 120  # 2 s at SPEED
@@ -315,46 +316,88 @@ def _stop_profile(profiler: Any, path: Path | None) -> None:
 
 
 # --------------------------------------------------------------------------- memory
-async def memory_once(work: Path, brews: int) -> tuple[list[float], list[int]]:
-    from bot.config import BrewDefaults
-    from bot.db.migrate import upgrade
-    from bot.rehearsal.stage import open_stage
-    from discordsim import GUILD_TEXT, RateLimitPolicy
+#: The brew of the memory benchmark, as a server admin would write it in config.toml. At
+#: ``[timing] speed`` 200 a whole brew takes about 3 s and its rooms go 0.3 s after Close.
+MEMORY_CONFIG = """
+[brew]
+group_size = 4
+arrive_seconds = 30
+think_seconds = 30
+turn_seconds = 30
+nudge_seconds = 10
+length_minutes = 10
+still_seconds = 30
+min_reflect_seconds = 30
+close_seconds = 30
+cleanup_minutes = 1
+[timing]
+speed = 200
+"""
 
-    db_url = _db(work, "memory")
-    await asyncio.to_thread(upgrade, db_url)
-    brew = BrewDefaults(
-        group_size=4,
-        arrive_seconds=30,
-        think_seconds=30,
-        turn_seconds=30,
-        nudge_seconds=10,
-        length_minutes=6,
-        still_seconds=30,
-        min_reflect_seconds=30,
-        close_seconds=30,
-        cleanup_minutes=1,
-    )
-    rss: list[float] = []
-    views: list[int] = []
-    async with open_stage(
-        db_url,
-        people=8,
-        brew=brew,
-        speed=120.0,
-        rate_limits=RateLimitPolicy.off(),
-        boot_within=60,
-    ) as stage:
-        await stage.start()
-        sim, world = stage.sim, stage.world
-        await stage.command(world.admin, "brew settings", **stage.settings_options())
-        for i in range(brews):
-            for member in [*world.people, world.facilitator]:
-                await sim.set_voice(world.guild_id, member.id, world.lounge.id)
-            await asyncio.sleep(0.2)
-            rec = await stage.command(world.facilitator, "brew start", question=f"Brew {i}?")
-            text = await stage.final_text(rec, within=60)
-            assert "has started" in text, text
+
+@dataclasses.dataclass
+class MemoryRun:
+    """One run of brews back to back: the bot's RSS after each brew, and (traced) its Python
+    memory by package after the first and the last brew."""
+
+    rss: list[float]
+    traced_first: dict[str, int] = dataclasses.field(default_factory=dict)
+    traced_last: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+async def memory_once(work: Path, brews: int, *, traced: bool = False) -> MemoryRun:
+    """Brews of 8 people (2 rooms) one after another on one ``brewhost run`` process.
+
+    The bot runs in a process of its own, started as an admin would (``bot_process``), so its
+    resident memory is the bot's alone: the simulator, which keeps what it has seen, stays in
+    this process. Each brew runs to the end and its rooms are tidied away before the bot's
+    ``VmRSS`` is read (no ``gc.collect()``: the figure is what the server would see).
+    """
+    from bot_process import BotProcess, write_config
+
+    from bot.db.migrate import upgrade
+    from bot.rehearsal.stage import build_world
+    from discordsim import GUILD_TEXT, DiscordSimulator, RateLimitPolicy
+
+    db = work / f"memory-{time.monotonic_ns()}.db"
+    await asyncio.to_thread(upgrade, f"sqlite+aiosqlite:///{db}")
+    run = MemoryRun(rss=[])
+    sim = DiscordSimulator(rate_limits=RateLimitPolicy.off())
+    await sim.start()
+    try:
+        world = build_world(sim, 8)
+        config = write_config(
+            work / f"memory-{time.monotonic_ns()}.toml", sim, [world.guild_id], db, MEMORY_CONFIG
+        )
+        bot = BotProcess(sim, config, traced=traced)
+        await bot.start()
+        try:
+            # discord.py waits up to 2 s for the server's GUILD_CREATE before it is ready.
+            await asyncio.sleep(2.5)
+
+            async def command(user: Any, name: str, **options: Any) -> str:
+                rec = await sim.invoke_command(
+                    world.guild_id, world.hall.id, user.id, name, **options
+                )
+
+                def final() -> str:
+                    texts = [m.content for m in rec.followups if m.content]
+                    original = rec.original_message
+                    if original is not None and original.content and not original.loading:
+                        texts.insert(0, original.content)
+                    text = texts[-1] if texts else ""
+                    return "" if text.startswith("Opening rooms") else text
+
+                result: str = await sim.wait_for(final, timeout=60)
+                return result
+
+            await command(
+                world.admin,
+                "brew settings",
+                facilitator_role=world.facilitators.id,
+                organiser_role=world.organisers.id,
+                main_voice_channel=world.lounge.id,
+            )
 
             def tidied() -> bool:
                 return not any(
@@ -362,15 +405,36 @@ async def memory_once(work: Path, brews: int) -> tuple[list[float], list[int]]:
                     for c in sim.channels(world.guild_id, type=GUILD_TEXT)
                 )
 
-            await asyncio.sleep(1.0)
-            await wait_until(tidied, 120, what=f"brew {i + 1}'s rooms tidied away")
-            await asyncio.sleep(0.3)
-            gc.collect()
-            rss.append(rss_mib())
-            bot = stage.bot
-            assert bot is not None
-            views.append(len(bot.persistent_views))
-    return rss, views
+            for i in range(brews):
+                for member in [*world.people, world.facilitator]:
+                    await sim.set_voice(world.guild_id, member.id, world.lounge.id)
+                await asyncio.sleep(0.2)
+                text = await command(world.facilitator, "brew start", question=f"Brew {i}?")
+                assert "has started" in text, text
+                await asyncio.sleep(1.0)
+                await wait_until(tidied, 120, what=f"brew {i + 1}'s rooms tidied away")
+                await asyncio.sleep(0.5)
+                run.rss.append(bot.rss())
+                if traced and i in (0, brews - 1):
+                    snapshot = await bot.traced_by_package()
+                    if i == 0:
+                        run.traced_first = snapshot
+                    else:
+                        run.traced_last = snapshot
+        finally:
+            await bot.stop()
+    finally:
+        await sim.close()
+    return run
+
+
+def growth_by_package(run: MemoryRun, brews: int) -> list[tuple[str, float]]:
+    """Traced growth per 100 brews (MiB) from the first brew to the last, by package, largest
+    first."""
+    keys = set(run.traced_first) | set(run.traced_last)
+    scale = 100 / (brews - 1) / 2**20
+    rows = [(k, (run.traced_last.get(k, 0) - run.traced_first.get(k, 0)) * scale) for k in keys]
+    return sorted(rows, key=lambda kv: -abs(kv[1]))
 
 
 # --------------------------------------------------------------------------- restart
@@ -495,6 +559,7 @@ async def run(
     brews: int = 11,
     sizes: tuple[int, ...] = (40, 160),
     profile_dir: Path | None = None,
+    trace: bool = False,
 ) -> list[Metric]:
     metrics: list[Metric] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -585,19 +650,27 @@ async def run(
                     ),
                 ]
         if only in (None, "memory"):
-            slopes, firsts, lasts, view_counts = [], [], [], []
+            slopes, firsts, lasts, traced = [], [], [], []
             for i in range(repeat):
-                rss, views = await memory_once(work, brews)
-                slope = (rss[-1] - rss[0]) / (len(rss) - 1) * 100
-                slopes.append(slope)
+                rss = (await memory_once(work, brews)).rss
+                slopes.append((rss[-1] - rss[0]) / (len(rss) - 1) * 100)
                 firsts.append(rss[0])
                 lasts.append(rss[-1])
-                view_counts.append(float(views[-1]))
                 print(
-                    f"  memory run {i + 1}: {' '.join(f'{v:.1f}' for v in rss)} MiB; "
-                    f"persistent views {views}",
+                    f"  memory run {i + 1}: brewhost run RSS after each brew "
+                    f"{' '.join(f'{v:.1f}' for v in rss)} MiB",
                     flush=True,
                 )
+                if trace:
+                    # A second run under tracemalloc (slower, and its RSS is not the bot's).
+                    rows = growth_by_package(await memory_once(work, brews, traced=True), brews)
+                    traced.append(sum(v for _, v in rows))
+                    print(
+                        "    traced Python memory growth per 100 brews, by package: "
+                        + ", ".join(f"{k} {v:+.2f}" for k, v in rows[:8] if abs(v) >= 0.005)
+                        + " MiB",
+                        flush=True,
+                    )
             metrics += [
                 Metric(
                     "memory",
@@ -605,17 +678,21 @@ async def run(
                     "MiB",
                     slopes,
                     ("<", 2),
-                    note="(RSS after last - after first) / (brews - 1) x 100",
+                    note="brewhost run in its own process: (RSS after last - after first) "
+                    "/ (brews - 1) x 100",
                 ),
-                Metric("memory", "RSS after the first brew (bot + simulator)", "MiB", firsts),
-                Metric("memory", f"RSS after brew {brews}", "MiB", lasts),
-                Metric(
-                    "memory",
-                    f"discord.py persistent views after {brews} brews",
-                    "count",
-                    view_counts,
-                ),
+                Metric("memory", "brewhost run RSS after the first brew", "MiB", firsts),
+                Metric("memory", f"brewhost run RSS after brew {brews}", "MiB", lasts),
             ]
+            if trace:
+                metrics.append(
+                    Metric(
+                        "memory",
+                        "traced Python memory growth (tracemalloc), per 100 brews",
+                        "MiB",
+                        traced,
+                    )
+                )
         if only in (None, "restart"):
             caught, first, ready = [], [], []
             for i in range(repeat):
@@ -658,12 +735,19 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=Path, help="write a cProfile of each turn-prompt run into this folder"
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="memory: also run the bot under tracemalloc and print its growth by package",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here (for run_all)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    metrics = asyncio.run(run(args.repeat, args.only, args.brews, args.rooms, args.profile))
+    metrics = asyncio.run(
+        run(args.repeat, args.only, args.brews, args.rooms, args.profile, args.trace)
+    )
     if args.json:
         args.json.write_text(json.dumps([m.as_dict() for m in metrics]), encoding="utf-8")
     for m in metrics:

@@ -4,9 +4,13 @@ Starts ``python -m bot run`` exactly as a server admin would (config file, token
 environment; as in ``tests/cli/test_run.py``) against the local Discord simulator, waits until
 its slash commands are registered, lets it settle for a second and reads ``VmRSS`` from
 ``/proc/<pid>/status``. Two starts per repetition: on a fresh database (the first start also
-migrates it) and again on the now up-to-date database (every later start). As comparisons, the
-RSS of a bare ``python -c "import discord"`` and of a bare discord.py client connected to the
-same simulator.
+migrates it) and again on the now up-to-date database (every later start).
+
+As comparisons, in the same run: ``python -c "import discord"``; a bare discord.py client
+connected to the same simulator; and the floor of the stack Brew Host is built on, which no bot
+on it can go below: python with discord.py and SQLAlchemy's asyncio ORM and its aiosqlite driver
+imported, and the same stack *running* (a bare discord.py client connected, plus an async
+engine that has run a query on the bot's database).
 
     python bench/bench_idle.py [--repeat 3]
 """
@@ -23,7 +27,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bot_process import BotProcess, write_config
 from common import ROOT, Metric, rss_mib
+
+FLOOR_IMPORTED = "floor imported: python + discord.py + SQLAlchemy asyncio ORM + aiosqlite"
+FLOOR_RUNNING = "floor running: bare client connected + async engine queried"
+
+#: The libraries every start of Brew Host imports, whatever the bot does with them.
+STACK = (
+    "discord",
+    "sqlalchemy.ext.asyncio",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.sqlite.aiosqlite",
+    "aiosqlite",
+)
 
 BARE_CLIENT = """
 import asyncio, os, sys, discord
@@ -36,19 +53,25 @@ async def on_ready():
 client.run(os.environ["BREWHOST_TOKEN"], log_handler=None)
 """
 
-
-def _command_syncs(sim: object) -> int:
-    """Successful slash-command registrations the simulator has seen (one per start)."""
-    return sum(
-        1
-        for c in sim.rest_log  # type: ignore[attr-defined]
-        if c.method == "PUT" and c.route.endswith("/commands") and 200 <= c.status < 300
-    )
-
-
-async def _settled_rss(proc: asyncio.subprocess.Process, settle: float) -> float:
-    await asyncio.sleep(settle)
-    return rss_mib(proc.pid)
+#: The stack running: a bare client connected, and an async engine that has run one query on
+#: the bot's database (argv[3]), with nothing of Brew Host's own.
+BARE_STACK = """
+import asyncio, os, sys, discord
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+import sqlalchemy.orm
+from bot.shell.endpoints import configure_endpoints
+configure_endpoints(sys.argv[1], sys.argv[2])
+client = discord.Client(intents=discord.Intents.default())
+@client.event
+async def on_ready():
+    engine = create_async_engine(sys.argv[3])
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT count(*) FROM sqlite_master"))
+    client.engine = engine
+    print("READY", flush=True)
+client.run(os.environ["BREWHOST_TOKEN"], log_handler=None)
+"""
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
@@ -61,6 +84,30 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
             await proc.wait()
 
 
+async def _ready_rss(script: str, *args: str, env: dict[str, str], settle: float) -> float:
+    """RSS of ``python -c script args`` once it has printed READY and ``settle`` seconds
+    passed."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if b"READY" not in line:
+            raise RuntimeError(f"the comparison process did not get ready: {script[:40]!r}")
+        await asyncio.sleep(settle)
+        return rss_mib(proc.pid)
+    finally:
+        await _stop(proc)
+
+
 async def one_run(work: Path, settle: float = 1.0) -> dict[str, float]:
     from discordsim import DiscordSimulator
 
@@ -70,72 +117,38 @@ async def one_run(work: Path, settle: float = 1.0) -> dict[str, float]:
     try:
         guild = sim.create_guild("Norfolk Network")
         db = work / f"idle-{os.getpid()}-{asyncio.get_running_loop().time():.0f}.db"
-        config = work / "config.toml"
-        config.write_text(
-            "[discord]\n"
-            f"guild_ids = [{guild.id}]\n"
-            f'api_base_url = "{sim.api_base_url}"\n'
-            f'gateway_url = "{sim.gateway_url}"\n'
-            "[database]\n"
-            f'url = "sqlite+aiosqlite:///{db}"\n',
-            encoding="utf-8",
-        )
+        config = write_config(work / "config.toml", sim, [guild.id], db)
         env = dict(os.environ, BREWHOST_TOKEN=sim.bot_token)
         for label in ("first start (migrates)", "later start"):
-            synced = _command_syncs(sim)
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--config",
-                str(config),
-                env=env,
-                cwd=work,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
+            bot = BotProcess(sim, config)
+            await bot.start()
             try:
                 # Ready: this process has connected and registered its slash commands.
-                await sim.wait_for(lambda s=synced: _command_syncs(sim) > s, timeout=60)
-                out[label] = await _settled_rss(proc, settle)
+                await asyncio.sleep(settle)
+                out[label] = bot.rss()
             finally:
-                await _stop(proc)
+                await bot.stop()
             # let the simulator forget the session before the next start
             await asyncio.sleep(0.3)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            BARE_CLIENT,
-            sim.api_base_url,
-            sim.gateway_url,
-            env=env,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+        urls = (sim.api_base_url, sim.gateway_url)
+        out["bare discord.py client, connected"] = await _ready_rss(
+            BARE_CLIENT, *urls, env=env, settle=settle
         )
-        try:
-            assert proc.stdout is not None
-            line = await asyncio.wait_for(proc.stdout.readline(), 60)
-            if b"READY" not in line:
-                raise RuntimeError("the bare discord.py client did not connect")
-            out["bare discord.py client, connected"] = await _settled_rss(proc, settle)
-        finally:
-            await _stop(proc)
+        await asyncio.sleep(0.3)
+        out[FLOOR_RUNNING] = await _ready_rss(
+            BARE_STACK, *urls, f"sqlite+aiosqlite:///{db}", env=env, settle=settle
+        )
     finally:
         await sim.close()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "import sys, time, discord; print('x', flush=True); time.sleep(30)",
-        stdout=asyncio.subprocess.PIPE,
+    imports = "import " + ", ".join(STACK) + "; print('READY', flush=True); import time"
+    out[FLOOR_IMPORTED] = await _ready_rss(
+        imports + "; time.sleep(60)", env=dict(os.environ), settle=0.2
     )
-    try:
-        assert proc.stdout is not None
-        await proc.stdout.readline()
-        out["python + import discord"] = rss_mib(proc.pid)
-    finally:
-        await _stop(proc)
+    out["python + import discord"] = await _ready_rss(
+        "import discord; print('READY', flush=True); import time; time.sleep(60)",
+        env=dict(os.environ),
+        settle=0.2,
+    )
     return out
 
 
@@ -176,6 +189,26 @@ async def run(repeat: int) -> list[Metric]:
             "comparison: python + import discord",
             "MiB",
             [r["python + import discord"] for r in runs],
+        ),
+        Metric(
+            "idle",
+            "floor: python + discord.py + SQLAlchemy asyncio ORM + aiosqlite, imported",
+            "MiB",
+            [r[FLOOR_IMPORTED] for r in runs],
+            note="the libraries alone; no bot on this stack can be smaller",
+        ),
+        Metric(
+            "idle",
+            FLOOR_RUNNING,
+            "MiB",
+            [r[FLOOR_RUNNING] for r in runs],
+        ),
+        Metric(
+            "idle",
+            "brewhost run above the running floor (up-to-date database)",
+            "MiB",
+            [r["later start"] - r[FLOOR_RUNNING] for r in runs],
+            note="Brew Host's own code and state",
         ),
     ]
 

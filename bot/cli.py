@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config, require_token
 from bot.core.content import Content, ContentError, load_content
-from bot.core.export import EXPORT_FORMATS
+from bot.core.export_formats import EXPORT_FORMATS
 from bot.permissions import OPTIONAL, REQUIRED, client_id_from_token, human_name, invite_url
 
 log = logging.getLogger("brewhost")

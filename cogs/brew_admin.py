@@ -1,24 +1,35 @@
 """``/brew settings``, ``apart``, ``apart_clear``, ``export`` and ``purge``: the server's
-settings, keep-apart notes, and what organisers do with what was heard."""
+settings, keep-apart notes, and what organisers do with what was heard.
+
+The exporters (:mod:`bot.shell.organiser`, :mod:`bot.shell.regional` and the report builders
+they import) load the first time an organiser exports or purges, not with the bot: a running
+bot that nobody exports from does not carry them (idle memory, issue 12). They are imported in a
+worker thread so the import never holds up the event loop.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import importlib
 
 import discord
 from discord import app_commands
 
-from bot.core.export import EXPORT_FORMATS
-from bot.core.export_model import plural as plural_noun
+from bot.core.export_formats import EXPORT_FORMATS
 from bot.core.text import NUMBER_MAX, check_text
 from bot.db.settings import change_settings
 from bot.shell.access import MANAGER_ONLY, ORGANISER_ONLY, is_organiser
 from bot.shell.errors import UserFacingError
 from bot.shell.mixing import clear_apart, set_apart
-from bot.shell.organiser import PurgeView, find_purge_target, send_export
-from bot.shell.regional import send_regional_export
 from cogs.brew_base import BREW, BrewCommands, plural
 
 #: Longest area name (it heads report sections and fits a category name).
 AREA_LIMIT = 100
+
+
+async def load_exporters() -> None:
+    """Import the exporters once, off the event loop (a no-op once they are loaded)."""
+    await asyncio.to_thread(importlib.import_module, "bot.shell.regional")
 
 
 class AdminCommands(BrewCommands):
@@ -138,6 +149,10 @@ class AdminCommands(BrewCommands):
         assert interaction.guild_id is not None
         if not await is_organiser(self.bot.services, interaction.user, interaction.guild_id):
             raise UserFacingError(ORGANISER_ONLY)
+        await load_exporters()
+        from bot.shell.organiser import send_export
+        from bot.shell.regional import send_regional_export
+
         fmt = format.value if format is not None else None
         if scope is not None and scope.value == "region":
             await send_regional_export(
@@ -157,6 +172,10 @@ class AdminCommands(BrewCommands):
         services = self.bot.services
         if not await is_organiser(services, interaction.user, interaction.guild_id):
             raise UserFacingError(ORGANISER_ONLY)
+        await load_exporters()
+        from bot.core.export_model import plural as plural_noun
+        from bot.shell.organiser import PurgeView, find_purge_target
+
         target = await find_purge_target(services, interaction.guild_id, brew)
         await interaction.response.send_message(
             services.content.format(

@@ -23,7 +23,6 @@ from bot.core.reflections import ReflectionError
 from bot.db.leases import LeaseGuard
 from bot.shell.app import BrewBot
 from bot.shell.errors import new_reference
-from bot.shell.organiser import apply_retention
 from bot.shell.reflections import (
     CONSENT_ID,
     FORM_ID,
@@ -39,6 +38,7 @@ from bot.shell.reflections import (
     reflection_form,
     save_reflection,
 )
+from bot.shell.retention import apply_retention
 
 log = logging.getLogger(__name__)
 

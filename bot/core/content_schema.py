@@ -14,7 +14,6 @@ them in step.
 
 from __future__ import annotations
 
-import difflib
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -421,6 +420,10 @@ def _kind(value: Any) -> str:
 
 
 def _unknown(dotted: str, key: str, known: Mapping[str, Any]) -> SchemaError:
+    # Imported here: only a mistake in a content file needs it, and a running bot would
+    # otherwise carry it for nothing (idle memory, issue 12).
+    import difflib
+
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     prefix = dotted.rpartition(".")[0]
     if close:

@@ -43,9 +43,8 @@ fields; answer keys may include prompts no longer in ``prompts`` (relabelled con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.core.export_csv import CSV_COLUMNS, FORMULA_TRIGGERS, neutralise_formula, to_csv
+from bot.core.export_formats import DOCUMENT_FORMATS, EXPORT_FORMATS, ExportFormat
 from bot.core.export_json import (
     JSON_SCHEMA_NAME,
     JSON_SCHEMA_VERSION,
@@ -88,31 +87,3 @@ __all__ = [
     "to_json",
     "to_markdown",
 ]
-
-
-@dataclass(frozen=True)
-class ExportFormat:
-    """One export format as people meet it."""
-
-    key: str  #: ``--format`` value and slash-command choice value
-    name: str  #: in "Here is your {name} export"
-    choice: str  #: the slash-command choice people pick
-    filename: str  #: default file name
-    chart_beside: bool = False  #: Markdown only: its chart is a PNG next to it
-
-
-#: Every format, in the order offered (the first is the default).
-EXPORT_FORMATS: dict[str, ExportFormat] = {
-    f.key: f
-    for f in (
-        ExportFormat("markdown", "Markdown report", "Report (Markdown, with a chart)",
-                     "brew-report.md", chart_beside=True),
-        ExportFormat("html", "web page report", "Report as a web page (HTML)", "brew-report.html"),
-        ExportFormat("docx", "Word report", "Report as a Word document (DOCX)", "brew-report.docx"),
-        ExportFormat("csv", "CSV", "Spreadsheet (CSV)", "brew-reflections.csv"),
-        ExportFormat("json", "JSON", "Data (JSON)", "brew-reflections.json"),
-    )
-}  # fmt: skip
-
-#: Formats drawn from a :class:`bot.core.export_document.ReportDocument` (with embedded charts).
-DOCUMENT_FORMATS = ("html", "docx")

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -45,6 +45,14 @@ def new_holder() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def _postgresql_insert() -> Any:
+    """PostgreSQL's ``insert``, imported only when the database is PostgreSQL: the dialect
+    package costs about 2 MiB that a bot on SQLite would carry for nothing."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert
+
+
 async def try_acquire(
     sessions: async_sessionmaker[AsyncSession],
     name: str,
@@ -58,7 +66,7 @@ async def try_acquire(
     expires = now + duration
     async with sessions() as session:
         dialect = session.bind.dialect.name if session.bind is not None else ""
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = _postgresql_insert() if dialect == "postgresql" else sqlite_insert
         stmt = insert(Lease).values(name=name, holder=holder, expires_at=expires)
         upsert = stmt.on_conflict_do_update(
             index_elements=[Lease.name],

@@ -232,7 +232,7 @@ async def busy_people(
             Membership.active_guild_id == guild_id,
             Membership.user_id.in_(list(user_ids)),
             Brew.status == RUNNING,
-            Room.status != "failed",
+            Room.status.not_in(("failed", "ended")),
         )
     )
     return {int(user): int(number) for user, number in rows}
@@ -241,9 +241,10 @@ async def busy_people(
 async def _release_old_claims(
     session: AsyncSession, guild_id: int, user_ids: Sequence[int]
 ) -> None:
-    """Claims whose brew is over (or whose room failed) no longer hold anyone."""
+    """Claims whose brew is over, or whose room failed or has ended (its channels are being
+    tidied away while the brew's other rooms finish), no longer hold anyone."""
     over = select(Brew.id).where(Brew.guild_id == guild_id, Brew.status != RUNNING)
-    failed = select(Room.id).where(Room.status == "failed")
+    failed = select(Room.id).where(Room.status.in_(("failed", "ended")))
     await session.execute(
         update(Membership)
         .where(

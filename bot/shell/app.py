@@ -50,6 +50,10 @@ class BrewBot(commands.Bot):
             intents=discord.Intents.default(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            # No message cache: Brew Host never reads a cached message (interactions carry
+            # their own), and discord.py's default keeps the last 1,000 messages of every
+            # channel it can see, deleted rooms' included: several MiB for nothing.
+            max_messages=None,
             max_ratelimit_timeout=services.config.discord.max_ratelimit_timeout,
             shard_id=services.config.discord.shard_id,
             shard_count=services.config.discord.shard_count,

@@ -9,7 +9,9 @@
 * ``/brew purge`` deletes one brew and, by the database's cascades, its rooms, memberships,
   reflections, receipts, outbox and pair history, after a confirmation button.
 * :func:`apply_retention` (daily) deletes the rows that name people once a brew is older than
-  ``[privacy] retention_days``; reflections stay, because they name nobody.
+  ``[privacy] retention_days``; reflections stay, because they name nobody. It lives in
+  :mod:`bot.shell.retention` (re-exported here), so the running bot needs none of the exporters
+  this module imports until someone exports.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import io
 import logging
 import tempfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -58,6 +60,7 @@ from bot.export_worker import can_use_child, export_in_child
 from bot.shell.access import ORGANISER_ONLY, is_organiser
 from bot.shell.errors import UserFacingError, report_component_error
 from bot.shell.reflections import checkpoint
+from bot.shell.retention import apply_retention
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -313,27 +316,3 @@ class PurgeView(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await report_component_error(interaction, error)
-
-
-# ------------------------------------------------------------------ retention
-async def apply_retention(services: Services, now: datetime) -> RetentionReport:
-    """Forget who took part in brews older than ``[privacy] retention_days``.
-
-    What goes and what stays is :func:`bot.db.privacy.apply_retention`; after deleting anything
-    the database file is compacted so no copy of a deleted id is left in it.
-    """
-    cutoff = now - timedelta(days=services.config.privacy.retention_days)
-    async with services.sessions() as session:
-        report = await privacy.apply_retention(session, cutoff)
-    if report.deleted_anything:
-        await checkpoint(services)
-        log.info(
-            "retention: forgot who took part in %d old brews (%d sign-ups, %d memberships, "
-            "%d queued posts) and %d old pair notes",
-            report.brews,
-            report.signups,
-            report.memberships,
-            report.outbox,
-            report.pairs,
-        )
-    return report

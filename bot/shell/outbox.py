@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -105,7 +104,11 @@ class Outbox:
         self.timers = timers
         self.on_room_gone = on_room_gone
         self.tell = tell
-        self._flush_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: One flush at a time per room. A room's lock exists only while a flush holds it or
+        #: waits for it (``_flush_users`` counts them), so rooms that are over keep nothing,
+        #: even when their last flush was still running as the brew ended.
+        self._flush_locks: dict[int, asyncio.Lock] = {}
+        self._flush_users: dict[int, int] = {}
         #: (room, kind) pairs the facilitator has been told about: told once, not at each try.
         self._told: set[tuple[int, str]] = set()
         #: Rooms whose history has been compared with the outbox since this process started.
@@ -212,8 +215,27 @@ class Outbox:
     async def flush_now(self, room_id: int) -> None:
         """Like :meth:`flush`, but a failure that may heal is raised as :class:`FlushFailed`
         (or the database's own error), for the caller to retry."""
-        async with self._flush_locks[room_id]:
-            await self._flush(room_id)
+        lock = self._lock_in(room_id)
+        try:
+            async with lock:
+                await self._flush(room_id)
+        finally:
+            self._lock_out(room_id)
+
+    def _lock_in(self, room_id: int) -> asyncio.Lock:
+        """The room's flush lock, counted as held or waited for by one more caller."""
+        self._flush_users[room_id] = self._flush_users.get(room_id, 0) + 1
+        return self._flush_locks.setdefault(room_id, asyncio.Lock())
+
+    def _lock_out(self, room_id: int) -> None:
+        """One caller fewer; nobody left holding or waiting: the lock goes (the next flush
+        makes a new one), so rooms that are over keep nothing."""
+        users = self._flush_users[room_id] - 1
+        if users:
+            self._flush_users[room_id] = users
+        else:
+            del self._flush_users[room_id]
+            del self._flush_locks[room_id]
 
     def retry_later(self, room_id: int) -> None:
         """Flush again after the first backoff delay; further failures back off and, after a
@@ -246,9 +268,10 @@ class Outbox:
         """Take the room's flush lock now if it is free (a free asyncio lock is taken without
         waiting), for a caller that reads the rows itself (:mod:`bot.shell.batch`: rooms moved
         on together are read in one query) and then calls :meth:`flush_claimed`."""
-        if self._flush_locks[room_id].locked():
+        held = self._flush_locks.get(room_id)
+        if held is not None and held.locked():
             return False
-        return await self._flush_locks[room_id].acquire()
+        return await self._lock_in(room_id).acquire()
 
     async def flush_claimed(self, room_id: int, room: Room | None, items: list[OutboxRow]) -> None:
         """:meth:`flush` for rows read (detached, the room's brew and members loaded) under the
@@ -263,6 +286,7 @@ class Outbox:
             self.retry_later(room_id)
         finally:
             self._flush_locks[room_id].release()
+            self._lock_out(room_id)
 
     async def _carry_out_rows(self, room: Room, items: list[OutboxRow]) -> None:
         """Carry out a room's rows in order (the room's flush lock is held)."""
@@ -387,12 +411,9 @@ class Outbox:
         return left
 
     def forget(self, room_ids: Sequence[int]) -> None:
-        """Drop the flush locks of rooms that are over (a lock still held is left to its
-        holder), so a long-running bot does not keep one for every room it ever ran."""
+        """Drop what is kept about rooms that are over, so a long-running bot does not keep
+        anything for every room it ever ran (their flush locks go by themselves)."""
         for room_id in room_ids:
-            lock = self._flush_locks.get(room_id)
-            if lock is not None and not lock.locked():
-                del self._flush_locks[room_id]
             self._history_checked.discard(room_id)
             self._told = {t for t in self._told if t[0] != room_id}
             self.timers.forget(f"flush-{room_id}")

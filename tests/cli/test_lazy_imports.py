@@ -28,6 +28,28 @@ def test_the_running_bot_loads_neither_alembic_nor_pillow_nor_icalendar() -> Non
     assert out == "[]"
 
 
+def test_the_running_bot_on_sqlite_loads_no_exporter_and_no_postgresql_dialect() -> None:
+    """What a bot needs only when someone exports (the exporters, the report builders and
+    charts), when a content file has a mistake (difflib), or on PostgreSQL (its dialect) loads
+    then, not at start (idle memory, issue 12). The SQLite engine is made, as at start."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bot.cli, bot.shell.app, bot.services, cogs.brew, cogs.reflections;"
+            " from bot.db.session import create_engine; create_engine('sqlite+aiosqlite:///x.db');"
+            " print(sorted(m for m in sys.modules if m.startswith(('bot.core.export_csv',"
+            " 'bot.core.export_markdown', 'bot.core.export_model', 'bot.core.chart', 'bot.export',"
+            " 'bot.regional_export', 'bot.shell.organiser', 'bot.shell.regional', 'bot.db.exports',"
+            " 'sqlalchemy.dialects.postgresql', 'difflib'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == "[]"
+
+
 def test_importing_the_cli_loads_neither_alembic_nor_pillow_nor_discord() -> None:
     out = subprocess.run(
         [

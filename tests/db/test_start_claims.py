@@ -261,3 +261,24 @@ async def test_a_start_whose_rooms_ran_is_not_undone(any_db: Db) -> None:
     async with any_db.sessions() as session:
         assert not await starts.undo_refused_start(session, made.id, keep_card=True)
         assert (await brews.get_brew(session, made.id)).status == "running"  # type: ignore[union-attr]
+
+
+async def test_people_whose_room_has_ended_may_start_again_before_the_brew_ends(
+    any_db: Db,
+) -> None:
+    """A room that has ended is tidied away while the brew's other rooms (or its own last
+    bookkeeping) finish: its people are free at once, not when the whole brew is marked over."""
+    async with any_db.sessions() as session:
+        first = await brews.create_brew(session, NEW, status="starting")
+        second = await brews.create_brew(session, replace(NEW, channel_id=43), status="starting")
+    await start(any_db, first.id, USERS[1], USERS[2], C)
+    async with any_db.sessions() as session:
+        assert await starts.busy_people(session, GUILD, [USERS[2]]) == {USERS[2]: first.number}
+        room = await session.scalar(select(Room).where(Room.brew_id == first.id))
+        assert room is not None
+        room.status = "ended"  # what the outbox marks before deleting the room's channels
+        await session.commit()
+    async with any_db.sessions() as session:
+        assert (await brews.get_brew(session, first.id)).status == "running"  # type: ignore[union-attr]
+        assert await starts.busy_people(session, GUILD, [USERS[2]]) == {}
+    assert (await start(any_db, second.id, USERS[2], D)).status == "running"

@@ -3,6 +3,7 @@ lost room handed on (bot/shell/outbox.py). A fake client records what would reac
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,11 +180,32 @@ async def test_cleanup_marks_the_room_ended_first_then_deletes_its_channels(
     assert await rows(s) == []
 
 
-async def test_forget_drops_idle_flush_locks_only(setup: Setup) -> None:
+async def test_a_rooms_flush_lock_exists_only_while_a_flush_holds_or_waits_for_it(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One flush at a time per room, and nothing kept once no flush needs the lock: a room
+    whose last flush was still running when its brew ended keeps nothing either."""
     s = setup
     await s.outbox.flush(s.room_id)
-    busy = s.outbox._flush_locks[999]
-    await busy.acquire()
-    s.outbox.forget([s.room_id, 999])
-    assert set(s.outbox._flush_locks) == {999}
-    busy.release()
+    assert s.outbox._flush_locks == {} and s.outbox._flush_users == {}
+    gate = asyncio.Event()
+    flush = s.outbox._flush
+    seen: list[str] = []
+
+    async def slow(room_id: int) -> None:
+        seen.append("start")
+        await gate.wait()
+        await flush(room_id)
+        seen.append("end")
+
+    monkeypatch.setattr(s.outbox, "_flush", slow)
+    first = asyncio.create_task(s.outbox.flush_now(s.room_id))
+    second = asyncio.create_task(s.outbox.flush_now(s.room_id))
+    await asyncio.sleep(0.05)
+    assert seen == ["start"]  # the second waits for the first
+    s.outbox.forget([s.room_id])  # the brew ends while the flush runs
+    assert set(s.outbox._flush_locks) == {s.room_id}
+    gate.set()
+    await asyncio.gather(first, second)
+    assert seen == ["start", "end", "start", "end"]
+    assert s.outbox._flush_locks == {} and s.outbox._flush_users == {}

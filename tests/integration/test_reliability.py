@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Outbox, Room
-from bot.shell import outbox as outbox_module
+from bot.shell import outbox_rules
 from bot.shell.timers import Backoff
 from discordsim import GUILD_VOICE, Permission
 from discordsim.messages import NONCE_WINDOW_SECONDS
@@ -91,7 +91,7 @@ async def test_a_room_refusing_messages_for_a_while_is_told_once_and_gets_no_sta
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim, world = harness.sim, harness.world
-    monkeypatch.setattr(outbox_module, "STALE_GRACE_S", 0.3)
+    monkeypatch.setattr(outbox_rules, "STALE_GRACE_S", 0.3)
     await harness.put_in_voice([*world.people[:8], world.facilitator])
     rec = await harness.command(world.facilitator, "brew start", question="What's missing?")
     assert "2 rooms are open" in await harness.final_text(rec)

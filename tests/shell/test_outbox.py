@@ -4,6 +4,7 @@ lost room handed on (bot/shell/outbox.py). A fake client records what would reac
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,3 +210,23 @@ async def test_a_rooms_flush_lock_exists_only_while_a_flush_holds_or_waits_for_i
     await asyncio.gather(first, second)
     assert seen == ["start", "end", "start", "end"]
     assert s.outbox._flush_locks == {} and s.outbox._flush_users == {}
+
+
+async def test_writes_queue_in_asyncio_on_sqlite_only(setup: Setup) -> None:
+    """SQLite takes one writer at a time, so batches and records queue behind one lock; on
+    PostgreSQL that lock would hold every waiting batch's pooled connection idle (the pool ran
+    dry at 50 servers), so there is none."""
+    assert isinstance(setup.outbox.writing, asyncio.Lock)
+    services = dataclasses.replace(
+        setup.db.services,
+        config=dataclasses.replace(
+            setup.db.services.config,
+            database=dataclasses.replace(
+                setup.db.services.config.database, url="postgresql+asyncpg://127.0.0.1/test"
+            ),
+        ),
+    )
+    on_postgres = Outbox(setup.client, services, setup.timers, setup.outbox.on_room_gone)  # type: ignore[arg-type]
+    assert not isinstance(on_postgres.writing, asyncio.Lock)
+    async with on_postgres.writing, on_postgres.writing:  # never waits, even nested
+        pass

@@ -356,7 +356,7 @@ async def memory_once(work: Path, brews: int, *, traced: bool = False) -> Memory
     from bot_process import BotProcess, write_config
 
     from bot.db.migrate import upgrade
-    from bot.rehearsal.stage import build_world
+    from bot.rehearsal.stage import build_world, last_word
     from discordsim import GUILD_TEXT, DiscordSimulator, RateLimitPolicy
 
     db = work / f"memory-{time.monotonic_ns()}.db"
@@ -379,16 +379,7 @@ async def memory_once(work: Path, brews: int, *, traced: bool = False) -> Memory
                 rec = await sim.invoke_command(
                     world.guild_id, world.hall.id, user.id, name, **options
                 )
-
-                def final() -> str:
-                    texts = [m.content for m in rec.followups if m.content]
-                    original = rec.original_message
-                    if original is not None and original.content and not original.loading:
-                        texts.insert(0, original.content)
-                    text = texts[-1] if texts else ""
-                    return "" if text.startswith("Opening rooms") else text
-
-                result: str = await sim.wait_for(final, timeout=60)
+                result: str = await sim.wait_for(lambda: last_word(rec), timeout=60)
                 return result
 
             await command(

@@ -45,6 +45,17 @@ SERVER = "Norfolk Network"
 MANAGE_GUILD = int(Permission.MANAGE_GUILD)
 
 
+def last_word(rec: InteractionRecord) -> str:
+    """The bot's latest answer to ``rec`` (its original response or a followup), or ``""``
+    while there is none or it still says "Opening rooms" (the progress the start edits)."""
+    texts = [m.content for m in rec.followups if m.content]
+    original = rec.original_message
+    if original is not None and original.content and not original.loading:
+        texts.insert(0, original.content)
+    text = texts[-1] if texts else ""
+    return "" if text.startswith("Opening rooms") else text
+
+
 @dataclass
 class World:
     """The simulated server: its roles, its staff, its two channels and the people."""
@@ -248,15 +259,7 @@ class Stage:
         """The bot's last word on ``rec`` (edits and followups included) once it stops saying
         "Opening rooms"."""
 
-        def latest() -> str:
-            texts = [m.content for m in rec.followups if m.content]
-            original = rec.original_message
-            if original is not None and original.content and not original.loading:
-                texts.insert(0, original.content)
-            text = texts[-1] if texts else ""
-            return "" if text.startswith("Opening rooms") else text
-
-        result: str = await self.sim.wait_for(latest, timeout=within)
+        result: str = await self.sim.wait_for(lambda: last_word(rec), timeout=within)
         return result
 
 
@@ -304,6 +307,7 @@ __all__ = [
     "Stage",
     "World",
     "build_world",
+    "last_word",
     "open_stage",
     "stage_config",
 ]

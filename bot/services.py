@@ -7,6 +7,8 @@ once and every way of running the bot gets it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +33,20 @@ class Services:
     seed: Callable[[], int] = field(default=lambda: secrets.randbits(31))
     #: Compaction owed after deleting private data, retried until it succeeds.
     compaction: Compaction = field(default_factory=Compaction)
+    #: Held around a write transaction that several tasks may start at the same moment (rooms'
+    #: changes and records, a start's plan). SQLite takes one writer at a time and its busy
+    #: handler is not first come, first served: it sleeps up to 100 ms between tries, so with
+    #: 50 starts at once some waited past the busy timeout and failed ("database is locked").
+    #: Here they queue in asyncio, in order. PostgreSQL takes many writers at once: a lock would
+    #: only keep waiting tasks' pooled connections idle and run the pool dry.
+    writing: contextlib.AbstractAsyncContextManager[object] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writing = (
+            asyncio.Lock()
+            if self.config.database.url.startswith("sqlite")
+            else contextlib.nullcontext()
+        )
 
 
 def build_services(

@@ -42,7 +42,12 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.config import DatabaseConfig
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+#: How long a write waits for SQLite's one write lock before failing with "database is locked".
+#: A transaction holds the lock from its first write to its commit, across event-loop turns, and
+#: SQLite's busy handler is not first come, first served (it sleeps up to 100 ms between tries).
+#: With 80 servers starting brews at the same moment on a busy loop, 5 s was not always enough
+#: (a claim or a room's record failed now and then); 30 s was, in every run.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -26,6 +26,7 @@ from bot.db.brews import (
     PlannedRoom,
     SignupInfo,
 )
+from bot.db.session import reading
 from bot.db.settings import ServerSettings, read_settings
 from bot.db.starts import BrewBusy
 from bot.shell.errors import UserFacingError
@@ -336,7 +337,7 @@ async def _save_plan(
     remember = services.config.privacy.remember_brews
     brew_id = claimed.brew.id
     for _ in range(PLAN_ATTEMPTS):
-        async with services.sessions() as session:
+        async with reading(services.sessions) as session:
             left_out = await db_starts.busy_people(session, guild.id, [int(p.key) for p in people])
             here = [p for p in people if int(p.key) not in left_out]
             if len(here) < 2:
@@ -347,11 +348,15 @@ async def _save_plan(
             recent, apart = await mixing_inputs(
                 session, guild.id, [int(p.key) for p in here], remember
             )
-            groups = _plan(brew, here, recent, apart)
-            check_timing(brew.timing, max(len(g.members) for g in groups))
-            check_bot_can_open(
-                guild, len(groups), brew_channels(guild, brew, settings.main_voice_channel_id)
-            )
+        groups = _plan(brew, here, recent, apart)
+        check_timing(brew.timing, max(len(g.members) for g in groups))
+        check_bot_can_open(
+            guild, len(groups), brew_channels(guild, brew, settings.main_voice_channel_id)
+        )
+        # The writes queue behind other writers (on SQLite) before taking a connection; the
+        # reads and the planning above hold nobody up. A claim made meanwhile by another start
+        # is caught by the unique claim index, and the brew's status by ``mark_started``.
+        async with services.writing, services.sessions() as session:
             now = services.clock.now()
             try:
                 brew = await db_starts.mark_started(
@@ -372,7 +377,7 @@ async def _save_plan(
                 continue
             except BrewBusy as exc:
                 raise UserFacingError(busy_text(exc)) from None
-            return brew, groups, settings, left_out
+        return brew, groups, settings, left_out
     raise UserFacingError(
         "Another brew was starting with the same people at the same moment. Nothing has been "
         "created; please try /brew start again."

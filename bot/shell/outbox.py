@@ -32,7 +32,6 @@ One flush at a time per room keeps a room's messages in order; rooms flush in pa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -118,15 +117,9 @@ class Outbox:
         #: ``created_at`` is the database's wall clock, not the brew's clock).
         self.started_at = datetime.now(UTC)
         self._records = GroupCommit(self._record_many, lambda w: timers.spawn(w, name="records"))
-        #: Held while rooms' changes or records are written. SQLite takes one writer at a
-        #: time, so they queue here, in asyncio, rather than in SQLite's busy handler (which
-        #: sleeps between tries). PostgreSQL takes many writers at once: a lock here would only
-        #: keep the pooled connections of waiting batches idle, and run the pool dry.
-        self.writing: contextlib.AbstractAsyncContextManager[object] = (
-            asyncio.Lock()
-            if services.config.database.url.startswith("sqlite")
-            else contextlib.nullcontext()
-        )
+        #: Held while rooms' changes or records are written: SQLite's writers queue here, in
+        #: asyncio, rather than in its busy handler (see :attr:`Services.writing`).
+        self.writing = services.writing
 
     # ------------------------------------------------------------------ queue
     def queue(self, session: AsyncSession, room: Room, brew: Brew, events: Sequence[Event]) -> None:

@@ -102,7 +102,7 @@ def test_sqlite_gets_wal_busy_timeout_and_foreign_keys(sqlite_url: str) -> None:
         await engine.dispose()
         return tuple(values)
 
-    assert asyncio.run(pragmas()) == ("wal", 5000, 1)
+    assert asyncio.run(pragmas()) == ("wal", 30_000, 1)
 
 
 def test_naive_datetimes_are_refused(sqlite_url: str) -> None:

@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+import bot.db.session as db_session
 from bot.db.migrate import upgrade
-from bot.db.session import SQLITE_BUSY_TIMEOUT_MS
 from bot.rehearsal.stage import build_world
 from discordsim import DiscordSimulator
 
@@ -32,8 +32,20 @@ async def start_brew(h: Harness, people: int = 6) -> None:
     assert "rooms are open" in await h.final_text(rec)
 
 
+BUSY_TIMEOUT_MS = 3000
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The bot's connections wait 3 s for the lock (30 s in production), so a lock held past
+    the busy timeout costs this test seconds, not half a minute. Requested before the harness,
+    so every connection the bot opens gets it."""
+    monkeypatch.setattr(db_session, "SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)
+    return BUSY_TIMEOUT_MS
+
+
 async def test_sqlite_locked_across_a_deadline_longer_than_the_busy_timeout(
-    harness: Harness,
+    short_busy_timeout: int, harness: Harness
 ) -> None:
     database = make_url(harness.db_url).database
     assert database is not None
@@ -55,7 +67,7 @@ async def test_sqlite_locked_across_a_deadline_longer_than_the_busy_timeout(
     holder.start()
     assert await asyncio.to_thread(held.wait, 10)
     # Across the Arrive deadline (2 s in) and for longer than the busy timeout.
-    await asyncio.sleep(SQLITE_BUSY_TIMEOUT_MS / 1000 + 2.5)
+    await asyncio.sleep(short_busy_timeout / 1000 + 2.5)
     release.set()
     await asyncio.to_thread(holder.join, 10)
     await wait_all_ended(harness, timeout=60)

@@ -18,7 +18,6 @@ The rules (when, what is still worth doing, who is reminded) are the pure core's
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections import defaultdict
@@ -36,6 +35,7 @@ from bot.db import scheduling as db
 from bot.db.scheduling import NewSeries, OccurrenceInfo, SeriesInfo
 from bot.services import Services
 from bot.shell.errors import UserFacingError, report_component_error
+from bot.shell.keyed_locks import KeyedLocks
 from bot.shell.protocols import Host
 from bot.shell.scheduled_cards import ahead_card, close_ahead_card
 from bot.shell.scheduled_context import plan_of
@@ -65,7 +65,8 @@ class Scheduling:
         self.client = client
         self.host = host
         self.timers = timers
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: Per occurrence, so its steps never run twice at once; kept only while in use.
+        self._locks: KeyedLocks[int] = KeyedLocks()
 
     @property
     def services(self) -> Services:
@@ -149,7 +150,7 @@ class Scheduling:
 
     async def run_due(self, occurrence_id: int) -> None:
         """Do every step that is due now for this occurrence, in order, then re-arm."""
-        async with self._locks[occurrence_id]:
+        async with self._locks.hold(occurrence_id):
             try:
                 made = await run_due(self, occurrence_id)
             finally:

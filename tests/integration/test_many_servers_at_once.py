@@ -54,7 +54,11 @@ async def test_eighty_servers_start_brews_in_the_same_instant(tmp_path: Path) ->
         records = await asyncio.gather(
             *(
                 sim.invoke_command(
-                    w.guild_id, w.hall.id, w.facilitator.id, "brew start", question="What's missing?"
+                    w.guild_id,
+                    w.hall.id,
+                    w.facilitator.id,
+                    "brew start",
+                    question="What's missing?",
                 )
                 for w in worlds
             )

@@ -156,8 +156,9 @@ class CsvStream:
         """``cells`` as the start of a line, quoted by the ``csv`` module, with the comma that
         follows them."""
         buffer = io.StringIO(newline="")
-        csv.writer(buffer, lineterminator="", quoting=csv.QUOTE_MINIMAL).writerow(cells)
-        return buffer.getvalue() + ","
+        # The same line terminator as the file's: it decides which cells need quotes.
+        csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(cells)
+        return buffer.getvalue().removesuffix("\r\n") + ","
 
     def close(self) -> None:
         """Flush what is buffered; ``out`` stays open for the caller."""

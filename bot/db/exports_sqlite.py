@@ -49,7 +49,13 @@ def sqlite_file(url: str) -> str | None:
     for scheme in _SCHEMES:
         if url.startswith(scheme + "/"):
             path = url[len(scheme) + 1 :]
-            if not path or path == ":memory:" or "?" in path or path.startswith("file:"):
+            if (
+                not path
+                or path == ":memory:"
+                or "?" in path
+                or "%" in path
+                or path.startswith("file:")
+            ):
                 return None
             return path
     return None

@@ -13,7 +13,9 @@ Two ways to read:
   the regional report).
 
 Both read plain columns (no ORM objects) and apply :func:`bot.core.export_model.quotable`
-per brew, which is all that rule looks at.
+per brew, which is all that rule looks at. From a SQLite file, CSV, JSON and the Markdown report
+are read by :mod:`bot.db.exports_sqlite` instead: the same queries on plain ``sqlite3``, without
+SQLAlchemy's per-row cost (``brewhost export``, and ``/brew export``'s child process).
 """
 
 from __future__ import annotations

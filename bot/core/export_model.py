@@ -169,7 +169,9 @@ def ordered_reflections(
     keys = [c.key for c in columns]
 
     def sort_key(r: ReflectionRecord) -> tuple[object, ...]:
-        texts = tuple(_text_key((r.answers.get(k) or "").strip()) for k in keys)
+        get = r.answers.get
+        # _text_key of each stripped answer, inlined (a list, then a tuple: no generator).
+        texts = tuple([((t := (get(k) or "").strip()).casefold(), t) for k in keys])
         return (r.brew_number, r.date, texts, r.consent)
 
     return sorted(reflections, key=sort_key)

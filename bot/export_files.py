@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import sqlite3
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar, cast
-
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NamedTuple, TypeVar, cast
 
 from bot.core.chart_svg import chart_svg
 from bot.core.content import Content
@@ -40,14 +38,11 @@ from bot.core.export_model import (
     count_weeks,
     weekly_alt_text,
 )
-from bot.db.exports import (
-    ExportData,
-    ExportFilter,
-    ExportPlan,
-    stream_brews,
-    stream_brews_sync,
-    sync_reader,
-)
+from bot.db import exports_sqlite
+from bot.db.export_records import ExportData, ExportFilter, ExportPlan
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = [
     "CHART_NAME",
@@ -65,6 +60,7 @@ __all__ = [
     "render_files",
     "report_title",
     "stream_export",
+    "write_sqlite",
 ]
 
 Format = Literal["csv", "json", "markdown", "html", "docx"]
@@ -245,19 +241,22 @@ def _order(fmt: Format) -> Literal["date", "number"]:
     return "number" if fmt == "json" else "date"
 
 
-def _write_from(
-    conn: Connection,
+def write_sqlite(
+    conn: sqlite3.Connection,
     plan: ExportPlan,
     fmt: Format,
     out: BinaryIO,
+    *,
     title: str,
     generated_on: date,
     chart_name: str | None,
 ) -> Streamed:
-    """The whole export on a blocking connection: read and write one brew at a time."""
+    """A CSV, JSON or Markdown export of ``plan`` read from a plain SQLite connection
+    (:func:`bot.db.exports_sqlite.reader`) and written to ``out``, one brew at a time.
+    Blocking: ``brewhost export`` calls it directly, the bot from its child process."""
     writer, svg = _open_writer(plan, fmt, out, title, generated_on, chart_name)
     count = 0
-    for brew, reflections in stream_brews_sync(conn, plan, order=_order(fmt)):
+    for brew, reflections in exports_sqlite.stream_brews(conn, plan, order=_order(fmt)):
         writer.add(brew, reflections)
         count += len(reflections)
     _close(writer)
@@ -273,16 +272,19 @@ def _write_sqlite_file(
     generated_on: date,
     chart_name: str | None,
 ) -> Streamed | None:
-    """:func:`_write_from` on a connection of its own; ``None`` when ``url`` has no SQLite
+    """:func:`write_sqlite` on a connection of its own; ``None`` when ``url`` has no SQLite
     file to open that way (nothing written then)."""
-    with sync_reader(url) as conn:
-        if conn is None:
-            return None
-        return _write_from(conn, plan, fmt, out, title, generated_on, chart_name)
+    path = exports_sqlite.sqlite_file(url)
+    if path is None:
+        return None
+    with exports_sqlite.reader(path) as conn:
+        return write_sqlite(
+            conn, plan, fmt, out, title=title, generated_on=generated_on, chart_name=chart_name
+        )
 
 
 async def stream_export(
-    session: AsyncSession,
+    session: AsyncSession | None,
     plan: ExportPlan,
     fmt: Format,
     out: BinaryIO,
@@ -300,9 +302,10 @@ async def stream_export(
     Only Markdown needs ``plan``'s counts (:func:`~bot.db.exports.plan_export`'s ``counts``).
 
     Memory holds a few brews' reflections at a time. With a SQLite file at ``database_url`` the
-    whole export (reading included) runs on a blocking connection of its own: in a worker
-    thread with ``offload`` (the bot, whose event loop then only waits), inline without it
-    (``brewhost export``). Otherwise (PostgreSQL, or no URL) ``session`` streams the rows in
+    whole export (reading included) runs on a plain ``sqlite3`` connection of its own
+    (:mod:`bot.db.exports_sqlite`): in a worker thread with ``offload`` (the bot, whose event
+    loop then only waits), inline without it (``brewhost export`` calls :func:`write_sqlite`
+    itself, without SQLAlchemy). Otherwise (PostgreSQL, or no URL) ``session`` streams the rows in
     batches and, with ``offload``, each brew is written and the chart drawn in a worker thread,
     so the event loop is held only for one batch of rows at a time. The bot runs it in a child
     process instead (:mod:`bot.export_worker`), passing ``title`` (then ``content`` is unused).
@@ -323,6 +326,11 @@ async def stream_export(
             done = _write_sqlite_file(database_url, *args)
         if done is not None:
             return done
+
+    from bot.db.exports import stream_brews  # SQLAlchemy: not needed for a SQLite file
+
+    if session is None:
+        raise ValueError("stream_export needs a session for a database other than a SQLite file")
 
     async def step(func: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.to_thread(func, *args) if offload else func(*args)

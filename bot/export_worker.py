@@ -16,7 +16,9 @@ the export runs in a worker thread as before (:func:`can_use_child`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -26,7 +28,17 @@ from sqlalchemy.engine import make_url
 from bot.db.exports import ExportPlan
 from bot.export_files import Format, Streamed, stream_export
 
-__all__ = ["can_use_child", "export_in_child"]
+__all__ = ["CHILD_NICENESS", "can_use_child", "child_pool", "export_in_child"]
+
+log = logging.getLogger(__name__)
+
+#: How much lower the child's CPU priority is than the bot's (``nice``). The export is batch
+#: work; the bot's loop answers people. On a machine whose cores are all busy (2 cores: the
+#: child, PostgreSQL serving it, and anything else), the kernel shared the CPU evenly and the
+#: bot's process waited 100-230 ms for a turn while the child ran (measured with
+#: ``bench/bench_exports.py``; the loop thread was found idle in ``epoll``, not working). At
+#: +10 the child gets about a tenth of a contended core against the bot, all of an idle one.
+CHILD_NICENESS = 10
 
 
 def can_use_child(url: str) -> bool:
@@ -64,6 +76,23 @@ def _child(
     return asyncio.run(_write(url, plan, fmt, path, title, generated_on, chart_name))
 
 
+def _lower_priority() -> None:
+    """Run in the child before its work (the pool's initializer): step back for the bot."""
+    try:
+        os.nice(CHILD_NICENESS)
+    except OSError:  # not permitted here: the export still runs, at the bot's priority
+        log.debug("could not lower the export child's priority", exc_info=True)
+
+
+def child_pool() -> ProcessPoolExecutor:
+    """One short-lived child, started with ``spawn``, at :data:`CHILD_NICENESS` below us."""
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_lower_priority,
+    )
+
+
 async def export_in_child(
     url: str,
     plan: ExportPlan,
@@ -76,7 +105,7 @@ async def export_in_child(
 ) -> Streamed:
     """Write ``plan``'s export into the file ``path`` from a child process; the event loop only
     waits. Errors in the child are raised here."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool = child_pool()
     try:
         # submit() starts the child and pickles the plan on the calling thread: not the loop's.
         future = await asyncio.to_thread(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from json.encoder import encode_basestring
 from typing import Any, BinaryIO, NamedTuple
 
 from bot.core.export_model import (
@@ -99,8 +100,9 @@ def _head(
     }
 
 
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+#: ``json.dumps(text, ensure_ascii=False)`` for a string, without building an encoder per call
+#: (what ``dumps`` itself ends in for a ``str``; 560,000 calls in a 100k-reflection export).
+_string: Callable[[str], str] = encode_basestring
 
 
 class JsonStream:
@@ -140,17 +142,20 @@ class JsonStream:
         if any(r.brew_number != brew.number for r in reflections):
             raise ValueError(f"A reflection passed with brew {brew.number} belongs to another")
         columns = prompt_columns(self._prompts, reflections)
-        keys = [c.key for c in columns]
-        write = self._text.write
+        # Each key's start of line is the same for every reflection: encoded once per brew.
+        keyed = [(c.key, f"        {_string(c.key)}: ") for c in columns]
+        string = _string
         brew_number = str(brew.number)
+        parts: list[str] = []
         for r in ordered_reflections(reflections, columns):
-            answers = [
-                f"        {_string(k)}: {_string(r.answers[k].strip())}"
-                for k in keys
-                if k in r.answers and r.answers[k] and r.answers[k].strip()
-            ]
+            get = r.answers.get
+            answers = []
+            for key, lead in keyed:
+                text = get(key)
+                if text and (text := text.strip()):
+                    answers.append(lead + string(text))
             body = "{\n" + ",\n".join(answers) + "\n      }" if answers else "{}"
-            write(
+            parts.append(
                 ("\n    {\n" if self._first else ",\n    {\n")
                 + f'      "brew_number": {brew_number},\n'
                 f'      "date": "{r.date.isoformat()}",\n'
@@ -159,6 +164,7 @@ class JsonStream:
                 "    }"
             )
             self._first = False
+        self._text.write("".join(parts))
 
     def close(self) -> None:
         """End the document and flush; ``out`` stays open for the caller."""

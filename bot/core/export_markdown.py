@@ -40,12 +40,13 @@ from urllib.parse import quote
 from bot.core.export_model import (
     COLLECTION_HEADING,
     COLLECTION_NOTE,
-    AnswerRow,
     BrewSummary,
     ChartBy,
     PromptColumn,
     ReflectionRecord,
-    answer_rows,
+    SortedAnswer,
+    answer_columns,
+    answers_by_prompt,
     chart_alt_text,
     consent_sentence,
     count_weeks,
@@ -54,7 +55,6 @@ from bot.core.export_model import (
     is_feedback,
     ordered_brews,
     plural,
-    prompt_columns,
     reflections_per_brew,
     weekly_alt_text,
 )
@@ -64,25 +64,43 @@ __all__ = ["MarkdownStream", "escape_markdown", "escape_markdown_inline", "to_ma
 
 # Characters that start Markdown (or Discord markdown) syntax anywhere in a line. ``$`` is GitHub
 # maths, ``~`` strikethrough, ``|`` tables and Discord spoilers, ``<`` HTML and autolinks.
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<|~#$])")
 # ``&amp;``-style entities would be decoded; a bare "&" is left readable.
 _ENTITY = re.compile(r"&(?=#?\w+;)")
-# Block syntax that only matters at the start of a line: quotes, bullets, setext underlines.
-_LINE_START = re.compile(r"^([>\-+=])")
 # "2024. A year" at the start of a line would become an ordered list.
 _ORDERED = re.compile(r"^(\d+)([.)])")
 _HARD_BREAK = "\\\n"
 
 
+# Most answers need none of the escaping: one search (or a membership test) tells, and the
+# rest is skipped. The inline characters are each given a backslash by one ``str.translate``.
+_NEEDS_INLINE = re.compile(r"[\\`*_\[\]<|~#$]")
+_INLINE_TABLE = str.maketrans({c: "\\" + c for c in "\\`*_[]<|~#$"})
+# Block syntax that only matters at the start of a line: quotes, bullets, setext underlines.
+_LINE_START_CHARS = frozenset(">-+=")
+
+
 def _escape_line(line: str) -> str:
-    line = _INLINE_SPECIAL.sub(r"\\\1", line)
-    line = _ENTITY.sub(r"\\&", line)
-    line = _LINE_START.sub(r"\\\1", line)
-    return _ORDERED.sub(r"\1\\\2", line)
+    if _NEEDS_INLINE.search(line):
+        line = line.translate(_INLINE_TABLE)
+    if "&" in line:
+        line = _ENTITY.sub(r"\\&", line)
+    if not line:
+        return line
+    first = line[0]
+    if first in _LINE_START_CHARS:
+        return "\\" + line
+    if first.isdigit():
+        return _ORDERED.sub(r"\1\\\2", line)
+    return line
 
 
 def _escaped_lines(text: str) -> list[str]:
-    lines = (line.strip() for line in neutralise_mentions(text).split("\n"))
+    if "@" in text:
+        text = neutralise_mentions(text)
+    if "\n" not in text:
+        line = text.strip()
+        return [_escape_line(line)] if line else []
+    lines = (line.strip() for line in text.split("\n"))
     return [_escape_line(line) for line in lines if line]
 
 
@@ -106,14 +124,13 @@ def _bullet(text: str) -> str:
 
 
 def _quotes(
-    rows: Sequence[AnswerRow], noun: str = "reflection", nouns: str = "reflections"
+    answers: Sequence[SortedAnswer], noun: str = "reflection", nouns: str = "reflections"
 ) -> list[str]:
     """Consented answers as bullets, then a count of the ones shared privately."""
-    shared = [r.answer for r in rows if r.consent]
-    private = len(rows) - len(shared)
-    out: list[str] = []
+    out = [_bullet(text) for _, text, consent in answers if consent]
+    shared = len(out)
+    private = len(answers) - shared
     if shared:
-        out += [_bullet(text) for text in shared]
         out.append("")
     if private:
         more = "more " if shared else ""
@@ -225,10 +242,11 @@ def _header(
 def _brew_section(
     brew: BrewSummary,
     received: int,
-    rows: Sequence[AnswerRow],
+    grouped: Mapping[str, Sequence[SortedAnswer]],
     columns: Sequence[PromptColumn],
 ) -> list[str]:
-    """One brew's ``##`` section; ``rows`` are its answers other than feedback."""
+    """One brew's ``##`` section; ``grouped`` is its answers by prompt key
+    (:func:`~bot.core.export_model.answers_by_prompt`), feedback left out here."""
     out = [
         f"## Brew {brew.number}: {escape_markdown_inline(brew.title)}",
         "",
@@ -243,18 +261,12 @@ def _brew_section(
     out += ["### What we heard", ""]
     if not received:
         return [*out, "No reflections were received for this brew.", ""]
-    if not rows:
+    columns = [c for c in columns if not is_feedback(c) and grouped.get(c.key)]
+    if not columns:
         return [*out, "The reflections for this brew were feedback on the session only.", ""]
-    by_prompt: dict[str, list[AnswerRow]] = {}
-    for row in rows:
-        by_prompt.setdefault(row.prompt.key, []).append(row)
     for column in columns:
-        if is_feedback(column):
-            continue
-        column_rows = by_prompt.get(column.key, [])
-        if column_rows:
-            out += [f"#### {escape_markdown_inline(column.label)}", ""]
-            out += _quotes(column_rows)
+        out += [f"#### {escape_markdown_inline(column.label)}", ""]
+        out += _quotes(grouped[column.key])
     return out
 
 
@@ -312,19 +324,19 @@ class MarkdownStream:
 
     def add(self, brew: BrewSummary, reflections: Sequence[ReflectionRecord]) -> None:
         """Write one brew's section and set its quoted feedback aside for the end."""
-        columns = prompt_columns(self._prompts, reflections)
-        rows = answer_rows((brew,), reflections, self._prompts)
-        others = [r for r in rows if not is_feedback(r.prompt)]
+        grouped = answers_by_prompt(reflections)
+        columns = answer_columns(self._prompts, grouped)
         received = self._per_brew.get(brew.number, 0)
-        self._write(_brew_section(brew, received, others, columns))
-        for row in rows:
-            if not is_feedback(row.prompt):
+        self._write(_brew_section(brew, received, grouped, columns))
+        for column in columns:
+            answers = grouped.get(column.key)
+            if not answers or not is_feedback(column):
                 continue
-            if row.consent:
-                self._feedback_shared += 1
-                self._spool.write(_bullet(row.answer) + "\n")
-            else:
-                self._feedback_private += 1
+            shared = [_bullet(text) + "\n" for _, text, consent in answers if consent]
+            self._feedback_shared += len(shared)
+            self._feedback_private += len(answers) - len(shared)
+            if shared:
+                self._spool.write("".join(shared))
 
     def close(self) -> None:
         """Write the feedback and the note on how this was collected; ``out`` stays open."""

@@ -13,29 +13,47 @@ Two ways to read:
   the regional report).
 
 Both read plain columns (no ORM objects) and apply :func:`bot.core.export_model.quotable`
-per brew, which is all that rule looks at.
+per brew, which is all that rule looks at. From a SQLite file, CSV, JSON and the Markdown report
+are read by :mod:`bot.db.exports_sqlite` instead: the same queries on plain ``sqlite3``, without
+SQLAlchemy's per-row cost (``brewhost export``, and ``/brew export``'s child process).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Integer, NullPool, case, func, select
-from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import Integer, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.export import BrewSummary, ReflectionRecord
-from bot.core.export_model import MIN_PEOPLE_PER_CONSENT_GROUP, ordered_brews, quotable
+from bot.core.export_model import (
+    MIN_PEOPLE_PER_CONSENT_GROUP,
+    BrewSummary,
+    ReflectionRecord,
+    ordered_brews,
+    quotable,
+)
 from bot.core.reflections import Prompt
+from bot.db.export_records import (
+    BATCH_ROWS,
+    EXPORTED_STATUSES,
+    QUERY_BREWS,
+    QUERY_ROWS,
+    ExportData,
+    ExportFilter,
+    ExportPlan,
+    chunks,
+    collect,
+    ordered,
+)
 from bot.db.models import Brew, GuildSettings, Reflection
 
 __all__ = [
+    "BATCH_ROWS",
     "EXPORTED_STATUSES",
+    "QUERY_BREWS",
+    "QUERY_ROWS",
     "ExportData",
     "ExportFilter",
     "ExportPlan",
@@ -43,30 +61,7 @@ __all__ = [
     "load_export",
     "plan_export",
     "stream_brews",
-    "stream_brews_sync",
-    "sync_reader",
 ]
-
-#: Brews that reached their rooms; open, cancelled and failed brews have nothing to report.
-EXPORTED_STATUSES = ("running", "ended")
-
-
-@dataclass(frozen=True)
-class ExportFilter:
-    guild_id: int | None = None
-    brew_number: int | None = None
-    since: date | None = None
-
-
-@dataclass(frozen=True)
-class ExportData:
-    brews: tuple[BrewSummary, ...]
-    reflections: tuple[ReflectionRecord, ...]
-    prompts: tuple[Prompt, ...] = field(default=())
-
-    @property
-    def areas(self) -> set[str]:
-        return {b.area.strip() for b in self.brews if b.area and b.area.strip()}
 
 
 def _brews_query(flt: ExportFilter) -> Any:
@@ -90,41 +85,6 @@ async def export_guild_ids(session: AsyncSession, flt: ExportFilter) -> list[int
     return list(
         await session.scalars(select(inner.c.guild_id).distinct().order_by(inner.c.guild_id))
     )
-
-
-#: Reflections asked for in one query (several small brews together, or one big brew).
-QUERY_ROWS = 4000
-#: Brews asked for in one query when the plan has no counts.
-QUERY_BREWS = 20
-#: Rows fetched from the cursor at a time; the event loop gets a turn between batches.
-BATCH_ROWS = 500
-
-
-@dataclass(frozen=True)
-class ExportPlan:
-    """What an export covers, before any reflection is read: the brews (in date order, then
-    number), their database ids, and how many reflections each has and may be quoted."""
-
-    brews: tuple[BrewSummary, ...]
-    brew_ids: Mapping[int, int]
-    received: Mapping[int, int]
-    quotable_yes: Mapping[int, int]
-    prompts: tuple[Prompt, ...] = field(default=())
-    #: False when the counts were not asked for (``received`` and ``quotable_yes`` empty).
-    counted: bool = True
-
-    @property
-    def reflections(self) -> int:
-        return sum(self.received.values())
-
-    @property
-    def consented(self) -> int:
-        """Reflections that exports show as quotable (after :func:`quotable`'s rule)."""
-        return sum(self.quotable_yes.values())
-
-    @property
-    def areas(self) -> set[str]:
-        return {b.area.strip() for b in self.brews if b.area and b.area.strip()}
 
 
 async def plan_export(
@@ -184,45 +144,10 @@ async def plan_export(
     return ExportPlan(tuple(ordered_brews(brews)), ids, received, yes, tuple(prompts), counts)
 
 
-def _chunks(
-    plan: ExportPlan, brews: Iterable[BrewSummary], rows: int
-) -> Iterable[list[BrewSummary]]:
-    """Consecutive brews grouped so one query asks for about ``rows`` reflections (or
-    :data:`QUERY_BREWS` brews when they were not counted)."""
-    chunk: list[BrewSummary] = []
-    size = 0
-    for brew in brews:
-        count = plan.received.get(brew.number, 0) if plan.counted else rows // QUERY_BREWS
-        if chunk and size + count > rows:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(brew)
-        size += count
-    if chunk:
-        yield chunk
-
-
-def _ordered(plan: ExportPlan, order: Literal["date", "number"]) -> Sequence[BrewSummary]:
-    return plan.brews if order == "date" else sorted(plan.brews, key=lambda b: b.number)
-
-
 def _reflections_query(brew_ids: Iterable[int]) -> Any:
     return select(
         Reflection.brew_id, Reflection.submitted_on, Reflection.consent, Reflection.answers
     ).where(Reflection.brew_id.in_(list(brew_ids)))
-
-
-def _collect(
-    rows: Iterable[Any], wanted: Mapping[int, int], found: dict[int, list[ReflectionRecord]]
-) -> None:
-    """Rows ``(brew id, date, consent, answers)`` as records, under their brew's number."""
-    for brew_id, day, consent, answers in rows:
-        number = wanted[brew_id]
-        found[number].append(
-            ReflectionRecord(
-                number, day, bool(consent), {str(k): str(v) for k, v in (answers or {}).items()}
-            )
-        )
 
 
 async def stream_brews(
@@ -239,59 +164,16 @@ async def stream_brews(
     Rows come from a server-side cursor ``batch_rows`` at a time, so the event loop gets a turn
     between batches. Reflections come in storage order within a brew; the writers sort them.
     """
-    for chunk in _chunks(plan, _ordered(plan, order), query_rows):
+    for chunk in chunks(plan, ordered(plan, order), query_rows):
         wanted = {plan.brew_ids[b.number]: b.number for b in chunk}
         found: dict[int, list[ReflectionRecord]] = {b.number: [] for b in chunk}
         if not plan.counted or any(plan.received.get(b.number, 0) for b in chunk):
             query = _reflections_query(wanted).execution_options(yield_per=batch_rows)
             result = await session.stream(query)
             async for batch in result.partitions():
-                _collect(batch, wanted, found)
+                collect(batch, wanted, found)
         for brew in chunk:
             yield brew, quotable(found.pop(brew.number))
-
-
-def stream_brews_sync(
-    conn: Connection,
-    plan: ExportPlan,
-    *,
-    order: Literal["date", "number"] = "date",
-    query_rows: int = QUERY_ROWS,
-) -> Iterator[tuple[BrewSummary, list[ReflectionRecord]]]:
-    """:func:`stream_brews` on a blocking connection from :func:`sync_reader`, for a worker
-    thread (or a command line) that reads and writes without an event loop in between."""
-    for chunk in _chunks(plan, _ordered(plan, order), query_rows):
-        wanted = {plan.brew_ids[b.number]: b.number for b in chunk}
-        found: dict[int, list[ReflectionRecord]] = {b.number: [] for b in chunk}
-        if not plan.counted or any(plan.received.get(b.number, 0) for b in chunk):
-            _collect(conn.execute(_reflections_query(wanted)), wanted, found)
-        for brew in chunk:
-            yield brew, quotable(found.pop(brew.number))
-
-
-@contextmanager
-def sync_reader(url: str) -> Iterator[Connection | None]:
-    """A blocking, read-only connection to the SQLite file behind ``url``, or ``None`` where
-    there is none to open (PostgreSQL, whose driver here is async only; an in-memory database,
-    which another connection would not see).
-
-    An export reads 100,000 reflections; through the async driver every batch crosses to its
-    thread and back, which costs about as much again as reading them. A plain connection in
-    the export's own worker thread reads at SQLite's own speed and leaves the event loop alone.
-    """
-    parsed = make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        yield None
-        return
-    engine = create_sync_engine(parsed.set(drivername="sqlite"), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA query_only=ON")
-            conn.exec_driver_sql("PRAGMA busy_timeout=5000")
-            yield conn
-    finally:
-        engine.dispose()
 
 
 async def load_export(

@@ -137,3 +137,52 @@ def test_round_trip_any_text(text: str) -> None:
     expected = neutralise_formula(text)
     assert rows[1][1] == expected
     assert rows[1][6] == neutralise_formula(text.strip())
+
+
+_AWKWARD = st.text(
+    alphabet=st.sampled_from(
+        [*'aB ,"\r\n=+-@\t#*&<>1.)\\|é', "\u2028", "\x00", "\x0b", "\x85", ";"]
+    ),
+    max_size=10,
+)
+
+
+@given(
+    titles=st.lists(_AWKWARD.filter(bool), min_size=1, max_size=3),
+    questions=st.lists(_AWKWARD, min_size=3, max_size=3),
+    answers=st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.booleans(),
+            st.dictionaries(st.sampled_from(["missing", "next", "feedback", "zz"]), _AWKWARD),
+        ),
+        max_size=12,
+    ),
+)
+@settings(max_examples=150, deadline=None)
+def test_the_streamed_csv_quotes_every_cell_as_the_csv_module_does(
+    titles: list[str], questions: list[str], answers: list[tuple[int, bool, dict[str, str]]]
+) -> None:
+    """:class:`CsvStream` quotes the brew's cells once per prompt and each answer itself; with
+    quotes, commas, line breaks and formula characters anywhere, its bytes are still
+    :func:`to_csv`'s (which leaves every cell to the ``csv`` module)."""
+    from bot.core.export_csv import CsvStream
+    from bot.core.export_model import quotable
+
+    made = [
+        BrewSummary(i + 1, title, "Norfolk, \"x\"" if i else None, questions[i],
+                    date(2024, 1, 1 + i), 5, 2)
+        for i, title in enumerate(titles)
+    ]  # fmt: skip
+    records = quotable(
+        [
+            ReflectionRecord(made[i % len(made)].number, date(2024, 1, 1), yes, given_answers)
+            for i, yes, given_answers in answers
+        ]
+    )
+    out = io.BytesIO()
+    stream = CsvStream(out, PROMPTS)
+    for brew in made:
+        stream.add(brew, [r for r in records if r.brew_number == brew.number])
+    stream.close()
+    assert out.getvalue() == to_csv(made, records, PROMPTS)

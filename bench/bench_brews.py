@@ -45,6 +45,15 @@ SPEED = 60.0
 TURN_S = 120  # 2 s at SPEED
 RESTART_TURN_S = 1200
 MESSAGES = "/channels/{channel_id}/messages"
+#: The turn benchmark's brew settings written to the bot process's ``[brew]`` section.
+TURN_BREW = (
+    "group_size",
+    "arrive_seconds",
+    "think_seconds",
+    "turn_seconds",
+    "nudge_seconds",
+    "length_minutes",
+)
 #: What every engine of this process has sent to the database (statements, commits, ...).
 ROUND_TRIPS: Counter[str] = Counter()
 
@@ -127,8 +136,13 @@ class TurnRun:
 
 
 # --------------------------------------------------------------------------- turn lateness
-async def turns_once(work: Path, rooms: int, profile: Path | None = None) -> TurnRun:
+async def turns_once(
+    work: Path, rooms: int, profile: Path | None = None, *, apart: bool = True
+) -> TurnRun:
+    """One run; ``apart`` runs the bot as ``brewhost run`` in its own process
+    (:mod:`turns_apart`), else on the simulator's own event loop."""
     from bench_open_rooms import seat_everyone
+    from turns_apart import bot_apart
 
     from bot.config import BrewDefaults
     from bot.db.bench_sql import room_deadlines
@@ -141,7 +155,7 @@ async def turns_once(work: Path, rooms: int, profile: Path | None = None) -> Tur
     await asyncio.to_thread(upgrade, db_url)
     brew = BrewDefaults(
         group_size=4,
-        arrive_seconds=3600,
+        arrive_seconds=1800,  # the most a config file allows
         think_seconds=600,
         turn_seconds=TURN_S,
         nudge_seconds=20,
@@ -156,9 +170,16 @@ async def turns_once(work: Path, rooms: int, profile: Path | None = None) -> Tur
         rate_limits=RateLimitPolicy.off(),
         server="Bench Network",
         boot_within=60,
-    ) as stage:
-        await stage.start()
-        await seat_everyone(stage)
+    ) as stage, contextlib.AsyncExitStack() as elsewhere:
+        apart_bot = None
+        if apart:
+            settings = {k: getattr(brew, k) for k in TURN_BREW}
+            apart_bot = await elsewhere.enter_async_context(
+                bot_apart(stage, work, settings, SPEED, profile)
+            )
+        else:
+            await stage.start()
+            await seat_everyone(stage)
         sim, world = stage.sim, stage.world
         rec = await stage.command(world.facilitator, "brew start", question="What's missing?")
         await stage.final_text(rec, within=300)
@@ -173,7 +194,11 @@ async def turns_once(work: Path, rooms: int, profile: Path | None = None) -> Tur
         await asyncio.sleep(0.5)
         watch = PostWatch(sim)
         counts = ROUND_TRIPS.copy()
-        profiler = _start_profile(profile)
+        if apart_bot is not None:
+            apart_bot.begin()
+            profiler = None
+        else:
+            profiler = _start_profile(profile)
         rec = await stage.command(world.facilitator, "brew next", within=10)  # Think -> turns
         # What the timetable promises each room, read from the database as soon as the room's
         # first turn is stored: prompt k (k >= 2) is due (k - 1) turns after the first turn
@@ -206,8 +231,13 @@ async def turns_once(work: Path, rooms: int, profile: Path | None = None) -> Tur
         with contextlib.suppress(TimeoutError):  # missing prompts are counted below
             await wait_until(all_four, max(0.0, give_up - sim.now()), step=0.05)
         observed_until = sim.now()
-        _stop_profile(profiler, profile)
-        used = ROUND_TRIPS - counts
+        if apart_bot is not None:
+            used = Counter(await apart_bot.counts())
+            if profile is not None:
+                print(f"  profile written to {profile}", flush=True)
+        else:
+            _stop_profile(profiler, profile)
+            used = ROUND_TRIPS - counts
         prompts = watch.turn_prompts()
         doubled = watch.doubled()
     late: list[float] = []
@@ -230,16 +260,21 @@ async def turns_once(work: Path, rooms: int, profile: Path | None = None) -> Tur
         missing=missing,
         doubled=doubled,
         statements_per_prompt=used["statements"] / posted,
-        commits_per_prompt=used["commit"] / posted,
+        commits_per_prompt=used["sa_commit"] / posted,
     )
 
 
-async def bare_posts(rooms: int, waves: int = 3) -> list[float]:
+async def bare_posts(rooms: int, waves: int = 3, *, apart: bool = True) -> list[float]:
     """The floor: a bare discord.py client (no Brew Host code) on the same simulator, limits
     off, sends one message shaped like a turn prompt (a ping, four buttons) to each of
     ``rooms`` channels at once, ``waves`` times, one turn apart. Returns each message's arrival
     at the simulator minus the moment its wave was due (ms): no timer, no database, only the
-    sends, so no bot can post 160 prompts with less lateness than this in this process."""
+    sends, so no bot can post 160 prompts with less lateness than this in this set-up.
+    ``apart`` runs the client in its own process (:mod:`turns_apart`), as the bot is."""
+    if apart:
+        from turns_apart import bare_posts_apart
+
+        return await bare_posts_apart(rooms, TURN_S / SPEED, waves)
     import discord
 
     from discordsim import GUILD_TEXT, DiscordSimulator, RateLimitPolicy
@@ -551,7 +586,11 @@ async def run(
     sizes: tuple[int, ...] = (40, 160),
     profile_dir: Path | None = None,
     trace: bool = False,
+    *,
+    apart_turns: bool = True,
 ) -> list[Metric]:
+    """``apart_turns``: the turn benchmark's bot and floor client each in a process of their
+    own (the default), else on the simulator's loop."""
     metrics: list[Metric] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -564,7 +603,7 @@ async def run(
                 runs: list[TurnRun] = []
                 for i in range(repeat):
                     profile = profile_dir / f"turns{rooms}-{i + 1}.prof" if profile_dir else None
-                    run_ = await turns_once(work, rooms, profile)
+                    run_ = await turns_once(work, rooms, profile, apart=apart_turns)
                     runs.append(run_)
                     print(
                         f"  turns {rooms} rooms run {i + 1}: late against the timetable p50 "
@@ -576,7 +615,7 @@ async def run(
                         f"{run_.commits_per_prompt:.2f} commits per prompt",
                         flush=True,
                     )
-                floors = [await bare_posts(rooms) for _ in range(repeat)]
+                floors = [await bare_posts(rooms, apart=apart_turns) for _ in range(repeat)]
                 print(
                     f"  floor, bare discord.py, {rooms} posts at once: p99 "
                     + ", ".join(f"{percentile(f, 99):.0f}" for f in floors)
@@ -731,13 +770,27 @@ def main() -> int:
         action="store_true",
         help="memory: also run the bot under tracemalloc and print its growth by package",
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="turns: run the bot and the floor's bare client on the simulator's event loop "
+        "(the earlier set-up) instead of each in a process of its own",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here (for run_all)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     metrics = asyncio.run(
-        run(args.repeat, args.only, args.brews, args.rooms, args.profile, args.trace)
+        run(
+            args.repeat,
+            args.only,
+            args.brews,
+            args.rooms,
+            args.profile,
+            args.trace,
+            apart_turns=not args.in_process,
+        )
     )
     if args.json:
         args.json.write_text(json.dumps([m.as_dict() for m in metrics]), encoding="utf-8")

@@ -47,12 +47,27 @@ def write_config(
 
 
 class BotProcess:
-    """One ``brewhost run`` process; ``traced`` runs it under :mod:`traced_bot`."""
+    """One ``brewhost run`` process; ``traced`` runs it under :mod:`traced_bot`, ``script``
+    under another wrapper of ``bot.cli.main`` (such as :mod:`counted_bot`), with ``env`` added
+    to its environment."""
 
-    def __init__(self, sim: Any, config: Path, *, traced: bool = False) -> None:
+    def __init__(
+        self,
+        sim: Any,
+        config: Path,
+        *,
+        traced: bool = False,
+        script: Path | None = None,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> None:
         self.sim = sim
         self.config = config
         self.traced = traced
+        self.script = TRACED if traced else script
+        self.extra_env = env or {}
+        #: Where its stdout and stderr go (nowhere by default).
+        self.log = log
         self.trace_out = config.with_name(f"trace-{os.getpid()}.json")
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -60,11 +75,12 @@ class BotProcess:
         """Start it and wait until it has registered its slash commands (in ``setup_hook``,
         before it connects) and connected to the gateway."""
         synced = command_syncs(self.sim)
-        entry = [str(TRACED)] if self.traced else ["-m", "bot"]
+        entry = [str(self.script)] if self.script else ["-m", "bot"]
         env = dict(
             os.environ,
             BREWHOST_TOKEN=self.sim.bot_token,
             BREWHOST_TRACE_OUT=str(self.trace_out),
+            **self.extra_env,
         )
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -74,8 +90,8 @@ class BotProcess:
             str(self.config),
             env=env,
             cwd=self.config.parent,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+            stdout=log.open("ab") if (log := self.log) else asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.STDOUT if self.log else asyncio.subprocess.DEVNULL,
         )
         try:
             await self.sim.wait_for(lambda: command_syncs(self.sim) > synced, timeout=within)

@@ -162,15 +162,18 @@ async def turns_once(
         length_minutes=120,
     )
     period = TURN_S / SPEED
-    async with open_stage(
-        db_url,
-        people=rooms * 4,
-        brew=brew,
-        speed=SPEED,
-        rate_limits=RateLimitPolicy.off(),
-        server="Bench Network",
-        boot_within=60,
-    ) as stage, contextlib.AsyncExitStack() as elsewhere:
+    async with (
+        open_stage(
+            db_url,
+            people=rooms * 4,
+            brew=brew,
+            speed=SPEED,
+            rate_limits=RateLimitPolicy.off(),
+            server="Bench Network",
+            boot_within=60,
+        ) as stage,
+        contextlib.AsyncExitStack() as elsewhere,
+    ):
         apart_bot = None
         if apart:
             settings = {k: getattr(brew, k) for k in TURN_BREW}
@@ -213,8 +216,10 @@ async def turns_once(
                 raise TimeoutError("some rooms were never seen taking turns")
             promised = await asyncio.to_thread(room_deadlines, db_path)
             for channel in texts:
+                if channel in first_ends or channel not in promised:  # (not running yet)
+                    continue
                 phase, index, ends = promised[channel]
-                if channel not in first_ends and phase == "turns":
+                if phase == "turns":
                     stamp = ends.replace(tzinfo=UTC).timestamp() - offset
                     first_ends[channel] = stamp - index * period
             await asyncio.sleep(0.05)

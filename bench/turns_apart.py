@@ -19,7 +19,6 @@ in its collector's pauses, and the figure is the sum of both. Here:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT
 
 COUNTED = ROOT / "bench" / "counted_bot.py"
+SELF = Path(__file__).resolve()
 
 
 class BotApart:
@@ -111,8 +111,7 @@ async def bare_posts_apart(rooms: int, period: float, waves: int = 3) -> list[fl
         assert abs(sim.now() - time.monotonic()) < 0.001, "the simulator's clock was moved"
         guild = sim.create_guild("Floor")
         channels = [
-            sim.create_channel(guild.id, f"room-{i + 1}", type=GUILD_TEXT).id
-            for i in range(rooms)
+            sim.create_channel(guild.id, f"room-{i + 1}", type=GUILD_TEXT).id for i in range(rooms)
         ]
         people = [sim.create_member(guild.id, f"P{i}").id for i in range(rooms)]
         watch = PostWatch(sim)
@@ -127,7 +126,7 @@ async def bare_posts_apart(rooms: int, period: float, waves: int = 3) -> list[fl
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(Path(__file__).resolve()),
+            str(SELF),
             json.dumps(args),
             env=dict(os.environ, BREWHOST_TOKEN=sim.bot_token),
             stdout=asyncio.subprocess.PIPE,
@@ -139,7 +138,8 @@ async def bare_posts_apart(rooms: int, period: float, waves: int = 3) -> list[fl
         arrived = watch.turn_prompts()
         late: list[float] = []
         for wave in range(waves):
-            late += [(a[wave + 2] - due[wave + 1]) * 1000 for a in arrived.values() if wave + 2 in a]
+            moment = due[wave + 1]
+            late += [(a[wave + 2] - moment) * 1000 for a in arrived.values() if wave + 2 in a]
         return late
     finally:
         await sim.close()
@@ -157,7 +157,8 @@ async def _bare_client(args: dict[str, Any]) -> list[float]:
     discord.http.Route.BASE = args["api"]
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(args["gateway"])
     client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
-    task = asyncio.create_task(client.start(os.environ["BREWHOST_TOKEN"]))
+    await client.login(os.environ["BREWHOST_TOKEN"])
+    task = asyncio.create_task(client.connect())
     async with asyncio.timeout(30):
         await client.wait_until_ready()
     found = client.get_guild(args["guild"])

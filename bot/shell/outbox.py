@@ -62,7 +62,9 @@ from bot.shell.outbox_rules import (
     is_stale,
     moment_of,
     room_context,
+    unlinked_words,
 )
+from bot.shell.room_effects import delete_room_channels, recall
 from bot.shell.timers import Retry, Timers
 from bot.shell.ui.room import room_view
 
@@ -85,6 +87,19 @@ class _Done:
 
     ids: list[int] = field(default_factory=list)
     last_posted_id: int | None = None
+
+
+@dataclass
+class _Held:
+    """A room's flush lock as held by one flush, given back once (see ``_carry_out_rows``)."""
+
+    lock: asyncio.Lock
+    held: bool = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.lock.release()
 
 
 class Outbox:
@@ -113,6 +128,11 @@ class Outbox:
         self._told: set[tuple[int, str]] = set()
         #: Rooms whose history has been compared with the outbox since this process started.
         self._history_checked: set[int] = set()
+        #: Per room, the nonces of rows this process carried out, True once their record is
+        #: committed. A flush may start before an earlier flush's record is in (see
+        #: ``_carry_out_rows``): it takes those rows as done and records them too. Entries
+        #: recorded are dropped under the flush lock before the next read (``_purge``).
+        self._carried: dict[int, dict[str, bool]] = {}
         #: Rows written before this moment were written by an earlier process (the row's
         #: ``created_at`` is the database's wall clock, not the brew's clock).
         self.started_at = datetime.now(UTC)
@@ -216,11 +236,13 @@ class Outbox:
     async def flush_now(self, room_id: int) -> None:
         """Like :meth:`flush`, but a failure that may heal is raised as :class:`FlushFailed`
         (or the database's own error), for the caller to retry."""
-        lock = self._lock_in(room_id)
+        held = _Held(self._lock_in(room_id), held=False)
         try:
-            async with lock:
-                await self._flush(room_id)
+            await held.lock.acquire()
+            held.held = True
+            await self._flush(room_id, held)
         finally:
+            held.release()
             self._lock_out(room_id)
 
     def _lock_in(self, room_id: int) -> asyncio.Lock:
@@ -252,18 +274,19 @@ class Outbox:
             ),
         )
 
-    async def _flush(self, room_id: int) -> None:
+    async def _flush(self, room_id: int, held: _Held) -> None:
         # The room and its rows are read in one query, outside a transaction, and the session
         # is closed before Discord is called: a flush never holds a pooled connection across a
         # send, a move or a delete, so hundreds of rooms flushing at the same deadline do not
         # exhaust the pool. What was done is then recorded in one short write (:meth:`_record`).
+        self._purge(room_id)
         async with reading(self.services.sessions) as session:
             room, items = await repo.room_with_outbox(session, room_id)
         if not items or room is None or room.status == "opening":
             return  # nothing queued; or an opening room, whose rows wait for it to start
         # Closing the session detached ``room`` and ``items`` with everything loaded (the
         # room's brew and members are loaded eagerly); they are read, never written, below.
-        await self._carry_out_rows(room, items)
+        await self._carry_out_rows(room, items, held)
 
     async def claim(self, room_id: int) -> bool:
         """Take the room's flush lock now if it is free (a free asyncio lock is taken without
@@ -272,25 +295,30 @@ class Outbox:
         held = self._flush_locks.get(room_id)
         if held is not None and held.locked():
             return False
-        return await self._lock_in(room_id).acquire()
+        await self._lock_in(room_id).acquire()
+        self._purge(room_id)  # before the caller reads the rows
+        return True
 
     async def flush_claimed(self, room_id: int, room: Room | None, items: list[OutboxRow]) -> None:
         """:meth:`flush` for rows read (detached, the room's brew and members loaded) under the
         lock taken by :meth:`claim`, which this releases. Never raises."""
+        held = _Held(self._flush_locks[room_id])
         try:
             if items and room is not None and room.status != "opening":
-                await self._carry_out_rows(room, items)
+                await self._carry_out_rows(room, items, held)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("room %s: %s; will try again", room_id, describe(exc))
             self.retry_later(room_id)
         finally:
-            self._flush_locks[room_id].release()
+            held.release()
             self._lock_out(room_id)
 
-    async def _carry_out_rows(self, room: Room, items: list[OutboxRow]) -> None:
-        """Carry out a room's rows in order (the room's flush lock is held)."""
+    async def _carry_out_rows(self, room: Room, items: list[OutboxRow], held: _Held) -> None:
+        """Carry out a room's rows in order (the room's flush lock is ``held``), then record
+        them. The lock is given back before the record: the next flush (a deadline's prompt
+        after a nudge) need not wait for this one's write, and takes these rows as done."""
         room_id = room.id
         items.sort(key=lambda i: (i.kind != "guide", i.id))
         if room_id not in self._history_checked:
@@ -305,15 +333,38 @@ class Outbox:
             # items). Should the process die before this, the next flush finds the rows still
             # queued: their nonces (for a few minutes) and the history check after a restart
             # keep them from being posted twice.
+            ids = set(done.ids)
+            nonces = [i.nonce for i in items if i.id in ids]
+            self._carried.setdefault(room_id, {}).update(dict.fromkeys(nonces, False))
+            held.release()
             if done.ids:
                 await self._record(room_id, done.ids, last_posted_id=done.last_posted_id)
+            carried = self._carried.get(room_id, {})
+            carried.update({n: True for n in nonces if n in carried})  # (kept if it failed)
+            if self._flush_users.get(room_id, 0) <= 1:  # no other flush is reading: purge now
+                self._purge(room_id)
+
+    def _purge(self, room_id: int) -> None:
+        """Forget rows whose record is committed: called under the room's flush lock before
+        its rows are read (or with no other flush about), so no read that began before the
+        record can still see them."""
+        carried = self._carried.get(room_id)
+        if carried is not None:
+            for nonce in [n for n, recorded in carried.items() if recorded]:
+                del carried[nonce]
+            if not carried:
+                del self._carried[room_id]
 
     async def _carry_out_all(self, room: Room, items: Sequence[OutboxRow], done: _Done) -> None:
         """Carry out ``items`` in order, noting in ``done`` each one done or dropped."""
         room_id = room.id
         now = self.services.clock.now()
         posts_blocked = False
+        carried = self._carried.get(room_id, {})
         for item in items:
+            if item.nonce in carried:  # carried out by an earlier flush, its record not in yet
+                done.ids.append(item.id)
+                continue
             if is_stale(item, room, now, datetime.now(UTC)):
                 log.info("room %s: dropped a %s whose moment has passed", room_id, item.kind)
                 done.ids.append(item.id)
@@ -416,6 +467,7 @@ class Outbox:
         anything for every room it ever ran (their flush locks go by themselves)."""
         for room_id in room_ids:
             self._history_checked.discard(room_id)
+            self._carried.pop(room_id, None)
             self._told = {t for t in self._told if t[0] != room_id}
             self.timers.forget(f"flush-{room_id}")
 
@@ -452,7 +504,7 @@ class Outbox:
             )
         unlinked = self._unlinked(room) if item.kind == "guide" else []
         if unlinked:
-            text += " " + self._unlinked_words(unlinked, room)
+            text += " " + unlinked_words(unlinked, room)
         await self._say(room.id, f"{kind}:{item.kind}", text, unlinked)
 
     def _unlinked(self, room: Room) -> list[int]:
@@ -461,15 +513,6 @@ class Outbox:
         voice = self.client.get_channel(room.voice_channel_id or 0)
         inside = {m.id for m in voice.members} if isinstance(voice, discord.VoiceChannel) else set()
         return [m.user_id for m in room.members if m.user_id not in inside]
-
-    @staticmethod
-    def _unlinked_words(people: Sequence[int], room: Room) -> str:
-        names = ", ".join(f"<@{p}>" for p in people)
-        where = f"<#{room.text_channel_id}>" if room.text_channel_id else "their room"
-        return (
-            f"These people were not moved into the room and have not had a link to it: {names}. "
-            f"Your room is {where}."
-        )
 
     async def _stuck(self, room_id: int, exc: BaseException, seconds: float) -> None:
         async with reading(self.services.sessions) as session:
@@ -484,7 +527,7 @@ class Outbox:
         )
         unlinked = self._unlinked(room) if any(i.kind == "guide" for i in items) else []
         if unlinked:
-            text += " " + self._unlinked_words(unlinked, room)
+            text += " " + unlinked_words(unlinked, room)
         await self._say(room_id, "stuck-flush", text, unlinked)
 
     async def _healed(self, room_id: int) -> None:
@@ -500,9 +543,9 @@ class Outbox:
         if item.kind in ("post", "guide"):
             return await self._post(room, item)
         if item.kind == "recall" and guild is not None:
-            await self.recall(guild, room)
+            await recall(self.services, guild, room)
         elif item.kind == "cleanup" and guild is not None:
-            await self.delete_room_channels(guild, room)
+            await delete_room_channels(self.services, guild, room)
         return None
 
     async def _post(self, room: Room, item: OutboxRow) -> int | None:
@@ -529,39 +572,3 @@ class Outbox:
             )
         message_id = getattr(sent, "id", None)
         return message_id if isinstance(message_id, int) else None
-
-    async def recall(self, guild: discord.Guild, room: Room) -> None:
-        """Move everyone still in the room's voice channel back to the main voice channel."""
-        async with self.services.sessions() as session:
-            settings = await repo.settings_for(session, guild.id)
-            main_id = settings.main_voice_channel_id
-            await session.commit()
-        target = guild.get_channel(main_id) if main_id else None
-        voice = guild.get_channel(room.voice_channel_id or 0)
-        if not isinstance(voice, discord.VoiceChannel) or not isinstance(
-            target, discord.VoiceChannel
-        ):
-            return
-        results = await asyncio.gather(
-            *(m.move_to(target, reason="Brew finished") for m in voice.members),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, Exception):
-                log.info("room %s: could not move someone back: %s", room.id, result)
-
-    async def delete_room_channels(self, guild: discord.Guild, room: Room) -> None:
-        # Marked first, so the channel-deleted events that follow are not taken for a fault.
-        async with self.services.sessions() as session:
-            fresh = await session.get(Room, room.id)
-            if fresh is not None and fresh.status == "running":
-                fresh.status = "ended"
-                await session.commit()
-        for channel_id in (room.text_channel_id, room.voice_channel_id):
-            channel = guild.get_channel(channel_id or 0)
-            if channel is None:
-                continue
-            try:
-                await channel.delete(reason="Brew finished")
-            except discord.NotFound:
-                pass

@@ -5,6 +5,7 @@ passed (:func:`is_stale`). Kept apart from :mod:`bot.shell.outbox` so each stays
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiohttp
@@ -106,3 +107,13 @@ def is_stale(item: OutboxRow, room: Room, now: datetime, wall_now: datetime) -> 
     if item.for_phase is not None and item.for_phase != room.phase:
         return True
     return item.for_turn is not None and item.for_turn != room.turn_index
+
+
+def unlinked_words(people: Sequence[int], room: Room) -> str:
+    """What the facilitator is told about the room's people who have had no link to it."""
+    names = ", ".join(f"<@{p}>" for p in people)
+    where = f"<#{room.text_channel_id}>" if room.text_channel_id else "their room"
+    return (
+        f"These people were not moved into the room and have not had a link to it: {names}. "
+        f"Your room is {where}."
+    )

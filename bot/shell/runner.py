@@ -46,6 +46,7 @@ from bot.shell.errors import only_pinging
 from bot.shell.outbox import BROADCAST_VALID_S, Outbox, describe
 from bot.shell.protocols import Change
 from bot.shell.recovery import advance_change, recover_guilds
+from bot.shell.room_effects import delete_room_channels, recall
 from bot.shell.timers import Deadlines, Retry, Timers
 
 log = logging.getLogger(__name__)
@@ -467,8 +468,8 @@ class BrewRunner:
         self.schedule(room_id, None)
         guild = self.client.get_guild(brew.guild_id)
         if guild is not None:
-            await self.outbox.recall(guild, room)
-            await self.outbox.delete_room_channels(guild, room)
+            await recall(self.services, guild, room)
+            await delete_room_channels(self.services, guild, room)
             async with self.services.sessions() as session:
                 fresh = await session.get(Room, room_id)
                 if fresh is not None:

@@ -193,10 +193,10 @@ async def test_a_rooms_flush_lock_exists_only_while_a_flush_holds_or_waits_for_i
     flush = s.outbox._flush
     seen: list[str] = []
 
-    async def slow(room_id: int) -> None:
+    async def slow(room_id: int, held: object) -> None:
         seen.append("start")
         await gate.wait()
-        await flush(room_id)
+        await flush(room_id, held)
         seen.append("end")
 
     monkeypatch.setattr(s.outbox, "_flush", slow)

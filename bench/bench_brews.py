@@ -294,7 +294,7 @@ async def bare_posts(rooms: int, waves: int = 3, *, apart: bool = True) -> list[
         ]
         people = [sim.create_member(guild.id, f"P{i}") for i in range(rooms)]
         with sim.patch_discord():
-            client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+            client = discord.Client(intents=discord.Intents(guilds=True), guild_ready_timeout=0.05)
             task = asyncio.create_task(client.start(sim.bot_token))
             await sim.wait_for(client.is_ready, 30)
             found = client.get_guild(guild.id)

@@ -156,7 +156,7 @@ async def _bare_client(args: dict[str, Any]) -> list[float]:
 
     discord.http.Route.BASE = args["api"]
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(args["gateway"])
-    client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    client = discord.Client(intents=discord.Intents(guilds=True), guild_ready_timeout=0.05)
     await client.login(os.environ["BREWHOST_TOKEN"])
     task = asyncio.create_task(client.connect())
     async with asyncio.timeout(30):

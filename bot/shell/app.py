@@ -32,6 +32,19 @@ log = logging.getLogger(__name__)
 EXTENSIONS: tuple[str, ...] = ("cogs.brew", "cogs.reflections")
 
 
+def intents() -> discord.Intents:
+    """discord.py's defaults without the message, typing and reaction events: Brew Host never
+    reads a message (its commands are slash commands, its buttons interactions), but with them
+    Discord sends it every message posted where it can see, its own included: 160 rooms'
+    prompts came back as 160 more events to decompress and parse while the next were going
+    out."""
+    chosen = discord.Intents.default()
+    chosen.guild_messages = chosen.dm_messages = False
+    chosen.guild_typing = chosen.dm_typing = False
+    chosen.guild_reactions = chosen.dm_reactions = False
+    return chosen
+
+
 class BrewBot(commands.Bot):
     def __init__(
         self,
@@ -47,7 +60,7 @@ class BrewBot(commands.Bot):
         discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             # No message cache: Brew Host never reads a cached message (interactions carry

@@ -13,7 +13,11 @@ lets one writer in at a time, the last room's prompt waits for every other room'
    core for each room's change at one moment, and commits every new state with every room's
    messages in **one** transaction; each room's next deadline is set before anything is sent;
 3. every room's rows, already in memory, are posted concurrently
-   (:meth:`bot.shell.outbox.Outbox.flush_claimed`): nothing is read again before the posts.
+   (:meth:`bot.shell.outbox.Outbox.flush_claimed`): nothing is read again before the posts. A
+   room whose outbox is still busy (its nudge going out a moment before its turn ends, say)
+   posts the same rows once it is free, less those that flush carried out
+   (:meth:`~bot.shell.outbox.Outbox.flush_enlisted`), rather than reading them again room by
+   room.
 
 The guarantees are those of the one-room path (:meth:`bot.shell.runner.BrewRunner.change_room`):
 nothing is posted before it is committed, and a room's lock and outbox lock are held across its
@@ -139,9 +143,13 @@ class RoomBatch:
             else:
                 await host.lock(room_id).acquire()
                 mine.append(room_id)
-        # Rooms whose outbox is free are posted from the rows read here; the others (still
-        # posting the last deadline's messages, say) flush once their outbox is free.
+        # Every room is posted from the rows read here: at once where its outbox is free, the
+        # others (still posting the last deadline's messages, a nudge say) once it is, less
+        # what that flush carried out meanwhile.
         claimed = {room_id for room_id in mine if await host.outbox.claim(room_id)}
+        enlisted = [room_id for room_id in mine if room_id not in claimed]
+        for room_id in enlisted:
+            host.outbox.enlist(room_id)
         one_by_one = asyncio.gather(
             *(host.change_room(r, change, respect_pause=respect_pause) for r in busy),
             return_exceptions=True,
@@ -151,7 +159,7 @@ class RoomBatch:
         rows: dict[int, list[OutboxRow]] = {}
         finished: set[int] = set()
         try:
-            rooms, rows, finished = await self._commit(mine, claimed, change, respect_pause)
+            rooms, rows, finished = await self._commit(mine, change, respect_pause)
         except Exception as exc:
             failed = dict.fromkeys(mine, exc)
             log.warning("%d rooms could not move on together (%s)", len(mine), exc)
@@ -159,13 +167,15 @@ class RoomBatch:
             one_by_one.cancel()
             for room_id in claimed:
                 await host.outbox.flush_claimed(room_id, None, [])  # only gives the lock back
+            for room_id in enlisted:
+                await host.outbox.flush_enlisted(room_id, None, [])  # only counts it out
             raise
         finally:
             for room_id in mine:
                 host.lock(room_id).release()
         await asyncio.gather(
             *(host.outbox.flush_claimed(r, rooms.get(r), rows.get(r, [])) for r in claimed),
-            *(host.outbox.flush(r) for r in rooms.keys() - claimed),
+            *(host.outbox.flush_enlisted(r, rooms.get(r), rows.get(r, [])) for r in enlisted),
         )
         for room_id, outcome in zip(busy, await one_by_one, strict=True):
             if isinstance(outcome, BaseException):
@@ -178,11 +188,11 @@ class RoomBatch:
         return failed
 
     async def _commit(
-        self, room_ids: list[int], claimed: set[int], change: Change, respect_pause: bool
+        self, room_ids: list[int], change: Change, respect_pause: bool
     ) -> tuple[dict[int, Room], dict[int, list[OutboxRow]], set[int]]:
         """One transaction: every room's change and messages. Returns the rooms changed
-        (detached, with brew and members), the outbox rows (old and new) of those whose outbox
-        lock is ``claimed``, and the brews a room finished in."""
+        (detached, with brew and members), their outbox rows (old and new), and the brews a
+        room finished in."""
         host = self.host
         if not room_ids:
             return {}, {}, set()
@@ -192,7 +202,7 @@ class RoomBatch:
         deadlines = dict.fromkeys(room_ids, None)  # gone, or no longer running: no timer
         async with host.services.sessions() as session:
             pending: dict[int, list[OutboxRow]] = {}
-            for row in await repo.outbox_of_rooms(session, sorted(claimed)):
+            for row in await repo.outbox_of_rooms(session, room_ids):
                 pending.setdefault(row.room_id, []).append(row)
             now = host.now()
             for room in await repo.load_rooms(session, room_ids):

@@ -130,8 +130,9 @@ class Outbox:
         self._history_checked: set[int] = set()
         #: Per room, the nonces of rows this process carried out, True once their record is
         #: committed. A flush may start before an earlier flush's record is in (see
-        #: ``_carry_out_rows``): it takes those rows as done and records them too. Entries
-        #: recorded are dropped under the flush lock before the next read (``_purge``).
+        #: ``_carry_out_rows``), or carry out rows read before it took the lock
+        #: (:meth:`enlist`): it takes those rows as done (recording them too). Nonces are
+        #: never reused, so keeping one longer is harmless; see ``_purge``.
         self._carried: dict[int, dict[str, bool]] = {}
         #: Rows written before this moment were written by an earlier process (the row's
         #: ``created_at`` is the database's wall clock, not the brew's clock).
@@ -299,6 +300,25 @@ class Outbox:
         self._purge(room_id)  # before the caller reads the rows
         return True
 
+    def enlist(self, room_id: int) -> None:
+        """Count the caller as waiting for a room's flush lock (one :meth:`claim` found busy)
+        before it reads the rows itself, then :meth:`flush_enlisted`: rows the holder carries
+        out meanwhile stay known as carried out (``_purge``)."""
+        self._lock_in(room_id)
+
+    async def flush_enlisted(self, room_id: int, room: Room | None, items: list[OutboxRow]) -> None:
+        """:meth:`flush_claimed` once the lock is free, for a room :meth:`enlist` ed (nothing to
+        wait for without ``items``). Never raises."""
+        if not items or room is None:
+            self._lock_out(room_id)
+            return
+        try:
+            await self._flush_locks[room_id].acquire()
+        except BaseException:
+            self._lock_out(room_id)
+            raise
+        await self.flush_claimed(room_id, room, items)
+
     async def flush_claimed(self, room_id: int, room: Room | None, items: list[OutboxRow]) -> None:
         """:meth:`flush` for rows read (detached, the room's brew and members loaded) under the
         lock taken by :meth:`claim`, which this releases. Never raises."""
@@ -341,15 +361,14 @@ class Outbox:
                 await self._record(room_id, done.ids, last_posted_id=done.last_posted_id)
             carried = self._carried.get(room_id, {})
             carried.update({n: True for n in nonces if n in carried})  # (kept if it failed)
-            if self._flush_users.get(room_id, 0) <= 1:  # no other flush is reading: purge now
-                self._purge(room_id)
+            self._purge(room_id)
 
     def _purge(self, room_id: int) -> None:
-        """Forget rows whose record is committed: called under the room's flush lock before
-        its rows are read (or with no other flush about), so no read that began before the
-        record can still see them."""
+        """Forget rows whose record is committed, when the caller is the room's only flush
+        (holding or waiting for its lock): a read that began before the record, which could
+        still see them, is always made by a flush counted there."""
         carried = self._carried.get(room_id)
-        if carried is not None:
+        if carried is not None and self._flush_users.get(room_id, 0) <= 1:
             for nonce in [n for n, recorded in carried.items() if recorded]:
                 del carried[nonce]
             if not carried:

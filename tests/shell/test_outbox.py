@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from bot.core.messages import Post
 from bot.db import repo
 from bot.db.models import Outbox as OutboxRow
 from bot.db.models import Room
+from bot.db.session import reading
 from bot.shell.outbox import Outbox
 from bot.shell.timers import Timers
 from bot.shell.ui import ids
@@ -210,6 +212,73 @@ async def test_a_rooms_flush_lock_exists_only_while_a_flush_holds_or_waits_for_i
     await asyncio.gather(first, second)
     assert seen == ["start", "end", "start", "end"]
     assert s.outbox._flush_locks == {} and s.outbox._flush_users == {}
+
+
+async def _until(condition: Callable[[], bool], tries: int = 1000) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("not within 5 s")
+
+
+def _slow_records(s: Setup, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Records of carried-out rows wait for the returned event before they are written."""
+    gate = asyncio.Event()
+    write = s.outbox._records._write
+
+    async def slow(done: list[Any]) -> None:
+        await gate.wait()
+        await write(done)
+
+    monkeypatch.setattr(s.outbox._records, "_write", slow)
+    return gate
+
+
+async def test_the_next_flush_goes_ahead_of_the_last_ones_record_and_repeats_none_of_it(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A room's nudge and its next prompt a moment later: the prompt's flush does not wait for
+    the nudge's record to be written (the lock is given back once the posts are done), and
+    takes the nudge's row, still in the database, as done rather than posting it again."""
+    s = setup
+    gate = _slow_records(s, monkeypatch)
+    await queue_posts(s, Post("nudge"))
+    first = asyncio.create_task(s.outbox.flush_now(s.room_id))
+    await _until(lambda: len(s.text.sent) == 1)
+    await queue_posts(s, Post("prompt"))
+    second = asyncio.create_task(s.outbox.flush_now(s.room_id))
+    await _until(lambda: len(s.text.sent) == 2)  # the nudge's record is still waiting
+    assert [m.text for m in s.text.sent] == ["nudge", "prompt"]
+    assert not first.done() and len(await rows(s)) == 2
+    gate.set()
+    await asyncio.gather(first, second)
+    assert await rows(s) == [] and s.outbox._carried == {}
+    await s.outbox.flush(s.room_id)
+    assert [m.text for m in s.text.sent] == ["nudge", "prompt"]
+
+
+async def test_rows_read_before_the_lock_are_not_posted_again_once_recorded(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch reads a busy room's rows in its transaction, then waits for the room's outbox
+    (``enlist`` / ``flush_enlisted``); meanwhile the flush that held it records its rows and
+    they are deleted. The rows read earlier still hold them: they are not posted again."""
+    s = setup
+    gate = _slow_records(s, monkeypatch)
+    await queue_posts(s, Post("nudge"))
+    first = asyncio.create_task(s.outbox.flush_now(s.room_id))
+    await _until(lambda: len(s.text.sent) == 1)
+    s.outbox.enlist(s.room_id)
+    async with reading(s.db.sessions) as session:
+        room, items = await repo.room_with_outbox(session, s.room_id)
+    assert [i.text for i in items] == ["nudge"]
+    gate.set()
+    await first
+    assert await rows(s) == []
+    await s.outbox.flush_enlisted(s.room_id, room, items)
+    assert [m.text for m in s.text.sent] == ["nudge"]
+    assert s.outbox._carried == {} and s.outbox._flush_users == {}
 
 
 async def test_writes_queue_in_asyncio_on_sqlite_only(setup: Setup) -> None:

@@ -2,9 +2,11 @@
 
 * **turn prompts** (40 and 160 rooms): every room is moved on together by ``/brew next``
   (Arrive, then Think, then the first turn), so all rooms' turn timers fall due at the same
-  moments. A turn ends ``T`` seconds after it began; the lateness of turn prompt *k* (k >= 2) is
-  its arrival at the simulator minus (prompt *k-1*'s arrival + ``T``): the timer's lateness plus
-  the difference of two posts' REST times. Nobody presses anything.
+  moments. The lateness of turn prompt *k* (k >= 2) is its arrival at the simulator minus the
+  moment the timetable (read from the database) promised it. Nobody presses anything. The bot
+  runs as ``brewhost run`` in a process of its own and the floor's bare discord.py client in
+  another (:mod:`turns_apart`), the simulator and the measuring in this one, as on Discord;
+  ``--in-process`` puts both on the simulator's loop (the earlier set-up).
 * **memory over brews**: brews of 8 people (2 rooms) run back to back on one ``brewhost run``
   process of its own (the simulator stays in this one); its resident memory after the first
   brew and after the last, and the slope per 100 brews. ``--trace`` adds a run under
@@ -18,6 +20,7 @@ Rate limits are off (these measure the bot's own timing; see the opening-rooms b
 Discord-like limits).
 
     python bench/bench_brews.py [--repeat 3] [--only turns|memory|restart] [--trace]
+                                [--rooms 40,160] [--profile DIR] [--in-process]
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ the machine's load before and after. Exits 1 when a target is missed or a benchm
 Benchmarks (``--only`` names): ``interactions`` (200 at once; 100 room-button presses),
 ``exports`` (``brewhost export`` against a plain sqlite3 + csv writer; ``/brew export`` with a
 loop-lag probe), ``markdown`` (the report's scaling in rows), ``turns`` (turn-prompt lateness at
-40 and 160 rooms, the bot and the floor's bare client each in a process of their own), ``idle`` (``brewhost run`` RSS), ``memory`` (memory over brews),
+40 and 160 rooms, the bot and the floor's bare client each in a process of their own),
+``idle`` (``brewhost run`` RSS), ``memory`` (memory over brews),
 ``restart`` (50 brews x 2 rooms), ``open_rooms`` (160 people, Discord-like limits, against the
 rate-limit floor). All run the real BrewBot against the same local Discord simulator.
 """

@@ -33,12 +33,13 @@ class Services:
     seed: Callable[[], int] = field(default=lambda: secrets.randbits(31))
     #: Compaction owed after deleting private data, retried until it succeeds.
     compaction: Compaction = field(default_factory=Compaction)
-    #: Held around a write transaction that several tasks may start at the same moment (rooms'
-    #: changes and records, a start's plan). SQLite takes one writer at a time and its busy
-    #: handler is not first come, first served: it sleeps up to 100 ms between tries, so with
-    #: 50 starts at once some waited past the busy timeout and failed ("database is locked").
-    #: Here they queue in asyncio, in order. PostgreSQL takes many writers at once: a lock would
-    #: only keep waiting tasks' pooled connections idle and run the pool dry.
+    #: Held around a write transaction that many rooms may start at the same moment (rooms'
+    #: changes and the records of their posts). SQLite takes one writer at a time and its busy
+    #: handler is not first come, first served (it sleeps up to 100 ms between tries), so they
+    #: queue here, in asyncio, in order. Take a connection first, then this lock, everywhere:
+    #: the other order can leave a lock holder waiting for a connection that a task waiting
+    #: for the lock holds. PostgreSQL takes many writers at once: a lock would only keep
+    #: waiting tasks' pooled connections idle and run the pool dry.
     writing: contextlib.AbstractAsyncContextManager[object] = field(init=False)
 
     def __post_init__(self) -> None:

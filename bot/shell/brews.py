@@ -353,10 +353,13 @@ async def _save_plan(
         check_bot_can_open(
             guild, len(groups), brew_channels(guild, brew, settings.main_voice_channel_id)
         )
-        # The writes queue behind other writers (on SQLite) before taking a connection; the
-        # reads and the planning above hold nobody up. A claim made meanwhile by another start
-        # is caught by the unique claim index, and the brew's status by ``mark_started``.
-        async with services.writing, services.sessions() as session:
+        # The reads and the planning above hold no connection and no write lock while the
+        # groups are worked out. A claim made meanwhile by another start is caught by the
+        # unique claim index, and the brew's status by ``mark_started``. On SQLite the writes
+        # wait for the file's one write lock in its busy handler (up to 30 s), never on
+        # ``Services.writing``: room batches take a connection and then that lock, so a start
+        # taking them the other way round could leave each waiting on the other.
+        async with services.sessions() as session:
             now = services.clock.now()
             try:
                 brew = await db_starts.mark_started(

@@ -3,7 +3,7 @@
 One process serves every server, and SQLite takes one writer at a time. With 80 starts
 at once, some used to wait longer than the busy timeout for the write lock and failed with
 "database is locked" (the facilitator saw "something went wrong"). Every start must open its
-rooms: the plan's writes queue in asyncio behind other writers, and a write waits up to 30 s.
+rooms: a start plans without holding a connection, and a write waits up to 30 s for the lock.
 """
 
 from __future__ import annotations

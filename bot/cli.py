@@ -75,7 +75,11 @@ def cmd_invite_url(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot import heap
     from bot.logging_setup import setup_logging
+
+    # Before any thread starts (the database check below starts one): see bot.heap.
+    heap.one_arena()
 
     config = _load(args)
     token = require_token(config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.anonymity import new_secret
@@ -35,15 +35,21 @@ async def server_secret(session: AsyncSession, guild_id: int) -> bytes:
     return settings.pair_secret
 
 
-async def _recent_brew_ids(session: AsyncSession, guild_id: int, brews: int) -> list[int]:
-    return list(
-        await session.scalars(
-            select(PairHistory.brew_id)
-            .where(PairHistory.guild_id == guild_id)
-            .distinct()
-            .order_by(PairHistory.brew_id.desc())
-            .limit(brews)
-        )
+def _recent_brew_ids(guild_id: int, brews: int) -> Select[tuple[int]]:
+    """The server's last ``brews`` brew ids with pair history, as a subquery.
+
+    A subquery, not a list of ids bound into the statement: an ``IN`` list of n ids is a
+    different SQL text for every n, so while a server's history filled up to ``brews`` brews
+    (``[mixing] remember_brews``, 10 by default) each brew brought two new statements, and
+    SQLite's driver kept each one prepared in every pooled connection (~5-9 KiB each): the
+    bot's memory grew for the first ten or so brews (docs/BENCHMARKS.md, issue 12). With the
+    subquery the text never changes, and each call is one round trip instead of two."""
+    return (
+        select(PairHistory.brew_id)
+        .where(PairHistory.guild_id == guild_id)
+        .distinct()
+        .order_by(PairHistory.brew_id.desc())
+        .limit(brews)
     )
 
 
@@ -53,16 +59,14 @@ async def recent_meetings(
     """``(brew id, pair hashes)`` for the server's last ``brews`` brews, newest first."""
     if brews <= 0:
         return []
-    recent = await _recent_brew_ids(session, guild_id, brews)
-    if not recent:
-        return []
-    met: dict[int, set[str]] = {b: set() for b in recent}
+    recent = _recent_brew_ids(guild_id, brews).scalar_subquery()
     rows = await session.execute(
         select(PairHistory.brew_id, PairHistory.pair_key).where(PairHistory.brew_id.in_(recent))
     )
+    met: dict[int, set[str]] = {}
     for brew_id, key in rows:
-        met[brew_id].add(key)
-    return [(b, met[b]) for b in recent]
+        met.setdefault(brew_id, set()).add(key)
+    return sorted(met.items(), reverse=True)
 
 
 async def apart_keys(session: AsyncSession, guild_id: int) -> list[str]:
@@ -87,7 +91,7 @@ async def remember(
 
 async def forget_all_but_recent(session: AsyncSession, guild_id: int, brews: int) -> None:
     """Delete the server's pair history except its last ``brews`` brews (not committed)."""
-    keep = await _recent_brew_ids(session, guild_id, brews)
+    keep = _recent_brew_ids(guild_id, brews).scalar_subquery()
     await session.execute(
         delete(PairHistory).where(
             PairHistory.guild_id == guild_id, PairHistory.brew_id.not_in(keep)

@@ -66,6 +66,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot import heap
+
 log = logging.getLogger(__name__)
 
 #: CPython starts a full pass by itself only after this many middle passes without one.
@@ -188,10 +190,14 @@ class _Process:
             return
         started = time.perf_counter()
         freed = gc.collect()  # the callback above records it in the policy
+        # What the pass freed, and what the brews before it freed, goes back to the system
+        # as whole pages (bot.heap): the resident size follows what is in use, not the peak.
+        trimmed = heap.trim()
         log.debug(
-            "full collection (%s): %d freed, %.1f ms",
+            "full collection (%s): %d freed, heap trimmed: %s, %.1f ms",
             reason,
             freed,
+            trimmed,
             (time.perf_counter() - started) * 1000,
         )
 

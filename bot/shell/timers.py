@@ -1,4 +1,5 @@
-"""Timers and background tasks: the only module that knows APScheduler.
+"""Timers and background tasks: the only module that uses APScheduler (imported lean, see
+:mod:`bot.shell.apscheduler_import`).
 
 Every timer has a key (``"room-12"``, ``"flush-12"``, ``"reflections-window-sweep"``); setting a
 key again replaces its timer, so a room has at most one pending deadline. Timers live in memory
@@ -35,9 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from bot.shell.apscheduler_import import AsyncIOScheduler, DateTrigger, IntervalTrigger
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +217,7 @@ class Timers:
                 self.spawn(self._attempt(key, coro_factory, retry), name=key)
 
         self._scheduler.add_job(
-            fire, DateTrigger(run_date=_instant(when)), id=key, replace_existing=True
+            fire, DateTrigger(run_date=_instant(when), timezone=UTC), id=key, replace_existing=True
         )
 
     def failing(self, key: str) -> bool:
@@ -247,7 +246,7 @@ class Timers:
             delay = self.backoff.delay(failing.attempts)
             self._scheduler.add_job(
                 self._retry_job(key, coro_factory, retry),
-                DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=delay)),
+                DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=delay), timezone=UTC),
                 id=f"retry:{key}",
                 replace_existing=True,
             )

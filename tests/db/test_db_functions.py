@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import FrozenInstanceError, replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -162,6 +163,35 @@ async def test_pair_history_keeps_the_last_brews_newest_first(any_db: Db) -> Non
         assert secret == await pair_history.server_secret(session, GUILD) and len(secret) >= 32
 
 
+async def test_pair_history_statements_keep_one_text_as_the_history_grows(any_db: Db) -> None:
+    """Each SQL text the driver meets stays prepared in every pooled connection (SQLite), so a
+    statement whose text changes with the history's length (an ``IN`` list of the last brews'
+    ids) made the bot's memory grow for its first ten brews (issue 12)."""
+    from sqlalchemy import event
+
+    texts: set[str] = set()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "pair_history" in statement:
+            texts.add(statement)
+
+    engine = any_db.sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for n in range(1, 6):
+            brew_id = await add_brew(any_db.sessions, number=n)
+            async with any_db.sessions() as session:
+                await pair_history.remember(session, GUILD, brew_id, [f"k{n}"], date(2024, 7, n))
+                await session.commit()
+                assert len(await pair_history.recent_meetings(session, GUILD, 3)) == min(n, 3)
+                await pair_history.forget_all_but_recent(session, GUILD, 3)
+                await session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # one INSERT, one SELECT, one DELETE, whatever the history's length
+    assert len(texts) == 3, sorted(texts)
+
+
 async def test_purging_refuses_a_busy_brew_and_deletes_a_finished_one(any_db: Db) -> None:
     running = await add_brew(any_db.sessions, number=1, status="running")
     ended = await add_brew(any_db.sessions, number=2)
@@ -225,3 +255,18 @@ async def test_storing_a_reflection_twice_replaces_it(any_db: Db) -> None:
             session, brew_id, user_id=USERS[0], answers={"a": "2"}, consent=False, day=NOW.date()
         )
     assert not first.replaced and second.replaced and first.closes_at == second.closes_at
+
+
+def test_a_sqlite_file_gets_a_small_pool_without_overflow(tmp_path: Path) -> None:
+    """A fixed pool of SQLITE_POOL_SIZE connections: every connection keeps each statement it
+    has met prepared, and overflow connections were opened and closed at each burst (issue
+    12). A database in memory keeps SQLAlchemy's own pool."""
+    from sqlalchemy.pool import QueuePool, StaticPool
+
+    from bot.db.session import SQLITE_POOL_SIZE, create_engine
+
+    pool = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}").sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    assert pool.size() == SQLITE_POOL_SIZE and pool._max_overflow == 0
+    memory = create_engine("sqlite+aiosqlite:///:memory:").sync_engine.pool
+    assert isinstance(memory, StaticPool)

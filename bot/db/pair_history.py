@@ -35,7 +35,7 @@ async def server_secret(session: AsyncSession, guild_id: int) -> bytes:
     return settings.pair_secret
 
 
-def _recent_brew_ids(guild_id: int, brews: int) -> Select[tuple[int]]:
+def _recent_brew_ids(guild_id: int, brews: int) -> Select[int]:
     """The server's last ``brews`` brew ids with pair history, as a subquery.
 
     A subquery, not a list of ids bound into the statement: an ``IN`` list of n ids is a

@@ -49,17 +49,6 @@ from bot.config import DatabaseConfig
 #: (a claim or a room's record failed now and then); 30 s was, in every run.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-#: Connections kept open to a SQLite file, and no more (no overflow). Why: SQLite runs one
-#: writer at a time, and the bot already queues its writes in asyncio, so more connections
-#: only add reads running side by side on one machine's cores. Each connection is a thread
-#: (aiosqlite) holding every statement it has met prepared (sqlite3's ``cached_statements``,
-#: 60 distinct ones in a brew, ~370 KiB per connection). With SQLAlchemy's default of 5 plus
-#: 10 overflow, the bot's memory rose brew after brew until each of the five connections had
-#: met each statement, and every burst past five opened overflow connections (a new thread,
-#: every statement prepared again) only to close them (docs/BENCHMARKS.md, issue 12, memory
-#: over brews). Two connections have met every statement by the end of the first brew.
-SQLITE_POOL_SIZE = 2
-
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -123,9 +112,6 @@ def create_engine(url: str, database: DatabaseConfig | None = None, **kwargs: An
     # error messages, whatever logging level is set.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
-        if "poolclass" not in kwargs and _is_sqlite_file(parsed.database):
-            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
-            kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -136,12 +122,6 @@ def create_engine(url: str, database: DatabaseConfig | None = None, **kwargs: An
     if db.pool_pre_ping and "poolclass" not in kwargs:
         ping_idle_connections(engine, db.pool_ping_idle)
     return engine
-
-
-def _is_sqlite_file(database: str | None) -> bool:
-    """Whether a SQLite URL's database is a file (pooled), not one in memory (SQLAlchemy gives
-    those a pool without a size)."""
-    return bool(database) and database != ":memory:" and "mode=memory" not in str(database)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import FrozenInstanceError, replace
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -256,17 +255,3 @@ async def test_storing_a_reflection_twice_replaces_it(any_db: Db) -> None:
         )
     assert not first.replaced and second.replaced and first.closes_at == second.closes_at
 
-
-def test_a_sqlite_file_gets_a_small_pool_without_overflow(tmp_path: Path) -> None:
-    """A fixed pool of SQLITE_POOL_SIZE connections: every connection keeps each statement it
-    has met prepared, and overflow connections were opened and closed at each burst (issue
-    12). A database in memory keeps SQLAlchemy's own pool."""
-    from sqlalchemy.pool import QueuePool, StaticPool
-
-    from bot.db.session import SQLITE_POOL_SIZE, create_engine
-
-    pool = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}").sync_engine.pool
-    assert isinstance(pool, QueuePool)
-    assert pool.size() == SQLITE_POOL_SIZE and pool._max_overflow == 0
-    memory = create_engine("sqlite+aiosqlite:///:memory:").sync_engine.pool
-    assert isinstance(memory, StaticPool)

@@ -254,4 +254,3 @@ async def test_storing_a_reflection_twice_replaces_it(any_db: Db) -> None:
             session, brew_id, user_id=USERS[0], answers={"a": "2"}, consent=False, day=NOW.date()
         )
     assert not first.replaced and second.replaced and first.closes_at == second.closes_at
-

@@ -1,15 +1,15 @@
 """The C heap of a long-running ``brewhost run``: one malloc arena, free pages given back.
 
-Why. Measured on ``bench/bench_brews.py --only memory`` (docs/BENCHMARKS.md, issue 12): after
-the database's own caches were bounded, the bot's resident memory still rose for the first
-brews because of glibc's allocator, not because of anything the bot kept:
+Why. Measured on ``bench/bench_brews.py --only memory`` (docs/BENCHMARKS.md, issue 12): part of
+what the bot's resident memory gained over its first brews was glibc's allocator, not anything
+the bot kept:
 
 * **Arenas per thread.** glibc gives each new thread that allocates its own arena (up to 8 per
   core), so every aiosqlite connection thread filled an arena of its own up to that thread's
-  high-water mark, with free chunks scattered across all of them (1.2-1.7 MiB free inside the
-  heap after ten brews, against 0.3-0.7 MiB with one arena). The bot's threads are few and
-  mostly wait on SQLite, and since glibc 2.26 each thread has a small lock-free cache of its
-  own, so sharing one arena costs nothing measurable here.
+  high-water mark, with free chunks scattered across all of them (free space inside the heap
+  grew from 1.4 to 2.5 MiB over ten brews; with one arena it stays at 0.3-0.8 MiB). The bot's
+  threads are few and mostly wait on SQLite, and since glibc 2.26 each thread has a small
+  cache of its own that needs no lock, so sharing one arena is cheap (see the benchmarks).
 * **Free pages kept.** glibc returns free memory to the system only from the top of the main
   heap; :func:`trim` (``malloc_trim(0)``) also gives back whole free pages in the middle. It
   runs after the idle full garbage collection (:mod:`bot.shell.gc_policy`), when what that

@@ -1,5 +1,4 @@
-"""Timers and background tasks: the only module that uses APScheduler (imported lean, see
-:mod:`bot.shell.apscheduler_import`).
+"""Timers and background tasks: the only module that uses APScheduler.
 
 Every timer has a key (``"room-12"``, ``"flush-12"``, ``"reflections-window-sweep"``); setting a
 key again replaces its timer, so a room has at most one pending deadline. Timers live in memory
@@ -36,7 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.shell.apscheduler_import import AsyncIOScheduler, DateTrigger, IntervalTrigger
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
 

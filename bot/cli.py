@@ -7,7 +7,6 @@ exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -75,7 +74,7 @@ def cmd_invite_url(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot import heap
+    from bot import event_loop, heap
     from bot.logging_setup import setup_logging
 
     # Before any thread starts (the database check below starts one): see bot.heap.
@@ -84,10 +83,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     token = require_token(config)
     content = load_content(config.content.path)
+    wanted = args.loop or config.runtime.event_loop
+    try:
+        loop = event_loop.choose(wanted)
+    except event_loop.LoopUnavailable as exc:
+        where = (
+            (config.source, "runtime.event_loop")
+            if args.loop is None
+            else ("brewhost run", "--loop")
+        )
+        raise ConfigError(*where, str(exc)) from None
     setup_logging(config.logging.level, token)
+    log.info("%s", loop.describe())
     from bot.db.schema_version import schema_is_current
 
-    if asyncio.run(schema_is_current(config.database.url)):
+    if event_loop.run(schema_is_current(config.database.url), loop):
         log.info("the database is up to date")
     else:
         # Alembic (and Mako) load only here: about 10 MiB a running bot never needs again.
@@ -95,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         log.info("applying database migrations")
         upgrade(config.database.url)
-    asyncio.run(_serve(config, token, content))
+    event_loop.run(_serve(config, token, content), loop)
     return 0
 
 
@@ -142,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_config(
         sub.add_parser("run", help="apply migrations, then connect to Discord and serve")
+    )
+    p.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default=None,
+        help='event loop (default: [runtime] event_loop, "auto": uvloop where installed); '
+        "asyncio is the standard loop",
     )
     p.set_defaults(func=cmd_run)
     p = with_config(sub.add_parser("migrate", help="bring the database up to date"))

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 TOKEN_ENV = "BREWHOST_TOKEN"  # noqa: S105 - the variable's name, not a secret
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: ``[runtime] event_loop``: see :class:`RuntimeConfig`.
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
 
 
 class ConfigError(Exception):
@@ -147,6 +149,14 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class RuntimeConfig:
+    #: ``brewhost run``'s event loop: "auto" (uvloop where installed, else asyncio's own),
+    #: "uvloop" (refuse to start without it) or "asyncio" (the standard loop: the escape hatch
+    #: should a library misbehave on uvloop). See :mod:`bot.event_loop`.
+    event_loop: str = "auto"
+
+
+@dataclass(frozen=True)
 class Config:
     discord: DiscordConfig = DiscordConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -157,6 +167,7 @@ class Config:
     content: ContentConfig = ContentConfig()
     reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
     source: str = field(default="<defaults>", compare=False)
 
     def with_token(self, token: str | None) -> Config:
@@ -200,6 +211,7 @@ _SECTIONS: dict[str, type] = {
     "content": ContentConfig,
     "reports": ReportsConfig,
     "logging": LoggingConfig,
+    "runtime": RuntimeConfig,
 }
 
 
@@ -296,6 +308,10 @@ def _check_consistency(config: Config) -> None:
     if level not in LOG_LEVELS:
         raise ConfigError(
             config.source, "logging.level", f"expected one of {', '.join(LOG_LEVELS)}"
+        )
+    if config.runtime.event_loop not in EVENT_LOOPS:
+        raise ConfigError(
+            config.source, "runtime.event_loop", f"expected one of {', '.join(EVENT_LOOPS)}"
         )
     try:
         config.timing.zone()

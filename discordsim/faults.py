@@ -25,7 +25,6 @@ had no effect, as with a 5xx raised before Discord's API servers did anything.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -33,6 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from . import jsoncodec
 
 _log = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ def _matches(
 
 def _json(body: object, status: int, headers: Mapping[str, str] | None = None) -> web.Response:
     return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
+        body=jsoncodec.dumps_bytes(body),
         status=status,
         headers={"Content-Type": "application/json", **(headers or {})},
     )

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -58,6 +57,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from . import jsoncodec
 from . import payloads as pl
 from .state import (
     INTENT_GUILD_MEMBERS,
@@ -148,7 +148,7 @@ class Connection:
     def send(
         self, payload: dict[str, Any] | str, on_sent: Callable[[], None] | None = None
     ) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+        text = payload if isinstance(payload, str) else jsoncodec.dumps(payload)
         self.queue.put_nowait((text, on_sent))
 
 
@@ -290,9 +290,7 @@ class GatewayServer:
         on_sent: Callable[[], None] | None = None,
     ) -> None:
         sess.seq += 1
-        text = json.dumps(
-            {"op": OP_DISPATCH, "t": event, "s": sess.seq, "d": data}, separators=(",", ":")
-        )
+        text = jsoncodec.dumps({"op": OP_DISPATCH, "t": event, "s": sess.seq, "d": data})
         sess.buffer.append((sess.seq, text))
         self.events.append(GatewayEvent(event, sess.id, sess.seq, data, self.clock()))
         if sess.connection is not None and not sess.connection.closing:
@@ -412,7 +410,7 @@ class GatewayServer:
             await self._close(conn, 4008, "Rate limited.")
             return
         try:
-            msg = json.loads(text)
+            msg = jsoncodec.loads(text)
             op = int(msg["op"])
         except (ValueError, KeyError, TypeError):
             await self._close(conn, 4002, "Error while decoding payload.")

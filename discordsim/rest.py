@@ -50,7 +50,6 @@ files (attachment ``url``), so ``Attachment.read()`` works.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -61,6 +60,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.web_exceptions import HTTPException as AiohttpHTTPException
 
 from . import errors as E
+from . import jsoncodec
 from . import payloads as pl
 from .errors import ApiError
 from .events_rest import add_scheduled_event_routes
@@ -120,7 +120,7 @@ def json_response(
 ) -> web.Response:
     """A JSON response whose Content-Type is exactly ``application/json``."""
     return web.Response(
-        body=json.dumps(data, separators=(",", ":")).encode(),
+        body=jsoncodec.dumps_bytes(data),
         status=status,
         headers={**JSON_HEADERS, **(headers or {})},
     )
@@ -287,7 +287,7 @@ class RestApi:
                 total += len(data)
                 if name == "payload_json":
                     try:
-                        payload = json.loads(data.decode("utf-8"))
+                        payload = jsoncodec.loads(data)
                     except ValueError:
                         raise ApiError(
                             400, 50109, "The request body contains invalid JSON."
@@ -315,7 +315,7 @@ class RestApi:
         if not raw:
             return None, files
         try:
-            return json.loads(raw.decode("utf-8")), files
+            return jsoncodec.loads(raw), files
         except ValueError:
             raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
 

@@ -154,6 +154,15 @@ class Deadlines:
 
     def _go(self, when: float) -> None:
         self._handles.pop(when, None)
+        early = when - self._wall()
+        if early > 0 and self._running and when in self._due:
+            # uvloop's clock counts whole milliseconds and rounds a delay to the nearest one, so
+            # its timers can fire up to ~1.5 ms before the instant. A room woken early would
+            # find nothing due and write its unchanged state for nothing: wait out the rest.
+            self._handles[when] = asyncio.get_running_loop().call_later(
+                max(early, 0.001), self._go, when
+            )
+            return
         keys = sorted(self._due.pop(when, ()))
         for key in keys:
             del self._when[key]

@@ -8,10 +8,24 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from discordsim import DiscordSimulator
 
 
-async def test_brewhost_run_migrates_connects_and_never_logs_the_token(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("runtime", "args", "loop"),
+    [
+        ("", [], "uvloop"),  # the default, where uvloop is installed
+        ('[runtime]\nevent_loop = "asyncio"\n', [], "asyncio"),  # the config's escape hatch
+    ],
+    ids=["default-uvloop", "config-asyncio"],
+)
+async def test_brewhost_run_migrates_connects_and_never_logs_the_token(
+    tmp_path: Path, runtime: str, args: list[str], loop: str
+) -> None:
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
     sim = DiscordSimulator()
     await sim.start()
     try:
@@ -23,7 +37,7 @@ async def test_brewhost_run_migrates_connects_and_never_logs_the_token(tmp_path:
             f'api_base_url = "{sim.api_base_url}"\n'
             f'gateway_url = "{sim.gateway_url}"\n'
             "[database]\n"
-            f'url = "sqlite+aiosqlite:///{tmp_path / "brewhost.db"}"\n',
+            f'url = "sqlite+aiosqlite:///{tmp_path / "brewhost.db"}"\n' + runtime,
             encoding="utf-8",
         )
         env = dict(os.environ, BREWHOST_TOKEN=sim.bot_token)
@@ -34,6 +48,7 @@ async def test_brewhost_run_migrates_connects_and_never_logs_the_token(tmp_path:
             "run",
             "--config",
             str(config),
+            *args,
             env=env,
             cwd=tmp_path,
             stdout=asyncio.subprocess.PIPE,
@@ -50,5 +65,14 @@ async def test_brewhost_run_migrates_connects_and_never_logs_the_token(tmp_path:
         assert (tmp_path / "brewhost.db").exists()
         assert sim.bot_token not in log
         assert "Traceback" not in log
+        assert f"event loop: {loop} (" in log
     finally:
         await sim.close()
+
+
+async def test_brewhost_run_loop_flag_wins_over_the_config(tmp_path: Path) -> None:
+    """``brewhost run --loop asyncio`` runs the standard loop even when the config asks for
+    uvloop (the bot connects on it and registers its commands)."""
+    await test_brewhost_run_migrates_connects_and_never_logs_the_token(
+        tmp_path, '[runtime]\nevent_loop = "uvloop"\n', ["--loop", "asyncio"], "asyncio"
+    )

@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Metric, percentile, wait_until
+from common import Metric, add_loop_option, percentile, run_on_loop, wait_until
 
 SPEED = 60.0
 TURN_S = 120  # 2 s at SPEED
@@ -785,11 +785,12 @@ def main() -> int:
         "(the earlier set-up) instead of each in a process of its own",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here (for run_all)")
+    add_loop_option(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    metrics = asyncio.run(
+    metrics = run_on_loop(
         run(
             args.repeat,
             args.only,
@@ -798,7 +799,8 @@ def main() -> int:
             args.profile,
             args.trace,
             apart_turns=not args.in_process,
-        )
+        ),
+        args.loop,
     )
     if args.json:
         args.json.write_text(json.dumps([m.as_dict() for m in metrics]), encoding="utf-8")

@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, LagProbe, Metric, wait_until
+from common import ROOT, LagProbe, Metric, add_loop_option, run_on_loop, wait_until
 from datagen import ensure_database
 
 FORMATS = ("csv", "json", "markdown")
@@ -313,19 +313,21 @@ def main() -> int:
         "database is made and dropped for each run)",
     )  # fmt: skip
     parser.add_argument("--no-cli", action="store_true", help="skip brewhost export")
+    add_loop_option(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     backends = tuple(b for b in args.backends.split(",") if b)
     if unknown := set(backends) - set(BACKENDS):
         parser.error(f"--backends: unknown {sorted(unknown)}")
-    metrics = asyncio.run(
+    metrics = run_on_loop(
         run(
             args.repeat,
             args.cache,
             tuple(f for f in args.in_bot_formats.split(",") if f),
             backends,
             cli=not args.no_cli,
-        )
+        ),
+        args.loop,
     )
     for m in metrics:
         print(f"{m.name:60} {m.lo:9.2f} {m.med:9.2f} {m.hi:9.2f} {m.unit} {m.target_text()}")

@@ -12,7 +12,11 @@ on it can go below: python with discord.py and SQLAlchemy's asyncio ORM and its 
 imported, and the same stack *running* (a bare discord.py client connected, plus an async
 engine that has run a query on the bot's database).
 
-    python bench/bench_idle.py [--repeat 3]
+Everything runs on the event loop ``brewhost run`` picks (uvloop where installed; ``--loop
+asyncio|uvloop`` to compare): the bot is started with that ``--loop``, the bare client and the
+running floor run on the same loop, and with uvloop the imported floor imports it too.
+
+    python bench/bench_idle.py [--repeat 3] [--loop asyncio|uvloop]
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bot_process import BotProcess, write_config
-from common import ROOT, Metric, rss_mib
+from common import ROOT, Metric, add_loop_option, current_loop, rss_mib, run_on_loop
 
 FLOOR_IMPORTED = "floor imported: python + discord.py + SQLAlchemy asyncio ORM + aiosqlite"
 FLOOR_RUNNING = "floor running: bare client connected + async engine queried"
@@ -42,7 +46,17 @@ STACK = (
     "aiosqlite",
 )
 
-BARE_CLIENT = """
+#: A bare client runs as ``client.run`` would, on the loop named in the last argument.
+RUN_ON_LOOP = """
+from bot import event_loop
+async def _main():
+    async with client:
+        await client.start(os.environ["BREWHOST_TOKEN"])
+event_loop.run(_main(), event_loop.choose(sys.argv[-1]))
+"""
+
+BARE_CLIENT = (
+    """
 import asyncio, os, sys, discord
 from bot.shell.endpoints import configure_endpoints
 configure_endpoints(sys.argv[1], sys.argv[2])
@@ -50,12 +64,14 @@ client = discord.Client(intents=discord.Intents.default())
 @client.event
 async def on_ready():
     print("READY", flush=True)
-client.run(os.environ["BREWHOST_TOKEN"], log_handler=None)
 """
+    + RUN_ON_LOOP
+)
 
 #: The stack running: a bare client connected, and an async engine that has run one query on
 #: the bot's database (argv[3]), with nothing of Brew Host's own.
-BARE_STACK = """
+BARE_STACK = (
+    """
 import asyncio, os, sys, discord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -70,8 +86,9 @@ async def on_ready():
         await conn.execute(text("SELECT count(*) FROM sqlite_master"))
     client.engine = engine
     print("READY", flush=True)
-client.run(os.environ["BREWHOST_TOKEN"], log_handler=None)
 """
+    + RUN_ON_LOOP
+)
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
@@ -112,6 +129,7 @@ async def one_run(work: Path, settle: float = 1.0) -> dict[str, float]:
     from discordsim import DiscordSimulator
 
     out: dict[str, float] = {}
+    loop = current_loop()
     sim = DiscordSimulator()
     await sim.start()
     try:
@@ -132,15 +150,16 @@ async def one_run(work: Path, settle: float = 1.0) -> dict[str, float]:
             await asyncio.sleep(0.3)
         urls = (sim.api_base_url, sim.gateway_url)
         out["bare discord.py client, connected"] = await _ready_rss(
-            BARE_CLIENT, *urls, env=env, settle=settle
+            BARE_CLIENT, *urls, loop, env=env, settle=settle
         )
         await asyncio.sleep(0.3)
         out[FLOOR_RUNNING] = await _ready_rss(
-            BARE_STACK, *urls, f"sqlite+aiosqlite:///{db}", env=env, settle=settle
+            BARE_STACK, *urls, f"sqlite+aiosqlite:///{db}", loop, env=env, settle=settle
         )
     finally:
         await sim.close()
-    imports = "import " + ", ".join(STACK) + "; print('READY', flush=True); import time"
+    stack = (*STACK, "uvloop") if loop == "uvloop" else STACK
+    imports = "import " + ", ".join(stack) + "; print('READY', flush=True); import time"
     out[FLOOR_IMPORTED] = await _ready_rss(
         imports + "; time.sleep(60)", env=dict(os.environ), settle=0.2
     )
@@ -216,9 +235,10 @@ async def run(repeat: int) -> list[Metric]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    add_loop_option(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    metrics = asyncio.run(run(args.repeat))
+    metrics = run_on_loop(run(args.repeat), args.loop)
     for m in metrics:
         print(f"{m.name:60} {m.lo:9.1f} {m.med:9.1f} {m.hi:9.1f} {m.unit} {m.target_text()}")
     return 0 if all(m.ok is not False for m in metrics) else 1

@@ -20,11 +20,15 @@ accepting connections, handling the callbacks) still runs on the bot's loop: the
 the last answer is split into the bot's, the simulator's and the garbage collector's
 (:mod:`loop_owners`) so the bot's own share is visible.
 
+The bench, the simulator and the bot run on the event loop ``brewhost run`` uses (uvloop where
+installed; ``--loop asyncio|uvloop`` to compare both in one session). On uvloop the loop's time
+cannot be split by owner, only the garbage collector's share is measured (:mod:`loop_owners`).
+
 Rate limits are off here (Discord does not rate-limit the interaction callback, and opening 200
 people's rooms under Discord-like limits alone takes over three minutes; see the opening-rooms
 benchmark for those).
 
-    python bench/bench_interactions.py [--repeat 3]
+    python bench/bench_interactions.py [--repeat 3] [--loop asyncio|uvloop] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import statistics
 import sys
@@ -46,9 +51,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
     Metric,
+    add_loop_option,
+    current_loop,
     custom_id,
     messages_with,
     percentile,
+    run_on_loop,
     wait_until,
 )
 from loop_owners import LoopAccount
@@ -93,13 +101,27 @@ async def _latencies(recs: list[Any], within: float = 15.0) -> tuple[list[float]
     return [b[0] for b in both], [b[1] for b in both]
 
 
-async def _wave(out: dict[str, list[float]], key: str, presses: list[Any]) -> list[Any]:
+#: ``--profile FILE``: cProfile of the room-button wave, from the presses to the last answer.
+PROFILE: Path | None = None
+
+
+async def _wave(
+    out: dict[str, list[float]], key: str, presses: list[Any], profile: bool = False
+) -> list[Any]:
     """Send ``presses`` (coroutines) at once; record both latencies and whose loop time it was
-    until the last answer (ms, under ``key:bot`` / ``key:sim`` / ``key:gc``)."""
+    until the last answer (ms, under ``key:bot`` / ``key:sim`` / ``key:gc``). With ``profile``
+    and ``--profile FILE``, cProfile runs from the presses to the last answer."""
     account = LoopAccount()
     at_last: dict[str, float] = {}
+    profiler = None
+    if profile and PROFILE is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
     account.install()
     try:
+        if profiler is not None:
+            profiler.enable()
         recs = list(await asyncio.gather(*presses))
         left = len(recs)
 
@@ -109,6 +131,10 @@ async def _wave(out: dict[str, list[float]], key: str, presses: list[Any]) -> li
             if left == 0:  # the loop's time up to the last answer, not the work after it
                 at_last.update({o: account.ms(o) for o in ("bot", "sim", "gc", "gc2")})
                 at_last["full_passes"] = account.full_passes
+                if profiler is not None:
+                    profiler.disable()
+                    assert PROFILE is not None
+                    profiler.dump_stats(PROFILE)
 
         for rec in recs:
             rec.response_future().add_done_callback(answered)
@@ -122,7 +148,7 @@ async def _wave(out: dict[str, list[float]], key: str, presses: list[Any]) -> li
 
 
 #: The bot in a process of its own (``--bot-process``): ``brewhost run`` on the config file in
-#: argv[1]; argv[2] ``off`` runs it without :mod:`bot.shell.gc_policy`.
+#: argv[1]; argv[2] ``off`` runs it without :mod:`bot.shell.gc_policy`; argv[3] is the loop.
 BOT_PROCESS = """
 import sys
 if sys.argv[2] == "off":
@@ -130,7 +156,7 @@ if sys.argv[2] == "off":
     gc_policy.attach = lambda bot, settings=None: None
     gc_policy.detach = lambda bot: None
 from bot.cli import main
-sys.exit(main(["run", "--config", sys.argv[1]]))
+sys.exit(main(["run", "--config", sys.argv[1], "--loop", sys.argv[3]]))
 """
 
 
@@ -164,6 +190,7 @@ async def _bot_in_process(stage: Any, work: Path, gc_policy: str) -> AsyncIterat
         BOT_PROCESS,
         str(config),
         gc_policy,
+        current_loop(),
         env=dict(os.environ, BREWHOST_TOKEN=stage.sim.bot_token),
         cwd=work,
         stdout=asyncio.subprocess.DEVNULL,
@@ -286,6 +313,7 @@ async def _brew(stage: Any, out: dict[str, list[float]]) -> None:
             sim.click_button(user, room, msg.id, custom_id(msg, prefix))
             for user, room, msg, prefix in presses
         ],
+        profile=True,
     )
     lat = out["room_buttons"]
     for kind in ("One more minute", "I'm done", "Ask for help"):
@@ -332,6 +360,16 @@ OWNERS = (
 def metrics_from(runs: list[dict[str, list[float]]]) -> list[Metric]:
     def per_run(key: str, fn: Any) -> list[float]:
         return [round(fn(r[key]), 1) for r in runs]
+
+    return [m for m in _metrics(runs, per_run) if not all(math.isnan(v) for v in m.values)]
+
+
+def _ms(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.0f}"
+
+
+def _metrics(runs: list[dict[str, list[float]]], per_run: Any) -> list[Metric]:
+    """Every figure (the loop split reads NaN on uvloop: :func:`metrics_from` drops it)."""
 
     p99 = lambda v: percentile(v, 99)  # noqa: E731
     p50 = lambda v: percentile(v, 50)  # noqa: E731
@@ -429,11 +467,11 @@ async def run(repeat: int, bot_process: str | None = None) -> list[Metric]:
                 f"{percentile(result['wave_200'], 99):.0f} ms, room buttons p50 "
                 f"{statistics.median(result['room_buttons']):.0f} ms "
                 f"({statistics.median(result['room_buttons:created']):.0f} from creation; "
-                f"loop until the last answer: bot {result['room_buttons:bot'][0]:.0f}, "
-                f"simulator {result['room_buttons:sim'][0]:.0f}, "
+                f"loop until the last answer: bot {_ms(result['room_buttons:bot'][0])}, "
+                f"simulator {_ms(result['room_buttons:sim'][0])}, "
                 f"gc {result['room_buttons:gc'][0]:.0f} ms, "
                 f"{result['room_buttons:full_passes'][0]:.0f} full); 200-wave: "
-                f"bot {result['wave_200:bot'][0]:.0f}, sim {result['wave_200:sim'][0]:.0f}, "
+                f"bot {_ms(result['wave_200:bot'][0])}, sim {_ms(result['wave_200:sim'][0])}, "
                 f"gc {result['wave_200:gc'][0]:.0f} ms, "
                 f"{result['wave_200:full_passes'][0]:.0f} full",
                 flush=True,
@@ -458,14 +496,38 @@ def main() -> int:
         help="run the bot as `brewhost run` in its own process, as on Discord, where the "
         "server is elsewhere (the loop split then covers the simulator's process only)",
     )
+    parser.add_argument(
+        "--answer-gate",
+        choices=("on", "off"),
+        default="on",
+        help="off: follow-up work does not wait for other presses' first answers "
+        "(bot/shell/answer_first.py), for an A/B comparison",
+    )
+    add_loop_option(parser)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="cProfile the room-button wave (presses to the last answer; the last run's) "
+        "into FILE (read it with python -m pstats FILE)",
+    )
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     logging.basicConfig(level=logging.ERROR)
     if args.gc_policy == "off" and not args.bot_process:
         from bot.shell import gc_policy
 
         gc_policy.attach = lambda bot, settings=None: None  # type: ignore[assignment,misc]
         gc_policy.detach = lambda bot: None  # type: ignore[assignment]
-    metrics = asyncio.run(run(args.repeat, args.gc_policy if args.bot_process else None))
+    if args.answer_gate == "off":
+        from bot.shell.answer_first import AnswerGate
+
+        async def no_wait(self: AnswerGate) -> None:
+            return None
+
+        AnswerGate.then = no_wait  # type: ignore[method-assign]
+    metrics = run_on_loop(run(args.repeat, args.gc_policy if args.bot_process else None), args.loop)
     for m in metrics:
         print(f"{m.name:70} {m.lo:9.1f} {m.med:9.1f} {m.hi:9.1f} {m.unit} {m.target_text()}")
     return 0 if all(m.ok is not False for m in metrics) else 1

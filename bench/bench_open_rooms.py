@@ -61,6 +61,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import add_loop_option, run_on_loop
+
 from bot.config import BrewDefaults
 from bot.db.migrate import upgrade
 from bot.rehearsal.self_join import SelfJoin
@@ -768,9 +770,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="multiply every discord-like window by this (counts unchanged); <1 for quick runs",
     )
+    add_loop_option(parser)
     return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR)
-    sys.exit(asyncio.run(main(parse_args())))
+    args = parse_args()
+    sys.exit(run_on_loop(main(args), args.loop))

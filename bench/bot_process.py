@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, rss_mib
+from common import ROOT, current_loop, rss_mib
 
 TRACED = ROOT / "bench" / "traced_bot.py"
 
@@ -47,9 +47,9 @@ def write_config(
 
 
 class BotProcess:
-    """One ``brewhost run`` process; ``traced`` runs it under :mod:`traced_bot`, ``script``
-    under another wrapper of ``bot.cli.main`` (such as :mod:`counted_bot`), with ``env`` added
-    to its environment."""
+    """One ``brewhost run`` process, on the same event loop as the bench that starts it
+    (``--loop``); ``traced`` runs it under :mod:`traced_bot`, ``script`` under another wrapper
+    of ``bot.cli.main`` (such as :mod:`counted_bot`), with ``env`` added to its environment."""
 
     def __init__(
         self,
@@ -88,6 +88,8 @@ class BotProcess:
             "run",
             "--config",
             str(self.config),
+            "--loop",
+            current_loop(),
             env=env,
             cwd=self.config.parent,
             stdout=log.open("ab") if (log := self.log) else asyncio.subprocess.DEVNULL,

@@ -7,20 +7,53 @@ them, prints the table and writes the JSON file.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+T = TypeVar("T")
+
+
+def add_loop_option(parser: argparse.ArgumentParser) -> None:
+    """``--loop asyncio|uvloop``: the event loop of the bench, the bot and every comparison in
+    the run (the simulator and the bot share the bench's loop; a bot or bare client in a process
+    of its own is started on the same one). Default: what ``brewhost run`` picks
+    (:func:`bot.event_loop.choose`), uvloop where installed."""
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default=None,
+        help="event loop for the bot, the simulator and the comparisons (default: the one "
+        "`brewhost run` picks, uvloop where installed)",
+    )
+
+
+def run_on_loop(coro: Coroutine[Any, Any, T], loop: str | None) -> T:
+    """``asyncio.run(coro)`` on the loop named (None: the production choice), saying which."""
+    from bot import event_loop
+
+    choice = event_loop.choose(loop or "auto")
+    print(f"  {choice.describe()}; {machine_load()}", flush=True)
+    return event_loop.run(coro, choice)
+
+
+def current_loop() -> str:
+    """ "uvloop" or "asyncio": the running loop, for processes started to match it."""
+    from bot.event_loop import loop_name
+
+    return loop_name()
 
 
 @dataclass

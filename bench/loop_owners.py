@@ -19,12 +19,17 @@ handling its callback request. :class:`LoopAccount` times every callback the loo
 
 It is a measuring instrument for the benchmarks only: it patches ``asyncio.events.Handle._run``
 while installed, and costs about a microsecond per callback.
+
+On uvloop the loop's callbacks are uvloop's own C handles, which cannot be patched: there only
+the garbage collector's share is measured (``split`` is False and ``bot``/``sim`` read NaN).
+Run the bench with ``--loop asyncio`` in the same session for the split.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -117,6 +122,8 @@ class LoopAccount:
         self._gc_start = 0.0
         self._gc_in_handle = 0.0
         self._original: Callable[[asyncio.Handle], None] | None = None
+        #: Whether the loop's time is split by owner (asyncio's loop), or only GC (uvloop).
+        self.split = True
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -130,6 +137,11 @@ class LoopAccount:
                 self.full_passes += 1
 
     def install(self) -> None:
+        gc.callbacks.append(self._on_gc)
+        loop = asyncio.get_running_loop()
+        self.split = isinstance(loop, asyncio.BaseEventLoop)
+        if not self.split:
+            return
         original = asyncio.events.Handle._run
         self._original = original
         account = self
@@ -148,7 +160,6 @@ class LoopAccount:
                     account.unknown[_describe(handle._callback)] += spent  # type: ignore[attr-defined]
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign]
-        gc.callbacks.append(self._on_gc)
 
     def uninstall(self) -> None:
         if self._original is not None:
@@ -158,4 +169,6 @@ class LoopAccount:
             gc.callbacks.remove(self._on_gc)
 
     def ms(self, owner: str) -> float:
+        if not self.split and owner not in ("gc", "gc2"):
+            return math.nan
         return self.busy[owner] * 1000

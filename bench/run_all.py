@@ -3,6 +3,10 @@
     python bench/run_all.py            # 3 repetitions each, full scale (about 35-45 minutes)
     python bench/run_all.py --quick    # 1 repetition, opening rooms at 0.1x windows (~8 min)
     python bench/run_all.py --only exports,idle
+    python bench/run_all.py --only interactions --loop asyncio   # the standard loop
+
+Everything runs on the loop ``brewhost run`` picks (uvloop where installed) unless ``--loop``
+says otherwise; bots and comparisons in processes of their own are started on the same loop.
 
 Prints one table (min / median / max over the repetitions, the target and whether it was met)
 and writes the figures to a JSON file (``--out``, default ``bench/results/latest.json``), with
@@ -35,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, Metric, machine_load
+from common import ROOT, Metric, add_loop_option, current_loop, machine_load, run_on_loop
 
 ALL = (
     "interactions",
@@ -163,6 +167,8 @@ def plan(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[list[Metr
                     str(brews),
                     "--json",
                     str(out),
+                    "--loop",
+                    current_loop(),
                 )
                 await proc.wait()
                 if not out.exists():
@@ -256,6 +262,7 @@ async def main(args: argparse.Namespace) -> int:
                 "commit": _commit(),
                 "python": platform.python_version(),
                 "platform": platform.platform(),
+                "event_loop": current_loop(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
                 "load_before": load_before,
                 "load_after": load_after,
@@ -300,6 +307,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where the generated 100k-reflection database is kept between runs",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    add_loop_option(parser)
     args = parser.parse_args(argv)
     unknown = [n for n in args.only if n not in ALL]
     if unknown:
@@ -309,4 +317,5 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR)
-    sys.exit(asyncio.run(main(parse_args())))
+    args = parse_args()
+    sys.exit(run_on_loop(main(args), args.loop))

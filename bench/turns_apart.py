@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT
+from common import ROOT, current_loop
 
 COUNTED = ROOT / "bench" / "counted_bot.py"
 SELF = Path(__file__).resolve()
@@ -123,6 +123,7 @@ async def bare_posts_apart(rooms: int, period: float, waves: int = 3) -> list[fl
             "people": people,
             "period": period,
             "waves": waves,
+            "loop": current_loop(),  # the floor runs on the bench's (and the bot's) loop
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -199,4 +200,8 @@ async def _bare_client(args: dict[str, Any]) -> list[float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(_bare_client(json.loads(sys.argv[1])))), flush=True)
+    from bot import event_loop
+
+    floor = json.loads(sys.argv[1])
+    loop = event_loop.choose(floor.get("loop", "auto"))
+    print(json.dumps(event_loop.run(_bare_client(floor), loop)), flush=True)

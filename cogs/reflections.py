@@ -21,6 +21,7 @@ from discord.ext import commands
 
 from bot.core.reflections import ReflectionError
 from bot.db.leases import LeaseGuard
+from bot.shell import answer_first
 from bot.shell.app import BrewBot
 from bot.shell.errors import new_reference
 from bot.shell.reflections import (
@@ -138,7 +139,9 @@ class ReflectionsCog(commands.Cog):
         consent_text = values.get(CONSENT_ID)
         kept = content.text("reflection.kept_heading")
         try:
-            await interaction.response.defer(ephemeral=True, thinking=True)
+            answers = answer_first.gate()
+            await answers.answer(interaction.response.defer(ephemeral=True, thinking=True))
+            await answers.then()  # other presses' first answers go out before this work
             if interaction.guild_id is None:
                 raise RuntimeError("reflection form submitted outside a server")
             outcome = await save_reflection(

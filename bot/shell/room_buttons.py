@@ -22,6 +22,7 @@ from bot.db import repo
 from bot.db.models import Room
 from bot.db.rooms import claim_help_call
 from bot.services import Services
+from bot.shell import answer_first
 from bot.shell.access import is_facilitator
 from bot.shell.errors import UserFacingError
 from bot.shell.protocols import RoomControls
@@ -29,9 +30,12 @@ from bot.shell.protocols import RoomControls
 
 async def _acknowledge(interaction: discord.Interaction) -> None:
     """The first answer to every room button, before any work: Discord's three seconds are
-    then met whatever the database or the rate limits do afterwards."""
+    then met whatever the database or the rate limits do afterwards. The work after it waits
+    (briefly) for other presses' first answers (:mod:`bot.shell.answer_first`)."""
+    answers = answer_first.gate()
     if not interaction.response.is_done():
-        await interaction.response.defer()
+        await answers.answer(interaction.response.defer())
+    await answers.then()
 
 
 async def _room(services: Services, room_id: int) -> Room:

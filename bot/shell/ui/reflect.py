@@ -12,6 +12,7 @@ from typing import Any
 import discord
 from discord.ui import Button, DynamicItem
 
+from bot.shell import answer_first
 from bot.shell.reflections import reflection_form
 from bot.shell.ui import ids
 from bot.shell.ui.base import Guarded, button, host
@@ -33,4 +34,5 @@ class ReflectButton(Guarded, DynamicItem[Button[Any]], template=ids.REFLECT):
     async def press(self, interaction: discord.Interaction) -> None:
         # Nothing before send_modal: a form must be the first answer, within 3 seconds.
         form = reflection_form(host(interaction).services.content, self.brew_id)
-        await interaction.response.send_modal(form)
+        # Counted as a first answer in flight: other presses' follow-up work waits for it.
+        await answer_first.gate().answer(interaction.response.send_modal(form))

@@ -57,7 +57,7 @@ def test_config_accepts_the_three_choices_and_refuses_others() -> None:
     for name in ("auto", "uvloop", "asyncio"):
         assert parse_config({"runtime": {"event_loop": name}}).runtime.event_loop == name
     assert parse_config({}).runtime.event_loop == "auto"
-    with pytest.raises(ConfigError, match="runtime.event_loop"):
+    with pytest.raises(ConfigError, match=r"runtime\.event_loop"):
         parse_config({"runtime": {"event_loop": "trio"}})
 
 

@@ -7,10 +7,12 @@ exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config, ConfigError, load_config, require_token
 from bot.core.content import Content, ContentError, load_content
@@ -118,11 +120,38 @@ async def _serve(config: Config, token: str, content: Content) -> None:
     configure_endpoints(config.discord.api_base_url, config.discord.gateway_url)
     engine = create_engine(config.database.url, config.database)
     bot = make_bot(build_services(config, session_factory(engine), content=content))
+    stop_on_sigterm(bot)
     try:
         async with bot:
             await bot.start(token)
     finally:
         await engine.dispose()
+
+
+def stop_on_sigterm(bot: Any) -> None:
+    """``systemctl stop``, ``docker stop`` and most supervisors send SIGTERM, and Python's
+    default for it is to die on the spot: no goodbye to the gateway, timers and pooled
+    connections dropped mid-way. Close the bot instead, as Ctrl-C does, and exit with 0.
+    (Nothing is lost either way: the database is the truth and the next start catches every
+    room up; this only makes the ordinary stop an orderly one.)"""
+    import signal
+
+    loop = asyncio.get_running_loop()
+
+    def closing() -> None:
+        log.info("SIGTERM: stopping Brew Host")
+        loop.remove_signal_handler(signal.SIGTERM)  # a second SIGTERM kills at once
+        task = loop.create_task(bot.close())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, closing)
+    except (NotImplementedError, AttributeError):  # Windows: no loop signal handlers
+        log.debug("SIGTERM cannot be caught on this platform")
+
+
+_background: set[asyncio.Task[None]] = set()
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -130,6 +130,8 @@ class BrewBot(commands.Bot):
         log.warning("text command error: %s", type(exception).__name__)
 
     async def on_ready(self) -> None:
+        if self.is_closed():  # stopped while connecting: discord.py's ready wait still ends
+            return
         user = self.user
         log.info(
             "connected as %s (%s) to %d servers", user, user.id if user else "?", len(self.guilds)

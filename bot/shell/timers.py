@@ -298,7 +298,18 @@ class Timers:
         runs at once, replacing any timer with this key."""
 
         async def run() -> None:
-            await self._supervised(coro_factory(), key)
+            # The work is a task of ours, awaited here so that APScheduler never starts a second
+            # run while one is going. When the scheduler shuts down it cancels this job; the
+            # work itself is then left to :meth:`stop` (finished, or cancelled after the grace),
+            # and the job ends quietly instead of APScheduler logging the cancellation as a
+            # failure with a traceback at every ordinary stop.
+            work = self.spawn(coro_factory(), name=key)
+            try:
+                await asyncio.shield(work)
+            except asyncio.CancelledError:
+                if not work.done():
+                    return
+                raise
 
         # APScheduler reads an explicit ``next_run_time=None`` as "paused", so it is only
         # passed when there is a first time to give.

@@ -1,5 +1,6 @@
 """``brewhost run`` as a server admin would start it: config file, token in the environment,
-migrations, then the bot connects (here to the local simulator) and registers its commands."""
+migrations, then the bot connects (here to the local simulator) and registers its commands;
+and stopped as systemd stops it (SIGTERM): it says goodbye to the gateway and exits with 0."""
 
 from __future__ import annotations
 
@@ -56,10 +57,14 @@ async def test_brewhost_run_migrates_connects_and_never_logs_the_token(
         )
         try:
             await sim.wait_for(lambda: sim.commands(guild.id), timeout=30)
+            await sim.wait_for(lambda: sim.gateway.connected_sessions(), timeout=30)
         finally:
-            proc.terminate()
-            output, _ = await proc.communicate()
+            proc.terminate()  # SIGTERM, as systemctl stop sends: an orderly stop
+            output, _ = await asyncio.wait_for(proc.communicate(), 30)
         log = output.decode()
+        assert proc.returncode == 0, log[-2000:]
+        assert "SIGTERM: stopping Brew Host" in log
+        await sim.wait_for(lambda: not sim.gateway.connected_sessions(), timeout=10)
         assert {c["name"] for c in sim.commands(guild.id)} == {"brew", "reflect"}
         assert "Running upgrade  -> 0001" in log
         assert (tmp_path / "brewhost.db").exists()

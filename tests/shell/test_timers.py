@@ -209,6 +209,36 @@ async def test_stop_lets_work_in_flight_finish_then_cancels_what_is_left() -> No
     assert not t.running
 
 
+async def test_stopping_during_a_repeating_job_logs_no_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An ordinary stop (SIGTERM) while the hourly or daily job runs: the work gets its grace,
+    then is cancelled, and nothing is logged as a failure (APScheduler used to log the
+    cancelled job with a traceback)."""
+    timers = Timers()
+    timers.start()
+    started = asyncio.Event()
+    finished: list[str] = []
+
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        finished.append("slow")
+
+    async def endless() -> None:
+        await asyncio.Event().wait()
+
+    timers.every("slow", 3600, slow, first_at=soon(1))
+    timers.every("endless", 3600, endless, first_at=soon(1))
+    await asyncio.wait_for(started.wait(), WAIT)
+    await asyncio.sleep(0.01)
+    with caplog.at_level(logging.DEBUG):
+        await timers.stop(grace=0.2)
+        await asyncio.sleep(0.05)
+    assert finished == ["slow"]  # work in flight finished within the grace
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
 async def test_deadlines_due_at_the_same_instant_fire_together_once() -> None:
     import time
 

@@ -101,6 +101,19 @@ def build_world(
     return World(guild, admins, facilitators, organisers, *staff_members, hall, lounge, members)
 
 
+def settings_options(world: World, area: str | None = None) -> dict[str, Any]:
+    """``/brew settings`` as a server admin sets ``world`` up once: the roles, the Lounge as the
+    main voice channel, and the area named in reports."""
+    options: dict[str, Any] = {
+        "facilitator_role": world.facilitators.id,
+        "organiser_role": world.organisers.id,
+        "main_voice_channel": world.lounge.id,
+    }
+    if area is not None:
+        options["area"] = area
+    return options
+
+
 def stage_config(
     sim: DiscordSimulator,
     world: World,
@@ -225,17 +238,8 @@ class Stage:
         return clickers
 
     def settings_options(self, area: str | None = None) -> dict[str, Any]:
-        """``/brew settings`` as the server admin sets it up once: the roles, the Lounge as
-        the main voice channel, and the area named in reports."""
-        world = self.world
-        options: dict[str, Any] = {
-            "facilitator_role": world.facilitators.id,
-            "organiser_role": world.organisers.id,
-            "main_voice_channel": world.lounge.id,
-        }
-        if area is not None:
-            options["area"] = area
-        return options
+        """``/brew settings`` as the server admin sets it up once (see :func:`settings_options`)."""
+        return settings_options(self.world, area)
 
     async def command(
         self,

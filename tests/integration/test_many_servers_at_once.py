@@ -18,7 +18,7 @@ from bot.config import BrewDefaults
 from bot.db.migrate import upgrade
 from bot.db.models import Brew, Room
 from bot.db.session import create_engine, session_factory
-from bot.rehearsal.stage import Stage, build_world, stage_config
+from bot.rehearsal.stage import Stage, build_world, settings_options, stage_config
 from discordsim import DiscordSimulator, RateLimitPolicy
 
 SERVERS = 80
@@ -44,9 +44,7 @@ async def test_eighty_servers_start_brews_in_the_same_instant(tmp_path: Path) ->
                 world.hall.id,
                 world.admin.id,
                 "brew settings",
-                facilitator_role=world.facilitators.id,
-                organiser_role=world.organisers.id,
-                main_voice_channel=world.lounge.id,
+                **settings_options(world),
             )
             await stage.final_text(settings, within=30)
             for member in [*world.people, world.facilitator]:

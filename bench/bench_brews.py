@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Metric, add_loop_option, percentile, run_on_loop, wait_until
+from common import Metric, add_loop_option, percentile, post_prompt_wave, run_on_loop, wait_until
 
 SPEED = 60.0
 TURN_S = 120  # 2 s at SPEED
@@ -304,12 +304,6 @@ async def bare_posts(rooms: int, waves: int = 3, *, apart: bool = True) -> list[
             assert found is not None
             targets = [found.get_channel(c.id) for c in channels]
 
-            def view(i: int) -> discord.ui.View:
-                buttons = discord.ui.View(timeout=None)
-                for name in ("done", "pass", "more", "help"):
-                    buttons.add_item(discord.ui.Button(label=name, custom_id=f"f:{name}:{i}"))
-                return buttons
-
             late: list[float] = []
             watch = PostWatch(sim)
             due = sim.now() + 0.5
@@ -317,18 +311,7 @@ async def bare_posts(rooms: int, waves: int = 3, *, apart: bool = True) -> list[
             # prompts go out on connections its earlier posts opened.
             for wave in range(-1, waves):
                 await asyncio.sleep(max(0.0, due - sim.now()))
-                await asyncio.gather(
-                    *(
-                        target.send(  # type: ignore[union-attr]
-                            f"<@{people[i].id}>, it is your turn to have your say "
-                            f"({wave + 2} of 5). Your turn ends in 2 minutes.",
-                            allowed_mentions=discord.AllowedMentions(users=True),
-                            view=view(i),
-                            nonce=f"f{wave + 1}n{i}",
-                        )
-                        for i, target in enumerate(targets)
-                    )
-                )
+                await post_prompt_wave(targets, [p.id for p in people], wave)
                 arrived = watch.turn_prompts()
                 if wave >= 0:
                     late += [(a[wave + 2] - due) * 1000 for a in arrived.values() if wave + 2 in a]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot_process import BotProcess, write_config
+from bot_process import BotProcess, stop_process, write_config
 from common import ROOT, Metric, add_loop_option, current_loop, rss_mib, run_on_loop
 
 FLOOR_IMPORTED = "floor imported: python + discord.py + SQLAlchemy asyncio ORM + aiosqlite"
@@ -91,16 +91,6 @@ async def on_ready():
 )
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-
-
 async def _ready_rss(script: str, *args: str, env: dict[str, str], settle: float) -> float:
     """RSS of ``python -c script args`` once it has printed READY and ``settle`` seconds
     passed."""
@@ -122,7 +112,7 @@ async def _ready_rss(script: str, *args: str, env: dict[str, str], settle: float
         await asyncio.sleep(settle)
         return rss_mib(proc.pid)
     finally:
-        await _stop(proc)
+        await stop_process(proc)
 
 
 async def one_run(work: Path, settle: float = 1.0) -> dict[str, float]:

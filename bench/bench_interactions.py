@@ -49,6 +49,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bot_process import stop_process
 from common import (
     Metric,
     add_loop_option,
@@ -209,13 +210,7 @@ async def _bot_in_process(stage: Any, work: Path, gc_policy: str) -> AsyncIterat
         await sim.wait_for(ready, timeout=60)
         yield
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_process(proc)
 
 
 async def _seat_everyone_elsewhere(stage: Any) -> None:

@@ -46,6 +46,17 @@ def write_config(
     return path
 
 
+async def stop_process(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM (an orderly stop), then SIGKILL if it has not ended after 10 s."""
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
 class BotProcess:
     """One ``brewhost run`` process, on the same event loop as the bench that starts it
     (``--loop``); ``traced`` runs it under :mod:`traced_bot`, ``script`` under another wrapper
@@ -127,11 +138,5 @@ class BotProcess:
         return data
 
     async def stop(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        if self.proc is not None:
+            await stop_process(self.proc)

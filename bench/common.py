@@ -213,3 +213,29 @@ def messages_with(sim: Any, channel_ids: Iterable[int], prefix: str) -> dict[int
 
 def custom_id(message: Any, prefix: str) -> str:
     return next(c for c in message.custom_ids() if c.startswith(prefix))
+
+
+async def post_prompt_wave(targets: Sequence[Any], people: Sequence[int], wave: int) -> None:
+    """The floor's wave: a bare discord.py client posts one turn-prompt-like message (a ping,
+    four buttons) to each of ``targets`` at once, as the bot posts its prompts. Shared by the
+    in-process floor (bench_brews) and the one in its own process (turns_apart)."""
+    import discord  # only the floors need it; the rest of common stays light
+
+    def view(i: int) -> discord.ui.View:
+        buttons = discord.ui.View(timeout=None)
+        for name in ("done", "pass", "more", "help"):
+            buttons.add_item(discord.ui.Button(label=name, custom_id=f"f:{name}:{i}"))
+        return buttons
+
+    await asyncio.gather(
+        *(
+            target.send(
+                f"<@{people[i]}>, it is your turn to have your say "
+                f"({wave + 2} of 5). Your turn ends in 2 minutes.",
+                allowed_mentions=discord.AllowedMentions(users=True),
+                view=view(i),
+                nonce=f"f{wave + 1}n{i}",
+            )
+            for i, target in enumerate(targets)
+        )
+    )

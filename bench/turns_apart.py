@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, current_loop
+from common import ROOT, current_loop, post_prompt_wave
 
 COUNTED = ROOT / "bench" / "counted_bot.py"
 SELF = Path(__file__).resolve()
@@ -167,12 +167,6 @@ async def _bare_client(args: dict[str, Any]) -> list[float]:
     targets = [found.get_channel(c) for c in args["channels"]]
     people: list[int] = args["people"]
 
-    def view(i: int) -> discord.ui.View:
-        buttons = discord.ui.View(timeout=None)
-        for name in ("done", "pass", "more", "help"):
-            buttons.add_item(discord.ui.Button(label=name, custom_id=f"f:{name}:{i}"))
-        return buttons
-
     moments: list[float] = []
     due = time.monotonic() + 0.5
     # Wave 0 opens the client's connections and is not counted: the bot's turn prompts go
@@ -180,18 +174,7 @@ async def _bare_client(args: dict[str, Any]) -> list[float]:
     for wave in range(-1, args["waves"]):
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         moments.append(due)
-        await asyncio.gather(
-            *(
-                target.send(  # type: ignore[union-attr]
-                    f"<@{people[i]}>, it is your turn to have your say "
-                    f"({wave + 2} of 5). Your turn ends in 2 minutes.",
-                    allowed_mentions=discord.AllowedMentions(users=True),
-                    view=view(i),
-                    nonce=f"f{wave + 1}n{i}",
-                )
-                for i, target in enumerate(targets)
-            )
-        )
+        await post_prompt_wave(targets, people, wave)
         due += args["period"]
     await client.close()
     with contextlib.suppress(asyncio.CancelledError):
